@@ -1,0 +1,67 @@
+/**
+ * Registering TensorFlow.js kernels written as plain typed-array loops, for the backends whose tensors
+ * live in host memory (cpu: JS arrays; wasm: the wasm heap). A kernel reads its inputs as typed arrays,
+ * computes, and hands typed arrays back; this file hides how each backend stores them.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** Backends whose data can be read synchronously as host typed arrays. */
+export const HOST_BACKENDS = ['cpu', 'wasm'] as const;
+
+type Backend = tf.KernelBackend & {
+  readSync(dataId: object): tf.backend_util.BackendValues;
+  makeTensorInfo?: (shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues) => tf.TensorInfo;
+  makeOutput?: (shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: tf.backend_util.BackendValues) => tf.TensorInfo;
+};
+
+export interface HostOutput {
+  shape: number[];
+  dtype?: tf.DataType;
+  values: Float32Array | Int32Array;
+}
+
+export type HostKernel = (
+  inputs: Record<string, { shape: number[]; values: Float32Array | Int32Array }>,
+  attrs: Record<string, unknown>,
+) => HostOutput | HostOutput[];
+
+/** Read a kernel input as a host typed array (a view: do not write to it). */
+export function readInput(backend: tf.KernelBackend, info: tf.TensorInfo): Float32Array | Int32Array {
+  return (backend as Backend).readSync(info.dataId) as Float32Array | Int32Array;
+}
+
+/** Turn a host typed array into a kernel output on the given backend. */
+export function makeOutput(backend: tf.KernelBackend, out: HostOutput): tf.TensorInfo {
+  const b = backend as Backend;
+  const dtype = out.dtype ?? (out.values instanceof Int32Array ? 'int32' : 'float32');
+  if (b.makeTensorInfo) return b.makeTensorInfo(out.shape, dtype, out.values);
+  if (b.makeOutput) return b.makeOutput(out.shape, dtype, undefined, out.values);
+  throw new Error(`backend ${tf.getBackend()} cannot take host arrays as kernel outputs`);
+}
+
+/**
+ * Register `kernel` under `kernelName` for every host backend that is registered and lacks it
+ * (or for all of them with `override`). Safe to call more than once.
+ */
+export function registerHostKernel(kernelName: string, kernel: HostKernel, options: { override?: boolean } = {}): void {
+  for (const backendName of HOST_BACKENDS) {
+    if (tf.findBackendFactory(backendName) === null && tf.findBackend(backendName) === null) continue;
+    const existing = tf.getKernel(kernelName, backendName);
+    if (existing && !options.override) continue;
+    if (existing) tf.unregisterKernel(kernelName, backendName);
+    tf.registerKernel({
+      kernelName,
+      backendName,
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const hostInputs: Record<string, { shape: number[]; values: Float32Array | Int32Array }> = {};
+        for (const [name, info] of Object.entries(inputs)) {
+          if (info) hostInputs[name] = { shape: info.shape, values: readInput(backend as tf.KernelBackend, info) };
+        }
+        const out = kernel(hostInputs, attrs as Record<string, unknown>);
+        return Array.isArray(out)
+          ? out.map((o) => makeOutput(backend as tf.KernelBackend, o))
+          : makeOutput(backend as tf.KernelBackend, out);
+      },
+    });
+  }
+}

@@ -1,0 +1,165 @@
+/**
+ * Building blocks shared by every family: a seeded parameter store, Linear, Embedding, LayerNorm,
+ * RMSNorm and the activations tfjs lacks. Each layer owns its variables through the store, so a model's
+ * `trainableWeights` is just `store.variables`.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** Creates named variables with deterministic initialisation: the i-th variable draws from seed + i. */
+export class ParamStore {
+  readonly variables: tf.Variable[] = [];
+  private next = 0;
+  constructor(private readonly seed: number = 0) {}
+
+  private nextSeed(): number {
+    return this.seed * 1000 + this.next++;
+  }
+
+  add(name: string, init: tf.Tensor): tf.Variable {
+    const v = tf.variable(init, true, `${name}_${this.variables.length}_${Math.random().toString(36).slice(2, 8)}`);
+    init.dispose();
+    this.variables.push(v);
+    return v;
+  }
+
+  normal(name: string, shape: number[], std: number): tf.Variable {
+    return this.add(name, tf.randomNormal(shape, 0, std, 'float32', this.nextSeed()));
+  }
+
+  uniform(name: string, shape: number[], limit: number): tf.Variable {
+    return this.add(name, tf.randomUniform(shape, -limit, limit, 'float32', this.nextSeed()));
+  }
+
+  constant(name: string, shape: number[], value: number): tf.Variable {
+    return this.add(name, tf.fill(shape, value));
+  }
+
+  fromValues(name: string, values: Float32Array | number[], shape: number[]): tf.Variable {
+    return this.add(name, tf.tensor(values, shape, 'float32'));
+  }
+
+  /** Seeded uniform draws in [0, 1) for custom initialisations (e.g. Mamba's dt). */
+  random(count: number): Float32Array {
+    return tf.tidy(() => tf.randomUniform([count], 0, 1, 'float32', this.nextSeed()).dataSync() as Float32Array);
+  }
+
+  get paramCount(): number {
+    return this.variables.reduce((s, v) => s + v.size, 0);
+  }
+
+  dispose(): void {
+    for (const v of this.variables) v.dispose();
+    this.variables.length = 0;
+  }
+}
+
+/** Multiply the last axis of x by w: (…, i) × (i, o) → (…, o). */
+export function matmulLast(x: tf.Tensor, w: tf.Tensor2D): tf.Tensor {
+  const [inDim, outDim] = w.shape;
+  if (x.rank === 2) return tf.matMul(x as tf.Tensor2D, w);
+  const lead = x.shape.slice(0, -1);
+  return tf.matMul(x.reshape([-1, inDim]), w).reshape([...lead, outDim]);
+}
+
+/** y = x W + b, PyTorch's nn.Linear initialisation (uniform ±1/√in) unless a std is given. */
+export class Linear {
+  readonly w: tf.Variable;
+  readonly b: tf.Variable | null;
+  constructor(
+    store: ParamStore,
+    name: string,
+    readonly inDim: number,
+    readonly outDim: number,
+    options: { bias?: boolean; std?: number } = {},
+  ) {
+    const limit = 1 / Math.sqrt(inDim);
+    this.w = options.std === undefined ? store.uniform(`${name}.w`, [inDim, outDim], limit) : store.normal(`${name}.w`, [inDim, outDim], options.std);
+    this.b = options.bias === false ? null : options.std === undefined ? store.uniform(`${name}.b`, [outDim], limit) : store.constant(`${name}.b`, [outDim], 0);
+  }
+
+  apply(x: tf.Tensor): tf.Tensor {
+    const y = matmulLast(x, this.w as tf.Tensor2D);
+    return this.b ? tf.add(y, this.b) : y;
+  }
+
+  static paramCount(inDim: number, outDim: number, bias = true): number {
+    return inDim * outDim + (bias ? outDim : 0);
+  }
+}
+
+/** Token embedding: ids (…) int32 → (…, d). Its gradient needs UnsortedSegmentSum (the engine adds it on wasm). */
+export class Embedding {
+  readonly table: tf.Variable;
+  constructor(store: ParamStore, name: string, vocabSize: number, dim: number, std = 0.02) {
+    this.table = store.normal(`${name}.table`, [vocabSize, dim], std);
+  }
+
+  apply(ids: tf.Tensor): tf.Tensor {
+    return tf.gather(this.table, ids.toInt());
+  }
+}
+
+/** LayerNorm over the last axis with learned scale and shift. */
+export class LayerNorm {
+  readonly gamma: tf.Variable;
+  readonly beta: tf.Variable;
+  constructor(
+    store: ParamStore,
+    name: string,
+    dim: number,
+    private readonly eps = 1e-5,
+  ) {
+    this.gamma = store.constant(`${name}.gamma`, [dim], 1);
+    this.beta = store.constant(`${name}.beta`, [dim], 0);
+  }
+
+  apply(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, -1, true);
+      return x.sub(mean).mul(tf.rsqrt(variance.add(this.eps))).mul(this.gamma).add(this.beta);
+    });
+  }
+
+  static paramCount(dim: number): number {
+    return 2 * dim;
+  }
+}
+
+/** RMSNorm (Mamba's default norm): x / rms(x) · g. */
+export class RMSNorm {
+  readonly gamma: tf.Variable;
+  constructor(
+    store: ParamStore,
+    name: string,
+    dim: number,
+    private readonly eps = 1e-5,
+  ) {
+    this.gamma = store.constant(`${name}.gamma`, [dim], 1);
+  }
+
+  apply(x: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => x.mul(tf.rsqrt(x.square().mean(-1, true).add(this.eps))).mul(this.gamma));
+  }
+
+  static paramCount(dim: number): number {
+    return dim;
+  }
+}
+
+/** GELU, tanh approximation (GPT-2's). */
+export function gelu(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
+    return x.mul(0.5).mul(tf.tanh(inner).add(1));
+  });
+}
+
+/** SiLU (swish): x · σ(x). */
+export function silu(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => x.mul(tf.sigmoid(x)));
+}
+
+/** Bytes of a set of tensors (fp32 and int32 are 4 bytes an element). */
+export function tensorBytes(tensors: (tf.Tensor | null | undefined)[]): number {
+  return tensors.reduce((s, t) => s + (t ? t.size * 4 : 0), 0);
+}

@@ -1,0 +1,200 @@
+/**
+ * The engine: chooses and starts a TensorFlow.js backend, fills in kernels a backend lacks for training,
+ * and calibrates the backend's matmul throughput so runs on different machines can be compared (MFU).
+ */
+import os from 'node:os';
+import { execFileSync } from 'node:child_process';
+import * as tf from '@tensorflow/tfjs';
+import { registerHostKernel } from '../architectures/kernels/typed-kernel.ts';
+import { summarize } from './stats.ts';
+
+export const BACKEND_NAMES = ['wasm', 'cpu', 'tensorflow', 'webgpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+export const BACKEND_CHOICES = [...BACKEND_NAMES, 'auto'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+
+/** How a user gets a backend that is not installed. */
+export const BACKEND_HINTS: Record<BackendName, string> = {
+  wasm: 'bundled with seqarena (@tensorflow/tfjs-backend-wasm)',
+  cpu: 'bundled with @tensorflow/tfjs (pure JavaScript reference)',
+  tensorflow:
+    'npm install @tensorflow/tfjs-node-gpu@4.22.0 (CUDA 11.2 + cuDNN 8.1) or @tensorflow/tfjs-node@4.22.0 (CPU); see README "GPU"',
+  webgpu: 'npm install webgpu@0.6 @tensorflow/tfjs-backend-webgpu@4.22.0 (Dawn for Node; needs a Vulkan or OpenGL driver)',
+};
+
+export class BackendUnavailableError extends Error {
+  constructor(
+    readonly backend: string,
+    reason: string,
+  ) {
+    super(`backend '${backend}' is not available: ${reason}. To get it: ${BACKEND_HINTS[backend as BackendName] ?? 'see README'}`);
+    this.name = 'BackendUnavailableError';
+  }
+}
+
+/** Dynamic import that resolves to null when the package is not installed. */
+async function optionalImport(specifier: string): Promise<Record<string, unknown> | null> {
+  try {
+    return (await import(specifier)) as Record<string, unknown>;
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return null;
+    throw error;
+  }
+}
+
+/** Load the package that registers a backend with tfjs; false when it is not installed. */
+async function loadBackendPackage(name: BackendName): Promise<boolean> {
+  switch (name) {
+    case 'cpu':
+      return true;
+    case 'wasm':
+      await import('@tensorflow/tfjs-backend-wasm');
+      return true;
+    case 'tensorflow':
+      // tfjs-node-gpu is an optional peer: its install downloads libtensorflow, which CPU users should not need.
+      if (tf.findBackendFactory('tensorflow')) return true;
+      return (await optionalImport('@tensorflow/tfjs-node-gpu')) !== null || (await optionalImport('@tensorflow/tfjs-node')) !== null;
+    case 'webgpu': {
+      if (tf.findBackendFactory('webgpu')) return true;
+      const dawn = await optionalImport('webgpu');
+      if (!dawn) return false;
+      const create = dawn.create as (flags: string[]) => unknown;
+      const globals = dawn.globals as Record<string, unknown>;
+      Object.assign(globalThis, globals);
+      const flags = (process.env.SEQARENA_DAWN_FLAGS ?? '').split(',').filter(Boolean);
+      Object.defineProperty(globalThis, 'navigator', { value: { gpu: create(flags) }, configurable: true });
+      return (await optionalImport('@tensorflow/tfjs-backend-webgpu')) !== null;
+    }
+  }
+}
+
+/** Kernels training needs that some backends lack; registered once per process. */
+function registerMissingKernels(): void {
+  // The gradient of tf.gather (embeddings) is UnsortedSegmentSum, which the wasm backend does not have.
+  registerHostKernel('UnsortedSegmentSum', ({ x, segmentIds }, attrs) => {
+    const numSegments = attrs.numSegments as number;
+    const rows = segmentIds.values.length;
+    const width = rows === 0 ? 0 : x.values.length / rows;
+    const out = new Float32Array(numSegments * width);
+    for (let r = 0; r < rows; r++) {
+      const s = segmentIds.values[r];
+      if (s < 0 || s >= numSegments) continue;
+      const src = r * width;
+      const dst = s * width;
+      for (let j = 0; j < width; j++) out[dst + j] += x.values[src + j];
+    }
+    return { shape: [numSegments, ...x.shape.slice(1)], values: out };
+  });
+}
+
+/** A small matmul on the backend, compared with the cpu reference: catches broken drivers and builds. */
+async function selfCheck(name: BackendName): Promise<boolean> {
+  const a = [...Array(64 * 48)].map((_, i) => Math.sin(i));
+  const b = [...Array(48 * 32)].map((_, i) => Math.cos(i));
+  await tf.setBackend('cpu');
+  const expected = tf.tidy(() => tf.matMul(tf.tensor2d(a, [64, 48]), tf.tensor2d(b, [48, 32])).dataSync().slice());
+  if (!(await tf.setBackend(name))) return false;
+  const actual = tf.tidy(() => tf.matMul(tf.tensor2d(a, [64, 48]), tf.tensor2d(b, [48, 32])).dataSync().slice());
+  return expected.every((v, i) => Math.abs(v - actual[i]) <= 1e-3 * (1 + Math.abs(v)));
+}
+
+export interface EngineInfo {
+  backend: BackendName;
+  device: string;
+  tfjsVersion: string;
+}
+
+/** Start a backend (or pick one with `auto`) and make it ready for training. */
+export async function initEngine(choice: BackendChoice): Promise<EngineInfo> {
+  if (!(BACKEND_CHOICES as readonly string[]).includes(choice)) {
+    throw new BackendUnavailableError(choice, `unknown backend; valid ones are ${BACKEND_CHOICES.join(', ')}`);
+  }
+  let backend: BackendName;
+  if (choice === 'auto') {
+    backend = await pickFastest();
+  } else {
+    if (!(await loadBackendPackage(choice))) throw new BackendUnavailableError(choice, 'its package is not installed');
+    if (!(await tf.setBackend(choice))) throw new BackendUnavailableError(choice, 'it failed to initialise');
+    backend = choice;
+  }
+  await tf.ready();
+  registerMissingKernels();
+  return { backend, device: deviceName(backend), tfjsVersion: tf.version.tfjs };
+}
+
+/** The fastest backend that is installed and passes the self-check, by a short matmul timing. */
+async function pickFastest(): Promise<BackendName> {
+  let best: { name: BackendName; gflops: number } | null = null;
+  for (const name of ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const) {
+    try {
+      if (!(await loadBackendPackage(name)) || !(await selfCheck(name))) continue;
+      const { gflops } = await calibrate({ size: 256, repeats: 3 });
+      if (!best || gflops > best.gflops) best = { name, gflops };
+    } catch {
+      continue;
+    }
+  }
+  if (!best) throw new BackendUnavailableError('auto', 'no backend passed its self-check');
+  await tf.setBackend(best.name);
+  return best.name;
+}
+
+/** Which backends are installed here (without initialising them), for `seqarena list`. */
+export async function availableBackends(): Promise<{ name: BackendName; installed: boolean; hint: string }[]> {
+  const out: { name: BackendName; installed: boolean; hint: string }[] = [];
+  for (const name of BACKEND_NAMES) {
+    let installed = false;
+    try {
+      installed = await loadBackendPackage(name);
+    } catch {
+      installed = false;
+    }
+    out.push({ name, installed, hint: BACKEND_HINTS[name] });
+  }
+  return out;
+}
+
+export function deviceName(backend: BackendName): string {
+  if (backend === 'tensorflow' || backend === 'webgpu') {
+    try {
+      const gpu = execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { encoding: 'utf8', timeout: 5000 }).trim();
+      if (gpu) return gpu.split('\n')[0];
+    } catch {
+      // no NVIDIA GPU visible: fall back to the CPU name
+    }
+  }
+  const cpus = os.cpus();
+  return `${cpus[0]?.model.trim() ?? 'unknown CPU'} (${cpus.length} cores)`;
+}
+
+export interface Calibration {
+  gflops: number;
+  /** Per-repeat GFLOP/s samples. */
+  samples: number[];
+  size: number;
+}
+
+/**
+ * Matmul throughput of the active backend: warm-up, then the median of repeats of an n×n×n fp32 matmul.
+ * Recorded with every run so model FLOP utilisation and cross-machine comparisons can be computed.
+ */
+export async function calibrate({ size = 512, repeats = 7 }: { size?: number; repeats?: number } = {}): Promise<Calibration> {
+  const a = tf.randomNormal([size, size], 0, 1, 'float32', 1);
+  const b = tf.randomNormal([size, size], 0, 1, 'float32', 2);
+  const flops = 2 * size ** 3;
+  const run = async (): Promise<number> => {
+    const t0 = performance.now();
+    const c = tf.matMul(a, b);
+    await c.data();
+    c.dispose();
+    return (performance.now() - t0) / 1000;
+  };
+  await run();
+  await run();
+  const samples: number[] = [];
+  for (let i = 0; i < repeats; i++) samples.push(flops / (await run()) / 1e9);
+  a.dispose();
+  b.dispose();
+  return { gflops: summarize(samples).p50, samples, size };
+}

@@ -1,0 +1,140 @@
+/**
+ * Results directories: results.jsonl (the source of truth, one complete row per line, fsynced after each
+ * run), results.csv (the same rows for spreadsheets), env.json, schema.json. Writers append whole lines
+ * only; summaries are written to a temporary file and renamed, so a crash never leaves a half-written file.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import { COLUMNS, ResultRow, SCHEMA_VERSION, schemaDocument } from './schema.ts';
+
+export const RESULTS_JSONL = 'results.jsonl';
+export const RESULTS_CSV = 'results.csv';
+export const ENV_JSON = 'env.json';
+export const SCHEMA_JSON = 'schema.json';
+
+/** An input problem with a results file: names the file and line; the CLI prints it without a stack trace. */
+export class ResultsFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly line: number | null,
+    reason: string,
+  ) {
+    super(`${file}${line === null ? '' : `:${line}`}: ${reason}`);
+    this.name = 'ResultsFileError';
+  }
+}
+
+/** Write a whole file atomically: temporary file, fsync, rename. */
+export function writeFileAtomic(file: string, content: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, content);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(tmp, file);
+}
+
+function appendDurably(file: string, content: string): void {
+  const fd = fs.openSync(file, 'a');
+  try {
+    fs.writeSync(fd, content);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function csvCell(value: unknown): unknown {
+  if (Array.isArray(value)) return value.join(' ');
+  return value;
+}
+
+/** Append one run's rows to results.jsonl and results.csv (creating them, with the CSV header, if new). */
+export function appendRows(dir: string, rows: ResultRow[]): void {
+  if (rows.length === 0) return;
+  fs.mkdirSync(dir, { recursive: true });
+  for (const row of rows) ResultRow.parse(row);
+  appendDurably(path.join(dir, RESULTS_JSONL), rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  const csvFile = path.join(dir, RESULTS_CSV);
+  const header = !fs.existsSync(csvFile);
+  const csv = stringify(
+    rows.map((r) => COLUMNS.map((c) => csvCell(r[c]))),
+    { header, columns: COLUMNS as string[] },
+  );
+  appendDurably(csvFile, csv);
+  const schemaFile = path.join(dir, SCHEMA_JSON);
+  if (!fs.existsSync(schemaFile)) writeFileAtomic(schemaFile, JSON.stringify(schemaDocument(), null, 2) + '\n');
+}
+
+export interface ReadOptions {
+  /** What to do with a line that is not a valid row: skip it with a warning (default) or throw. */
+  onBadLine?: 'skip' | 'throw';
+  warn?: (message: string) => void;
+}
+
+/** Read and validate results.jsonl of a results directory (or a .jsonl file). */
+export function readRows(dirOrFile: string, options: ReadOptions = {}): ResultRow[] {
+  const file = dirOrFile.endsWith('.jsonl') ? dirOrFile : path.join(dirOrFile, RESULTS_JSONL);
+  if (!fs.existsSync(file)) {
+    throw new ResultsFileError(file, null, `no results file here; expected a results directory written by \`seqarena bench\` or \`seqarena run\``);
+  }
+  const warn = options.warn ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  const rows: ResultRow[] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    const lineNo = i + 1;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      const last = lines.slice(i + 1).every((l) => l.trim() === '');
+      const reason = last ? 'half-written last line (the writer was interrupted)' : 'not valid JSON';
+      if (options.onBadLine === 'throw') throw new ResultsFileError(file, lineNo, reason);
+      warn(`${file}:${lineNo}: ${reason}; skipped`);
+      return;
+    }
+    const version = (parsed as { schema_version?: unknown }).schema_version;
+    if (typeof version === 'number' && version > SCHEMA_VERSION) {
+      throw new ResultsFileError(
+        file,
+        lineNo,
+        `schema_version ${version} is newer than this seqarena reads (${SCHEMA_VERSION}); upgrade seqarena to read it`,
+      );
+    }
+    const result = ResultRow.safeParse(parsed);
+    if (!result.success) {
+      const issue = result.error.issues[0];
+      const reason = `not a valid row: ${issue?.path.join('.') || 'row'}: ${issue?.message}`;
+      if (options.onBadLine === 'throw') throw new ResultsFileError(file, lineNo, reason);
+      warn(`${file}:${lineNo}: ${reason}; skipped`);
+      return;
+    }
+    rows.push(result.data);
+  });
+  return rows;
+}
+
+/** Read rows from several results directories (shards, cpu and gpu runs) as one set. */
+export function readRowsFrom(dirs: string[], options: ReadOptions = {}): ResultRow[] {
+  return dirs.flatMap((d) => readRows(d, options));
+}
+
+export function readEnv(dir: string): Record<string, unknown> | null {
+  const file = path.join(dir, ENV_JSON);
+  if (!fs.existsSync(file)) return null;
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch {
+    throw new ResultsFileError(file, null, 'not valid JSON');
+  }
+}
+
+export function writeEnv(dir: string, env: Record<string, unknown>): void {
+  fs.mkdirSync(dir, { recursive: true });
+  writeFileAtomic(path.join(dir, ENV_JSON), JSON.stringify(env, null, 2) + '\n');
+}
