@@ -1,0 +1,41 @@
+/**
+ * The seqarena command line. Input errors (UsageError, ResultsFileError, zod validation) print one
+ * message and exit 2; anything else is a bug and prints its stack.
+ */
+import { Command, CommanderError } from 'commander';
+import { ZodError } from 'zod';
+import { COMMANDS } from './commands/index.ts';
+import { UsageError } from './errors.ts';
+import { ResultsFileError } from './results/io.ts';
+import { BackendUnavailableError } from './engine.ts';
+
+export function buildProgram(): Command {
+  const program = new Command('seqarena')
+    .description('Train and evaluate Transformer, RNN/LSTM/GRU and Mamba-style models side by side; record throughput, memory and accuracy; build reports.')
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of COMMANDS) register(program);
+  return program;
+}
+
+/** Print an input error as one readable message; return the exit code. */
+export function reportError(error: unknown): number {
+  if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+  if (error instanceof UsageError || error instanceof ResultsFileError || error instanceof BackendUnavailableError) {
+    process.stderr.write(`seqarena: ${error.message}\n`);
+    return 2;
+  }
+  if (error instanceof ZodError) {
+    const lines = error.issues.map((i) => `  ${i.path.join('.') || '(value)'}: ${i.message}`);
+    process.stderr.write(`seqarena: invalid configuration:\n${lines.join('\n')}\n`);
+    return 2;
+  }
+  process.stderr.write(`seqarena: internal error (please report it): ${(error as Error)?.stack ?? String(error)}\n`);
+  return 1;
+}
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (error) {
+  process.exitCode = reportError(error);
+}
