@@ -40,6 +40,21 @@ export type Example = LMExample | PairExample;
 export const SPECIALS = { pad: 0, bos: 1, eos: 2, sep: 3 } as const;
 export const SPECIAL_TOKENS = ['<pad>', '<bos>', '<eos>', '<sep>'] as const;
 
+/**
+ * One task metric value (accuracy on answer positions, BLEU …). `slice` names the subset it is measured
+ * on (`"gap=8-15"`, `"num_kv_pairs=8"`), null for the whole split. Metric names follow
+ * harness/results/metrics.ts (accuracy, exact_match, token_accuracy, bleu, chrf).
+ */
+export interface TaskMetric {
+  metric: string;
+  unit: string;
+  direction: 'bigger' | 'smaller';
+  value: number;
+  /** Number of items behind the value (answer positions, sequences or sentences). */
+  n: number;
+  slice: string | null;
+}
+
 export interface Vocab {
   size: number;
   /** Token strings by id, where tokens have text (pair tasks; ListOps). */
