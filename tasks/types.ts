@@ -21,6 +21,8 @@ export interface LMExample {
   target: number[]; // (l)
   answer: number[]; // indices into target
   slice?: SliceLabels;
+  /** Labels that differ between the answers of one sequence (MQAR: the gap of each query), parallel to `answer`. */
+  answerSlice?: SliceLabels[];
 }
 
 /**
