@@ -1,0 +1,99 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { gruSequenceReference, lstmSequenceReference, rnnSequenceReference } from '../architectures/kernels/recurrence.ts';
+import { gruSequenceFused, lstmSequenceFused, rnnSequenceFused } from '../architectures/kernels/recurrence-fused.ts';
+import { assertClose, assertNoLeak, useBackend } from './helpers.ts';
+
+/**
+ * (b, l, h): one unit; a batch with a few steps; wider and longer. (l = 1 is left out: the reference's
+ * tf.unstack has no gradient for a single slice in tfjs 4.22, its Unpack gradient gets a lone dy.)
+ */
+const SHAPES: [number, number, number][] = [
+  [1, 2, 1],
+  [2, 5, 3],
+  [3, 9, 8],
+];
+
+type Cell = 'lstm' | 'gru' | 'rnn';
+const GATES: Record<Cell, number> = { lstm: 4, gru: 3, rnn: 1 };
+
+/** Seeded inputs of one recurrence, scaled so gates are neither saturated nor linear. */
+function inputs(cell: Cell, b: number, l: number, h: number, seed: number): Record<string, tf.Tensor> {
+  const g = GATES[cell];
+  const all: Record<string, tf.Tensor> = {
+    xProj: tf.randomNormal([b, l, g * h], 0, 1, 'float32', seed),
+    wh: tf.randomNormal([h, g * h], 0, 0.6, 'float32', seed + 1),
+    h0: tf.randomNormal([b, h], 0, 0.5, 'float32', seed + 2),
+  };
+  if (cell === 'lstm') all.c0 = tf.randomNormal([b, h], 0, 0.5, 'float32', seed + 3);
+  if (cell === 'gru') all.bh = tf.randomNormal([g * h], 0, 0.3, 'float32', seed + 4);
+  return all;
+}
+
+/** Run one implementation: outputs in a fixed order. */
+function apply(cell: Cell, fused: boolean, x: Record<string, tf.Tensor>): tf.Tensor[] {
+  const { xProj, wh, h0, c0, bh } = x as Record<string, never>;
+  if (cell === 'lstm') {
+    const out = (fused ? lstmSequenceFused : lstmSequenceReference)(xProj, wh, h0, c0);
+    return [out.hs, out.hT, out.cT];
+  }
+  const out = cell === 'gru' ? (fused ? gruSequenceFused : gruSequenceReference)(xProj, wh, bh, h0) : (fused ? rnnSequenceFused : rnnSequenceReference)(xProj, wh, h0);
+  return [out.hs, out.hT];
+}
+
+/** Outputs, and gradients of Σ wᵢ·outputᵢ (random weights on every output) for every input. */
+function outputsAndGrads(cell: Cell, fused: boolean, x: Record<string, tf.Tensor>, seed: number): Float32Array[] {
+  return tf.tidy(() => {
+    const names = Object.keys(x).sort();
+    const outs = apply(cell, fused, x);
+    const weights = outs.map((o, i) => tf.randomNormal(o.shape, 0, 1, 'float32', seed + 10 + i));
+    const loss = (...args: tf.Tensor[]): tf.Scalar => {
+      const ys = apply(cell, fused, Object.fromEntries(names.map((n, i) => [n, args[i]])));
+      return tf.addN(ys.map((y, i) => y.mul(weights[i]).sum())) as tf.Scalar;
+    };
+    const grads = tf.grads(loss)(names.map((n) => x[n]));
+    return [...outs, ...grads].map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+for (const backend of ['cpu', 'wasm'] as const) {
+  for (const cell of ['lstm', 'gru', 'rnn'] as const) {
+    test(`${cell}SequenceFused equals the reference, outputs and every gradient, on ${backend}`, async () => {
+      await useBackend(backend);
+      for (const [b, l, h] of SHAPES) {
+        const seed = 100 * b + 10 * l + h;
+        const x = inputs(cell, b, l, h, seed);
+        const fused = outputsAndGrads(cell, true, x, seed);
+        const reference = outputsAndGrads(cell, false, x, seed);
+        const names = [...(cell === 'lstm' ? ['hs', 'hT', 'cT'] : ['hs', 'hT']), ...Object.keys(x).sort().map((n) => `d${n}`)];
+        reference.forEach((expected, i) => {
+          const scale = Math.max(1, ...expected.map(Math.abs));
+          assertClose(fused[i], expected, 1e-4 * scale, 1e-4, `${cell} ${names[i]} at (b, l, h) = (${b}, ${l}, ${h})`);
+        });
+        tf.dispose(Object.values(x));
+      }
+    });
+  }
+
+  test(`fused recurrences leak no tensor, forward alone or with gradients, on ${backend}`, async () => {
+    await useBackend(backend);
+    const x = inputs('lstm', 2, 4, 3, 7);
+    await assertNoLeak(() => tf.dispose(apply('lstm', true, x)), 'lstm forward');
+    await assertNoLeak(() => outputsAndGrads('lstm', true, x, 7), 'lstm forward + backward');
+    const g = inputs('gru', 2, 4, 3, 8);
+    await assertNoLeak(() => outputsAndGrads('gru', true, g, 8), 'gru forward + backward');
+    const r = inputs('rnn', 2, 4, 3, 9);
+    await assertNoLeak(() => outputsAndGrads('rnn', true, r, 9), 'rnn forward + backward');
+    tf.dispose([...Object.values(x), ...Object.values(g), ...Object.values(r)]);
+  });
+}
+
+test('a wrongly shaped recurrent weight is refused with both shapes named', async () => {
+  await useBackend('cpu');
+  const xProj = tf.zeros([1, 2, 8]) as tf.Tensor3D;
+  const wh = tf.zeros([2, 6]) as tf.Tensor2D;
+  const h0 = tf.zeros([1, 2]) as tf.Tensor2D;
+  assert.throws(() => lstmSequenceFused(xProj, wh, h0, h0), /wh has shape \[2,6\], expected \[2,8\]/);
+  tf.dispose([xProj, wh, h0]);
+});
