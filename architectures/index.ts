@@ -3,8 +3,16 @@
  * Each entry lives in its own file, one per family.
  */
 import type { Architecture } from './types.ts';
+import { gruLM, lstmLM, lstmSeq2Seq, rnnLM } from './rnn.ts';
+import { transformer, transformerEncDec } from './transformer.ts';
 
 export const ARCHITECTURES = {
+  transformer: transformer,
+  'transformer-encdec': transformerEncDec,
+  rnn: rnnLM,
+  lstm: lstmLM,
+  gru: gruLM,
+  'lstm-seq2seq': lstmSeq2Seq,
 } satisfies Record<string, Architecture>;
 
 export type ArchitectureName = keyof typeof ARCHITECTURES;
