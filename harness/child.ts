@@ -1,0 +1,32 @@
+/**
+ * The process one run executes in: `node --import tsx harness/child.ts SPEC.json ROWS.jsonl`.
+ * Writes the run's rows to ROWS.jsonl when it finishes; reports progress on stdout as JSON lines;
+ * on an exception writes {"error": …} to ROWS.jsonl.error and exits 3, so the runner can record it.
+ */
+import fs from 'node:fs';
+import { executeRun } from './run.ts';
+import { writeFileAtomic } from './results/io.ts';
+import type { RunSpecInput } from './spec.ts';
+import { PROGRESS_PREFIX } from './runner.ts';
+
+const [specFile, rowsFile, shard] = process.argv.slice(2);
+const spec = JSON.parse(fs.readFileSync(specFile, 'utf8')) as RunSpecInput;
+const say = (message: object) => process.stdout.write(PROGRESS_PREFIX + JSON.stringify(message) + '\n');
+let lastReport = 0;
+try {
+  const rows = await executeRun(spec, {
+    shard: shard || null,
+    onProgress: (r, total) => {
+      const now = performance.now();
+      if (now - lastReport < 250 && r.step !== total - 1) return;
+      lastReport = now;
+      say({ type: 'step', step: r.step + 1, total, loss: r.loss, tokensPerS: r.tokens / (r.ms / 1000) });
+    },
+    onEval: (e) => say({ type: 'eval', step: e.step, accuracy: e.accuracy }),
+  });
+  writeFileAtomic(rowsFile, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+} catch (error) {
+  const e = error as Error;
+  writeFileAtomic(`${rowsFile}.error`, JSON.stringify({ error: e.message ?? String(e), name: e.name, stack: e.stack }));
+  process.exitCode = 3;
+}

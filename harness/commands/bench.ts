@@ -1,0 +1,128 @@
+/** `seqarena bench`: run a suite (or this machine's shard of it), resumably, then write the report. */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { BACKEND_CHOICES, type BackendChoice } from '../engine.ts';
+import { lookup, UsageError } from '../errors.ts';
+import { progressPrinter } from '../progress.ts';
+import { environment } from '../provenance.ts';
+import { writeEnv, writeFileAtomic, RESULTS_JSONL } from '../results/io.ts';
+import { parseShard, runSuite } from '../runner.ts';
+import { SUITES } from '../suites/index.ts';
+import type { Scale, Suite } from '../suites/types.ts';
+import type { RunSpecInput } from '../spec.ts';
+
+export const SUITE_FILE = 'suite.json';
+
+interface BenchOptions {
+  suite: string;
+  backend: string;
+  out?: string;
+  resume?: string;
+  shard?: string;
+  scale: string;
+  timeLimit?: string;
+  steps?: string;
+  report: boolean;
+  strict?: boolean;
+}
+
+export function timestamp(): string {
+  return new Date().toISOString().replace(/[:]/g, '-').replace(/\..+/, '');
+}
+
+/** The suite's specs with command-line overrides applied. */
+export function suiteSpecs(suite: Suite, scale: Scale, overrides: { backend: BackendChoice; timeLimitS?: number; steps?: number }): RunSpecInput[] {
+  return suite.runs({ scale }).map((spec) => ({
+    ...spec,
+    backend: overrides.backend,
+    ...(overrides.timeLimitS ? { timeLimitS: overrides.timeLimitS } : {}),
+    ...(overrides.steps ? { training: { ...spec.training, steps: overrides.steps } } : {}),
+  }));
+}
+
+function positiveNumber(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`${flag} must be a positive number, got '${value}'`);
+  return n;
+}
+
+export async function bench(options: BenchOptions): Promise<number> {
+  let { suite: suiteName, backend, scale, shard } = options;
+  let outDir: string;
+  if (options.resume) {
+    outDir = options.resume;
+    const file = path.join(outDir, SUITE_FILE);
+    if (!fs.existsSync(file)) throw new UsageError(`cannot resume ${outDir}: it has no ${SUITE_FILE} (was it written by seqarena bench?)`);
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { suite: string; backend: string; scale: string; shard: string | null };
+    ({ suite: suiteName, backend, scale } = saved);
+    shard = saved.shard ?? undefined;
+  } else {
+    outDir = options.out ?? path.join('results', `${suiteName}-${timestamp()}${shard ? `-shard${shard.replace('/', 'of')}` : ''}`);
+    if (fs.existsSync(path.join(outDir, RESULTS_JSONL))) {
+      throw new UsageError(`${outDir} already holds results; to finish it use --resume ${outDir}, or choose another --out`);
+    }
+  }
+  const suite = lookup('suite', SUITES as Record<string, Suite>, suiteName);
+  if (!(BACKEND_CHOICES as readonly string[]).includes(backend)) throw new UsageError(`unknown backend '${backend}'. Valid backends: ${BACKEND_CHOICES.join(', ')}`);
+  if (scale !== 'cpu' && scale !== 'paper') throw new UsageError(`--scale must be cpu or paper, got '${scale}'`);
+  if (shard) parseShard(shard);
+  const specs = suiteSpecs(suite, scale, {
+    backend: backend as BackendChoice,
+    timeLimitS: positiveNumber(options.timeLimit, '--time-limit'),
+    steps: positiveNumber(options.steps, '--steps'),
+  });
+  fs.mkdirSync(outDir, { recursive: true });
+  writeFileAtomic(path.join(outDir, SUITE_FILE), JSON.stringify({ suite: suite.name, backend, scale, shard: shard ?? null, runs: specs.length }, null, 2) + '\n');
+  writeEnv(outDir, environment({ suite: suite.name, backend, scale, shard: shard ?? null }));
+
+  const controller = new AbortController();
+  const stop = (signal: string) => {
+    if (controller.signal.aborted) return;
+    process.stderr.write(`\n${signal}: stopping; finished runs are saved in ${outDir}. Resume with: seqarena bench --resume ${outDir}\n`);
+    controller.abort();
+  };
+  const onInt = () => stop('SIGINT');
+  const onTerm = () => stop('SIGTERM');
+  process.on('SIGINT', onInt);
+  process.on('SIGTERM', onTerm);
+  process.stderr.write(`seqarena bench: suite ${suite.name} (${specs.length} runs${shard ? `, shard ${shard}` : ''}) on ${backend} → ${outDir}\n`);
+  const started = performance.now();
+  let summary;
+  try {
+    summary = await runSuite(specs, { outDir, shard, onEvent: progressPrinter(), signal: controller.signal });
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
+  }
+  if (controller.signal.aborted) return 130;
+  const minutes = ((performance.now() - started) / 60000).toFixed(1);
+  process.stderr.write(`done in ${minutes} min: ${summary.ran} ran, ${summary.skipped} resumed, ${summary.failed} not ok\n`);
+  process.stdout.write(`results: ${path.join(outDir, 'results.csv')} (also results.jsonl, env.json)\n`);
+  if (options.report) {
+    const { writeReport } = await import('../../reports/index.ts');
+    const page = await writeReport([outDir], path.join(outDir, 'report'));
+    process.stdout.write(`report:  ${page}\n`);
+  }
+  return options.strict && summary.failed > 0 ? 1 : 0;
+}
+
+export function register(program: Command): void {
+  program
+    .command('bench')
+    .description('run a suite of runs, each in its own process; results are appended as runs finish')
+    .option('--suite <name>', `suite to run (${Object.keys(SUITES).join(', ')})`, 'quick')
+    .option('--backend <name>', `backend (${BACKEND_CHOICES.join(', ')})`, 'wasm')
+    .option('--scale <scale>', 'cpu (sizes a 2-core machine finishes) or paper (published settings, for a GPU)', 'cpu')
+    .option('--out <dir>', 'results directory (default results/<suite>-<timestamp>)')
+    .option('--resume <dir>', 'finish an interrupted suite in <dir>: runs already there are not repeated')
+    .option('--shard <i/n>', "run only this machine's share i of n (see `seqarena merge`)")
+    .option('--time-limit <seconds>', 'per-run wall-clock limit (default: each spec\'s, 300 s in the standard suites)')
+    .option('--steps <n>', 'override the training steps of every run (smoke tests)')
+    .option('--no-report', 'skip writing the HTML/Markdown report')
+    .option('--strict', 'exit 1 when any run is not ok')
+    .action(async (options: BenchOptions) => {
+      process.exitCode = await bench(options);
+    });
+}

@@ -1,0 +1,122 @@
+/** `seqarena run`: one run from flags, from a JSON spec, or again from a results row. */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { BACKEND_CHOICES } from '../engine.ts';
+import { UsageError } from '../errors.ts';
+import { progressPrinter } from '../progress.ts';
+import { environment } from '../provenance.ts';
+import { writeEnv, RESULTS_JSONL } from '../results/io.ts';
+import { runSuite } from '../runner.ts';
+import { parseKeyValues, type RunSpecInput } from '../spec.ts';
+import { timestamp } from './bench.ts';
+
+interface RunOptions {
+  arch?: string;
+  preset?: string;
+  set?: string[];
+  task?: string;
+  taskParam?: string[];
+  seqLen?: string;
+  batchSize?: string;
+  steps?: string;
+  lr?: string;
+  seed?: string;
+  backend?: string;
+  timeLimit?: string;
+  spec?: string;
+  fromRow?: string;
+  out?: string;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function numberFlag(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new UsageError(`${flag} must be a number, got '${value}'`);
+  return n;
+}
+
+function readJson(file: string, what: string): unknown {
+  if (!fs.existsSync(file)) throw new UsageError(`${what} ${file} does not exist`);
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`${what} ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+/** The spec of a run from its flags; --spec and --from-row take a whole spec, and flags override it. */
+export function specFromOptions(o: RunOptions): RunSpecInput {
+  let base: Partial<RunSpecInput> = {};
+  if (o.spec) base = readJson(o.spec, 'spec file') as RunSpecInput;
+  if (o.fromRow) {
+    const [dir, runId] = o.fromRow.split(':');
+    if (!dir || !runId) throw new UsageError(`--from-row expects RESULTS_DIR:RUN_ID (the run_id column), got '${o.fromRow}'`);
+    base = readJson(path.join(dir, 'runs', `${runId}.spec.json`), `spec of run ${runId}:`) as RunSpecInput;
+  }
+  const taskParams = { ...(base.taskParams ?? {}), ...parseKeyValues(o.taskParam, '--task-param') };
+  const seqLen = numberFlag(o.seqLen, '--seq-len');
+  if (seqLen !== undefined) taskParams.seq_len = seqLen;
+  const training = { ...(base.training ?? {}) } as Record<string, unknown>;
+  const steps = numberFlag(o.steps, '--steps');
+  const batchSize = numberFlag(o.batchSize, '--batch-size');
+  const lr = numberFlag(o.lr, '--lr');
+  if (steps !== undefined) training.steps = steps;
+  if (batchSize !== undefined) training.batchSize = batchSize;
+  if (lr !== undefined) training.learningRate = lr;
+  const spec = {
+    ...base,
+    suite: base.suite ?? 'run',
+    arch: o.arch ?? base.arch,
+    preset: o.preset === 'none' ? null : (o.preset ?? base.preset),
+    config: { ...(base.config ?? {}), ...parseKeyValues(o.set, '--set') },
+    task: o.task ?? base.task,
+    taskParams,
+    training,
+    seed: numberFlag(o.seed, '--seed') ?? base.seed,
+    backend: o.backend ?? base.backend,
+    timeLimitS: numberFlag(o.timeLimit, '--time-limit') ?? base.timeLimitS,
+  } as RunSpecInput;
+  if (!spec.arch) throw new UsageError('missing --arch (see `seqarena list` for architectures), or give --spec FILE');
+  if (!spec.task) throw new UsageError('missing --task (see `seqarena list` for tasks), or give --spec FILE');
+  return spec;
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('train and evaluate one architecture on one task (in its own process), writing result rows')
+    .option('--arch <name>', 'architecture (see seqarena list)')
+    .option('--preset <name>', 'nano | micro | small | none', undefined)
+    .option('--set <key=value>', 'architecture config override (repeatable), e.g. --set d_model=64', collect)
+    .option('--task <name>', 'task (see seqarena list)')
+    .option('--task-param <key=value>', 'task parameter (repeatable), e.g. --task-param num_kv_pairs=8', collect)
+    .option('--seq-len <L>', 'task sequence length (sets task param seq_len)')
+    .option('--batch-size <B>', 'sequences per step (default 16)')
+    .option('--steps <N>', 'training steps (default 200)')
+    .option('--lr <rate>', 'peak learning rate (default 3e-3)')
+    .option('--seed <S>', 'seed of data and weights (default 0)')
+    .option('--backend <name>', `${BACKEND_CHOICES.join(' | ')} (default wasm)`)
+    .option('--time-limit <seconds>', 'wall-clock limit of the run (default 600)')
+    .option('--spec <file>', 'a JSON run spec (flags override its fields)')
+    .option('--from-row <dir:run_id>', 'rerun a run recorded in a results directory')
+    .option('--out <dir>', 'results directory (default results/run-<timestamp>)')
+    .action(async (o: RunOptions) => {
+      const spec = specFromOptions(o);
+      const outDir = o.out ?? path.join('results', `run-${timestamp()}`);
+      if (!fs.existsSync(path.join(outDir, RESULTS_JSONL))) writeEnv(outDir, environment({ suite: 'run', backend: spec.backend ?? 'wasm' }));
+      const printer = progressPrinter();
+      let status = 'ok';
+      await runSuite([spec], {
+        outDir,
+        onEvent: (e) => {
+          printer(e);
+          if (e.type === 'end') status = e.status;
+        },
+      });
+      process.stdout.write(`results: ${path.join(outDir, 'results.csv')}\n`);
+      process.exitCode = status === 'ok' ? 0 : 1;
+    });
+}

@@ -1,0 +1,138 @@
+/**
+ * RunSpec: everything that defines one run (architecture + config, task + params, training settings,
+ * seed, backend). Its hash is the run id, so the same spec always has the same id: resumes skip it,
+ * merges match it, caches key on it.
+ */
+import crypto from 'node:crypto';
+import os from 'node:os';
+import { z } from 'zod';
+import { ARCHITECTURES } from '../architectures/index.ts';
+import { PRESET_NAMES, type Architecture, type ModelIO } from '../architectures/types.ts';
+import { TASKS } from '../tasks/index.ts';
+import type { Task } from '../tasks/types.ts';
+import { BACKEND_CHOICES } from './engine.ts';
+import { lookup, UsageError } from './errors.ts';
+
+export const TrainingSettings = z.object({
+  steps: z.number().int().positive().default(200).describe('optimiser steps'),
+  batchSize: z.number().int().positive().default(16).describe('sequences per step'),
+  learningRate: z.number().positive().default(3e-3).describe('peak learning rate (AdamW)'),
+  warmupSteps: z.number().int().nonnegative().default(20).describe('linear warm-up steps, then cosine decay to 10%'),
+  weightDecay: z.number().nonnegative().default(0.01).describe('decoupled weight decay on matrices'),
+  gradClip: z.number().positive().default(1).describe('global gradient-norm clip'),
+  evalEvery: z.number().int().positive().default(50).describe('steps between evaluations on the valid split'),
+  evalExamples: z.number().int().positive().default(128).describe('examples per evaluation'),
+  targetAccuracy: z.number().min(0).max(1).nullable().default(null).describe('stop early once valid accuracy reaches this'),
+  decodeTokens: z.number().int().positive().default(16).describe('decode steps timed for inference throughput'),
+  inference: z.boolean().default(true).describe('measure prefill/decode throughput after training'),
+});
+export type TrainingSettings = z.infer<typeof TrainingSettings>;
+
+export const RunSpec = z.object({
+  suite: z.string().default('run'),
+  arch: z.string().min(1),
+  preset: z.enum(PRESET_NAMES).nullable().default('nano'),
+  config: z.record(z.string(), z.unknown()).default({}),
+  task: z.string().min(1),
+  taskParams: z.record(z.string(), z.unknown()).default({}),
+  training: TrainingSettings.prefault({}),
+  seed: z.number().int().nonnegative().default(0),
+  backend: z.enum(BACKEND_CHOICES).default('wasm'),
+  timeLimitS: z.number().positive().default(600).describe('wall-clock limit of the run process'),
+});
+export type RunSpec = z.infer<typeof RunSpec>;
+export type RunSpecInput = z.input<typeof RunSpec>;
+
+/** JSON with sorted keys, so equal specs hash equally. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export function shortHash(value: unknown): string {
+  return crypto.createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 12);
+}
+
+/** A spec with its architecture and task looked up and their config/params validated. */
+export interface ResolvedRun {
+  spec: RunSpec;
+  runId: string;
+  configHash: string;
+  arch: Architecture;
+  task: Task;
+  config: Record<string, unknown>;
+  params: Record<string, unknown>;
+  io: ModelIO;
+  /** Training sequence length (the task's seq_len where it has one, else its longest example). */
+  seqLen: number;
+}
+
+/** Prefix zod issues with the place they came from (`config.d_model: …`). */
+function parseWith<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((i) => `  ${where}${i.path.length ? '.' + i.path.join('.') : ''}: ${i.message}`);
+  throw new UsageError(`invalid ${where}:\n${lines.join('\n')}`);
+}
+
+export function resolveRun(input: RunSpecInput): ResolvedRun {
+  const spec = parseWith(RunSpec, input, 'run spec');
+  const arch = lookup('architecture', ARCHITECTURES as Record<string, Architecture>, spec.arch);
+  const task = lookup('task', TASKS as Record<string, Task>, spec.task);
+  const presetValues = spec.preset ? arch.presets[spec.preset] : {};
+  const config = parseWith(arch.config, { ...presetValues, ...spec.config }, `config of ${arch.name}`) as Record<string, unknown>;
+  const params = parseWith(task.params, spec.taskParams, `params of task ${task.name}`) as Record<string, unknown>;
+  const taskForm = task.form === 'pair' ? 'translation (pair)' : 'single-sequence';
+  if (arch.form === 'seq2seq' && task.form !== 'pair') {
+    throw new UsageError(
+      `architecture '${arch.name}' is an encoder–decoder and needs a translation task; '${task.name}' is ${taskForm}. Use a decoder-only architecture (transformer, lstm, mamba …) for it`,
+    );
+  }
+  const variants = task.evalVariants?.(params) ?? [];
+  const maxLen = Math.max(task.maxLen(params), ...variants.map((v) => task.maxLen(v.params)));
+  const vocab = task.vocab(params);
+  const io: ModelIO = { vocabSize: vocab.size, maxLen, padId: vocab.pad };
+  const seqLen = typeof params.seq_len === 'number' ? params.seq_len : task.maxLen(params);
+  const configHash = shortHash({ arch: arch.name, config, task: task.name, params });
+  const runId = shortHash({ ...spec, config, params });
+  return { spec, runId, configHash, arch, task, config, params, io, seqLen };
+}
+
+/** Parse `key=value` pairs from the command line; values are JSON where they parse as JSON, else strings. */
+export function parseKeyValues(pairs: string[] | undefined, flag: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const pair of pairs ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`${flag} expects key=value, got '${pair}' (e.g. ${flag} d_model=64)`);
+    const key = pair.slice(0, eq);
+    const raw = pair.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      value = raw;
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+/** Memory estimate of a run in bytes, from the architecture's formulas (params, optimizer state, activations). */
+export function estimateBytes(run: ResolvedRun): number {
+  const params = run.arch.paramCount(run.config, run.io);
+  const { dModel, nLayers } = run.arch.size(run.config);
+  const tokens = run.spec.training.batchSize * run.io.maxLen;
+  const activations = tokens * dModel * nLayers * 4 * 24;
+  const attention = run.arch.family === 'transformer' || run.arch.family === 'hybrid' ? run.spec.training.batchSize * nLayers * 4 * run.io.maxLen ** 2 * 4 * 3 : 0;
+  return params * 4 * 4 + activations + attention;
+}
+
+export function machineMemoryBytes(): number {
+  return os.totalmem();
+}

@@ -1,0 +1,9 @@
+/** The suite registry: standard suites and the paper-findings suites. */
+import { full, quick, standard } from './standard.ts';
+import type { Suite } from './types.ts';
+
+export const SUITES = {
+  quick,
+  default: standard,
+  full,
+} satisfies Record<string, Suite>;

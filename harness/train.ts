@@ -1,0 +1,251 @@
+/**
+ * Training and evaluation: AdamW with linear warm-up and cosine decay, global-norm gradient clipping,
+ * masked cross-entropy on answer positions, periodic evaluation with early stop at a target accuracy,
+ * and greedy decoding for translation metrics. Every tensor made per step is disposed.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { LMModel, Model } from '../architectures/types.ts';
+import { lmMetrics } from '../tasks/metrics.ts';
+import { pairMetrics } from '../tasks/translation-metrics.ts';
+import { SPECIALS, type Example, type LMExample, type PairExample, type TaskMetric } from '../tasks/types.ts';
+import { disposeBatch, ExampleStream, makeBatch, takeExamples, type Batch } from './batches.ts';
+import type { ResolvedRun, TrainingSettings } from './spec.ts';
+
+/** Mean cross-entropy over masked positions: logits (b, l, v), target (b, l), mask (b, l) → scalar. */
+export function maskedCrossEntropy(logits: tf.Tensor3D, target: tf.Tensor2D, mask: tf.Tensor2D): tf.Scalar {
+  return tf.tidy(() => {
+    const v = logits.shape[2];
+    const logProbs = tf.logSoftmax(logits); // (b, l, v)
+    const picked = logProbs.mul(tf.oneHot(target.flatten(), v).reshape(logits.shape)).sum(-1); // (b, l)
+    return picked.mul(mask).sum().neg().div(mask.sum().maximum(1)) as tf.Scalar;
+  });
+}
+
+export function forwardBatch(model: Model, batch: Batch, training: boolean): tf.Tensor3D {
+  if (model.form === 'seq2seq') {
+    if (!batch.source) throw new Error('encoder–decoder batch without source');
+    return model.forward(batch.source, batch.input, training);
+  }
+  return model.forward(batch.input, training);
+}
+
+/** Learning rate at a step: linear warm-up to the peak, then cosine decay to 10% of it. */
+export function learningRateAt(step: number, s: TrainingSettings): number {
+  if (step < s.warmupSteps) return (s.learningRate * (step + 1)) / s.warmupSteps;
+  const progress = Math.min(1, (step - s.warmupSteps) / Math.max(1, s.steps - s.warmupSteps));
+  return s.learningRate * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * progress)));
+}
+
+/** AdamW (decoupled weight decay on matrices, as in Loshchilov & Hutter) with global-norm clipping. */
+export class AdamW {
+  private readonly adam: tf.AdamOptimizer;
+  constructor(
+    private readonly variables: tf.Variable[],
+    private readonly settings: TrainingSettings,
+  ) {
+    this.adam = tf.train.adam(settings.learningRate, 0.9, 0.95, 1e-8) as tf.AdamOptimizer;
+  }
+
+  /** One update; returns the loss value and the gradient norm before clipping. */
+  step(step: number, lossFn: () => tf.Scalar): { loss: number; gradNorm: number } {
+    const lr = learningRateAt(step, this.settings);
+    (this.adam as unknown as { learningRate: number }).learningRate = lr;
+    const { value, grads } = tf.variableGrads(lossFn, this.variables);
+    const names = Object.keys(grads);
+    const norm = tf.tidy(() => tf.sqrt(tf.addN(names.map((n) => grads[n].square().sum()))));
+    const gradNorm = norm.dataSync()[0];
+    const scale = Number.isFinite(gradNorm) && gradNorm > this.settings.gradClip ? this.settings.gradClip / gradNorm : 1;
+    const clipped: tf.NamedTensorMap = {};
+    for (const n of names) clipped[n] = scale === 1 ? grads[n] : tf.mul(grads[n], scale);
+    this.adam.applyGradients(clipped as Record<string, tf.Variable>);
+    if (this.settings.weightDecay > 0) {
+      tf.tidy(() => {
+        for (const v of this.variables) if (v.rank >= 2) v.assign(v.mul(1 - lr * this.settings.weightDecay));
+      });
+    }
+    const loss = value.dataSync()[0];
+    tf.dispose([value, norm, ...Object.values(grads), ...(scale === 1 ? [] : Object.values(clipped))]);
+    return { loss, gradNorm };
+  }
+
+  dispose(): void {
+    this.adam.dispose();
+  }
+}
+
+export interface StepRecord {
+  step: number;
+  loss: number;
+  ms: number;
+  tokens: number;
+  wallSeconds: number;
+}
+
+export interface EvalRecord {
+  step: number;
+  wallSeconds: number;
+  accuracy: number;
+}
+
+export interface TrainOutcome {
+  steps: StepRecord[];
+  evals: EvalRecord[];
+  /** Seconds from the start of training until valid accuracy first reached the target. */
+  timeToTargetS: number | null;
+  diverged: { step: number; loss: number } | null;
+  peakTensorBytes: number;
+}
+
+export interface TrainHooks {
+  onStep?(record: StepRecord, totalSteps: number): void;
+  onEval?(record: EvalRecord): void;
+}
+
+/** Train `model` on the run's task; returns per-step timings, the loss curve and evaluations. */
+export async function train(run: ResolvedRun, model: Model, hooks: TrainHooks = {}): Promise<TrainOutcome> {
+  const s = run.spec.training;
+  const stream = new ExampleStream(run.task, run.params, run.spec.seed, 'train');
+  const validExamples = takeExamples(run.task, run.params, run.spec.seed, 'valid', s.evalExamples);
+  const optimizer = new AdamW(model.trainableWeights, s);
+  const pad = run.io.padId;
+  const outcome: TrainOutcome = { steps: [], evals: [], timeToTargetS: null, diverged: null, peakTensorBytes: 0 };
+  const start = performance.now();
+  try {
+    for (let step = 0; step < s.steps; step++) {
+      const batch = makeBatch(stream.take(s.batchSize), model.form, pad);
+      let loss: number;
+      const t0 = performance.now();
+      const update = () => optimizer.step(step, () => maskedCrossEntropy(forwardBatch(model, batch, true), batch.target, batch.mask)).loss;
+      if (step === 1) {
+        // Profile one step (not the first, which pays kernel warm-up) for the peak tensor memory.
+        loss = NaN;
+        const info = await tf.profile(() => {
+          loss = update();
+        });
+        outcome.peakTensorBytes = info.peakBytes;
+      } else {
+        loss = update();
+      }
+      const ms = performance.now() - t0;
+      const record = { step, loss, ms, tokens: batch.tokens, wallSeconds: (performance.now() - start) / 1000 };
+      disposeBatch(batch);
+      outcome.steps.push(record);
+      hooks.onStep?.(record, s.steps);
+      if (!Number.isFinite(loss)) {
+        outcome.diverged = { step, loss };
+        break;
+      }
+      const last = step === s.steps - 1;
+      if ((step + 1) % s.evalEvery === 0 || last) {
+        const accuracy = headlineAccuracy(evaluate(run, model, validExamples));
+        const evalRecord = { step: step + 1, wallSeconds: (performance.now() - start) / 1000, accuracy };
+        outcome.evals.push(evalRecord);
+        hooks.onEval?.(evalRecord);
+        if (s.targetAccuracy !== null && accuracy >= s.targetAccuracy) {
+          outcome.timeToTargetS = evalRecord.wallSeconds;
+          break;
+        }
+      }
+    }
+  } finally {
+    optimizer.dispose();
+  }
+  return outcome;
+}
+
+/** The accuracy used for early stopping and time-to-target: accuracy on answers, or exact match for translation. */
+export function headlineAccuracy(metrics: TaskMetric[]): number {
+  const whole = (name: string) => metrics.find((m) => m.metric === name && m.slice === null)?.value;
+  return whole('accuracy') ?? whole('exact_match') ?? NaN;
+}
+
+/** Argmax predictions for every position of single-sequence examples: (b, l) as number[][]. */
+function predictLM(model: LMModel, examples: LMExample[], pad: number): number[][] {
+  const batch = makeBatch(examples, 'lm', pad);
+  const l = batch.input.shape[1];
+  const flat = tf.tidy(() => model.forward(batch.input, false).argMax(-1).dataSync() as Int32Array);
+  disposeBatch(batch);
+  return examples.map((e, i) => Array.from(flat.subarray(i * l, i * l + e.input.length)));
+}
+
+/**
+ * Greedy decoding of translation pairs with cached state. Decoder-only models read each source and
+ * <sep> token by token (ragged prefixes in one batch: a sequence starts generating when its prefix ends).
+ */
+export function greedyDecode(model: Model, examples: PairExample[], maxNew: number): number[][] {
+  const b = examples.length;
+  const outputs: number[][] = examples.map(() => []);
+  const done = examples.map(() => false);
+  const prefixes = examples.map((e) => (model.form === 'lm' ? [...e.source, SPECIALS.sep] : [SPECIALS.bos]));
+  const ls = Math.max(...examples.map((e) => e.source.length));
+  const source =
+    model.form === 'seq2seq'
+      ? tf.tensor2d(examples.flatMap((e) => [...e.source, ...Array(ls - e.source.length).fill(SPECIALS.pad)]), [b, ls], 'int32')
+      : null;
+  let state = model.form === 'seq2seq' ? model.initState(source!) : model.initState(b);
+  const longest = Math.max(...prefixes.map((p) => p.length));
+  let current = prefixes.map((p) => p[0]);
+  for (let t = 0; t < longest - 1 + maxNew && !done.every(Boolean); t++) {
+    const tokens = tf.tensor1d(current, 'int32');
+    const { logits, state: next } = model.step(tokens, state);
+    tokens.dispose();
+    state.dispose();
+    state = next;
+    const best = tf.tidy(() => logits.argMax(-1).dataSync() as Int32Array);
+    logits.dispose();
+    current = current.map((_, i) => {
+      const p = prefixes[i];
+      if (t + 1 < p.length) return p[t + 1];
+      if (!done[i]) {
+        const token = best[i];
+        if (token === SPECIALS.eos || outputs[i].length >= maxNew) done[i] = true;
+        else outputs[i].push(token);
+      }
+      return best[i];
+    });
+  }
+  state.dispose();
+  source?.dispose();
+  return outputs;
+}
+
+/** Teacher-forced token accuracy on the target (with EOS) of pair examples. */
+function tokenAccuracy(model: Model, examples: PairExample[], pad: number): number {
+  const batch = makeBatch(examples, model.form, pad);
+  const acc = tf.tidy(() => {
+    const pred = forwardBatch(model, batch, false).argMax(-1);
+    const right = pred.equal(batch.target).cast('float32').mul(batch.mask).sum();
+    return right.div(batch.mask.sum()).dataSync()[0];
+  });
+  disposeBatch(batch);
+  return acc;
+}
+
+const EVAL_BATCH = 32;
+
+/** Task metrics of `model` on `examples` (evaluation batches of 32). */
+export function evaluate(run: ResolvedRun, model: Model, examples: Example[], params: Record<string, unknown> = run.params): TaskMetric[] {
+  if (examples.length === 0) return [];
+  const chunks: Example[][] = [];
+  for (let i = 0; i < examples.length; i += EVAL_BATCH) chunks.push(examples.slice(i, i + EVAL_BATCH));
+  if (examples[0].form === 'lm') {
+    if (model.form !== 'lm') throw new Error('single-sequence task on an encoder–decoder model');
+    const lm = examples as LMExample[];
+    const predictions = chunks.flatMap((c) => predictLM(model, c as LMExample[], run.io.padId));
+    return lmMetrics(lm, predictions);
+  }
+  const pairs = examples as PairExample[];
+  const maxNew = Math.max(...pairs.map((p) => p.target.length)) + 8;
+  const hypotheses = chunks.flatMap((c) => greedyDecode(model, c as PairExample[], maxNew));
+  const detok = (tokens: number[]) => run.task.detokenize?.(params, tokens) ?? tokens.join(' ');
+  const metrics = pairMetrics(
+    hypotheses.map(detok),
+    [pairs.map((p) => detok(p.target))],
+    hypotheses,
+    pairs.map((p) => p.target),
+  );
+  const weightedTokenAcc = chunks.reduce((s, c) => s + tokenAccuracy(model, c as PairExample[], run.io.padId) * c.length, 0) / pairs.length;
+  metrics.push({ metric: 'token_accuracy', unit: 'fraction', direction: 'bigger', value: weightedTokenAcc, n: pairs.length, slice: null });
+  return metrics;
+}
+
