@@ -1,7 +1,17 @@
 /** The task registry: a typed object literal, one file per task. */
 import type { Task } from './types.ts';
+import { inductionHeads } from './induction-heads.ts';
+import { listops } from './listops.ts';
+import { fuzzyRecall, mqar, noisyRecall } from './mqar.ts';
+import { selectiveCopying } from './selective-copying.ts';
 
 export const TASKS = {
+  'selective-copying': selectiveCopying,
+  'induction-heads': inductionHeads,
+  mqar,
+  'fuzzy-recall': fuzzyRecall,
+  'noisy-recall': noisyRecall,
+  listops,
 } satisfies Record<string, Task>;
 
 export type TaskName = keyof typeof TASKS;
