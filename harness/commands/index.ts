@@ -4,6 +4,11 @@ import { register as bench } from './bench.ts';
 import { register as data } from './data.ts';
 import { register as list } from './list.ts';
 import { register as run } from './run.ts';
+import { register as compare } from './compare.ts';
+import { register as baseline } from './baseline.ts';
+import { register as merge } from './merge.ts';
+import { register as history } from './history.ts';
+import { register as exporter } from './export.ts';
 
 type Register = (program: Command) => void;
 
@@ -12,4 +17,9 @@ export const COMMANDS: Register[] = [
   run,
   list,
   data,
+  compare,
+  baseline,
+  merge,
+  history,
+  exporter,
 ];

@@ -1,0 +1,226 @@
+/**
+ * Results in other tools' formats: github-action-benchmark's custom JSON (one file for figures where
+ * bigger is better, one where smaller is better) and Markdown tables (results, comparisons).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from './results/io.ts';
+import type { ResultRow } from './results/schema.ts';
+import { figuresOf, groupBy, isSummaryRow, matchKey, type Comparison } from './compare.ts';
+import type { Verdict } from '../reports/types.ts';
+import { summarize } from './stats.ts';
+
+// ---------------------------------------------------------------------------------------------------
+// Formatting
+
+const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+/** A figure with its unit, to 4 significant digits (bytes in binary prefixes). */
+export function formatValue(value: number, unit: string): string {
+  if (!Number.isFinite(value)) return String(value);
+  if (unit === 'bytes') {
+    let v = value;
+    let i = 0;
+    while (Math.abs(v) >= 1024 && i < BYTE_UNITS.length - 1) {
+      v /= 1024;
+      i++;
+    }
+    return `${i === 0 ? v : Number(v.toPrecision(4))} ${BYTE_UNITS[i]}`;
+  }
+  const text = value !== 0 && Math.abs(value) < 1e-3 ? value.toExponential(2) : String(Number(value.toPrecision(4)));
+  return unit === '' || unit === 'fraction' ? text : `${text} ${unit}`;
+}
+
+const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+
+/** A GitHub-flavoured Markdown table. */
+export function markdownTable(header: string[], rows: string[][], align: ('left' | 'right')[] = []): string {
+  const rule = header.map((_, i) => (align[i] === 'right' ? '---:' : '---'));
+  return [header, rule, ...rows].map((r, i) => `| ${(i === 1 ? r : r.map(cell)).join(' | ')} |`).join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// github-action-benchmark
+
+/** One entry of a customBiggerIsBetter / customSmallerIsBetter file, as the action documents it. */
+export interface BenchmarkEntry {
+  name: string;
+  unit: string;
+  value: number;
+  /** Spread shown beside the value, e.g. "± 12.3". */
+  range?: string;
+  /** Tooltip text. */
+  extra?: string;
+}
+
+export const GITHUB_BENCHMARK_FILES = { bigger: 'customBiggerIsBetter.json', smaller: 'customSmallerIsBetter.json' } as const;
+
+/** "mqar/mamba-nano/L=256/train/tokens_per_s[eval_len=512] (wasm)": stable across commits, so the action's series line up. */
+function benchmarkName(r: ResultRow): string {
+  const model = r.preset ? `${r.arch}-${r.preset}` : r.arch;
+  const length = r.seq_len === null ? [] : [`L=${r.seq_len}`];
+  const metric = `${r.metric}${r.slice ? `[${r.slice}]` : ''}`;
+  return `${[r.task, model, ...length, r.phase, metric].join('/')} (${r.backend})`;
+}
+
+/**
+ * Every directional figure of finished runs, pooled over repeated runs (seeds) and split by direction.
+ * Names that would collide (same model, different config) get the config hash appended.
+ */
+export function githubBenchmarkEntries(rows: readonly ResultRow[]): { bigger: BenchmarkEntry[]; smaller: BenchmarkEntry[] } {
+  const judged = rows.filter((r) => isSummaryRow(r) && r.direction !== 'none' && r.status === 'ok' && r.value !== null && Number.isFinite(r.value));
+  const groups = [...groupBy(judged, matchKey).values()];
+  const nameCount = new Map<string, number>();
+  for (const g of groups) nameCount.set(benchmarkName(g[0]), (nameCount.get(benchmarkName(g[0])) ?? 0) + 1);
+  const out = { bigger: [] as BenchmarkEntry[], smaller: [] as BenchmarkEntry[] };
+  for (const group of groups) {
+    const r = group[0];
+    const base = benchmarkName(r);
+    const name = nameCount.get(base)! > 1 ? `${base} #${r.config_hash}` : base;
+    const s = summarize(group.flatMap((g) => figuresOf(g as ResultRow & { value: number })));
+    const entry: BenchmarkEntry = { name, unit: r.unit, value: Number(s.mean.toPrecision(7)) };
+    if (s.stddev !== null) entry.range = `± ${Number(s.stddev.toPrecision(4))}`;
+    const shas = [...new Set(group.map((g) => g.git_sha).filter((x) => x !== null))];
+    entry.extra = [
+      `n=${s.n}${group.length > 1 ? ` over ${group.length} runs` : ''}`,
+      s.n > 1 ? `p50=${Number(s.p50.toPrecision(4))} p90=${Number(s.p90.toPrecision(4))}` : null,
+      `device=${r.device}`,
+      shas.length > 0 ? `git=${shas.join(',')}` : null,
+    ]
+      .filter((x) => x !== null)
+      .join('\n');
+    out[r.direction === 'bigger' ? 'bigger' : 'smaller'].push(entry);
+  }
+  return out;
+}
+
+/** Write both files into `outDir`; returns their paths. */
+export function writeGithubBenchmark(rows: readonly ResultRow[], outDir: string): { bigger: string; smaller: string; entries: number } {
+  const { bigger, smaller } = githubBenchmarkEntries(rows);
+  fs.mkdirSync(outDir, { recursive: true });
+  const files = { bigger: path.join(outDir, GITHUB_BENCHMARK_FILES.bigger), smaller: path.join(outDir, GITHUB_BENCHMARK_FILES.smaller) };
+  writeFileAtomic(files.bigger, JSON.stringify(bigger, null, 2) + '\n');
+  writeFileAtomic(files.smaller, JSON.stringify(smaller, null, 2) + '\n');
+  return { ...files, entries: bigger.length + smaller.length };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Markdown: results
+
+/** One table per task: every figure (pooled over seeds) with its spread, sample count and status. */
+export function resultsMarkdown(rows: readonly ResultRow[], title = 'seqarena results'): string {
+  const summary = rows.filter(isSummaryRow);
+  const lines = [`## ${title}`, ''];
+  const shas = [...new Set(summary.map((r) => r.git_sha).filter((x) => x !== null))];
+  const suites = [...new Set(summary.map((r) => r.suite))];
+  lines.push(`Suite ${suites.map((s) => `\`${s}\``).join(', ') || '(none)'}${shas.length ? `, commit ${shas.map((s) => `\`${s}\``).join(', ')}` : ''}; ${summary.length} rows.`, '');
+  for (const [task, taskRows] of groupBy(summary, (r) => r.task)) {
+    lines.push(`### ${task}`, '');
+    const body = [...groupBy(taskRows, matchKey).values()].map((group) => {
+      const r = group[0];
+      const ok = group.filter((g): g is ResultRow & { value: number } => g.status === 'ok' && g.value !== null && Number.isFinite(g.value));
+      const failed = group.find((g) => g.status !== 'ok');
+      const s = ok.length > 0 ? summarize(ok.flatMap(figuresOf)) : null;
+      return [
+        r.preset ? `${r.arch} (${r.preset})` : r.arch,
+        r.seq_len === null ? '' : String(r.seq_len),
+        r.backend,
+        `${r.phase}/${r.metric}`,
+        r.slice ?? '',
+        s ? formatValue(s.mean, r.unit) : '',
+        s?.stddev != null ? `± ${formatValue(s.stddev, r.unit)}` : '',
+        s ? String(s.n) : '',
+        r.direction === 'bigger' ? '↑' : r.direction === 'smaller' ? '↓' : '',
+        failed ? `${failed.status}${failed.error ? `: ${failed.error}` : ''}` : 'ok',
+      ];
+    });
+    lines.push(
+      markdownTable(['arch', 'L', 'backend', 'metric', 'slice', 'value', 'spread', 'n', 'better', 'status'], body, [
+        'left',
+        'right',
+        'left',
+        'left',
+        'left',
+        'right',
+        'right',
+        'right',
+        'left',
+        'left',
+      ]),
+      '',
+    );
+  }
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Markdown: a comparison against a baseline
+
+function formatChange(c: Comparison): string {
+  if (c.change === null) return '';
+  const sign = c.change > 0 ? '+' : c.change < 0 ? '−' : '±';
+  if (c.rule === 'absolute') return `${sign}${formatValue(Math.abs(c.change), c.unit)}`;
+  return `${sign}${(Math.abs(c.change) * 100).toFixed(1)}%${c.normalized ? ' (norm.)' : ''}`;
+}
+
+function verdictCell(c: Comparison): string {
+  if (c.rule === 'info' && c.verdict === 'unchanged') return '➖ info';
+  switch (c.verdict) {
+    case 'regression':
+      return '❌ regression';
+    case 'improvement':
+      return '✅ improved';
+    case 'unchanged':
+      return c.rule === 'status' ? '➖ still failing' : '✅ ok';
+    case 'missing':
+      return '➖ missing';
+    case 'new':
+      return '🆕 new';
+  }
+}
+
+function comparisonTable(rows: readonly Comparison[], showBackend: boolean): string {
+  return markdownTable(
+    ['metric', 'task', 'arch', 'baseline', 'current', 'change', 'verdict', 'note'],
+    rows.map((c) => [
+      `${c.phase}/${c.metric}${c.slice ? ` [${c.slice}]` : ''}`,
+      c.task,
+      showBackend ? `${c.arch} (${c.backend})` : c.arch,
+      c.baseline === null ? '' : formatValue(c.baseline, c.unit),
+      c.current === null ? '' : formatValue(c.current, c.unit),
+      formatChange(c),
+      verdictCell(c),
+      c.note,
+    ]),
+    ['left', 'left', 'left', 'right', 'right', 'right', 'left', 'left'],
+  );
+}
+
+/**
+ * A comparison as Markdown for a PR comment: a one-line verdict, the changes, missing and new rows,
+ * then the unchanged and info rows folded away. `context`: lines saying what was compared with what.
+ */
+export function compareMarkdown(rows: readonly Comparison[], context: string[] = []): string {
+  const count = (v: Verdict): number => rows.filter((r) => r.verdict === v).length;
+  const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const regressions = count('regression');
+  const info = rows.filter((r) => r.rule === 'info').length;
+  const showBackend = new Set(rows.map((r) => r.backend)).size > 1;
+  const lines = [`## seqarena compare: ${regressions > 0 ? `❌ ${plural(regressions, 'regression')}` : '✅ no regressions'}`, ''];
+  if (context.length > 0) lines.push(context.join('  \n'), '');
+  lines.push(
+    `${plural(regressions, 'regression')}, ${plural(count('improvement'), 'improvement')}, ` +
+      `${rows.filter((r) => r.verdict === 'unchanged' && r.rule !== 'info' && r.rule !== 'status').length} unchanged, ` +
+      `${count('missing')} missing, ${count('new')} new, ${info} info.`,
+    '',
+  );
+  const changed = rows.filter((r) => r.verdict === 'regression' || r.verdict === 'improvement' || (r.rule === 'status' && r.verdict === 'unchanged'));
+  lines.push('### Changes', '', changed.length > 0 ? comparisonTable(changed, showBackend) : 'No significant changes.', '');
+  const listed = rows.filter((r) => r.verdict === 'missing' || r.verdict === 'new');
+  if (listed.length > 0) lines.push('### Missing and new', '', comparisonTable(listed, showBackend), '');
+  const rest = rows.filter((r) => r.verdict === 'unchanged' && r.rule !== 'status');
+  if (rest.length > 0) {
+    lines.push(`<details><summary>${plural(rest.length, 'unchanged or info row')}</summary>`, '', comparisonTable(rest, showBackend), '', '</details>', '');
+  }
+  return lines.join('\n');
+}
