@@ -1,0 +1,190 @@
+/**
+ * The report's tables, built once and written both as HTML and as Markdown: results per task ×
+ * architecture × length (figures with n and spread, and status), micro-benchmarks, failed runs, the
+ * baseline comparison, and the environment the rows were measured in.
+ */
+import type { ResultRow } from '../harness/results/schema.ts';
+import {
+  failedRuns,
+  figures,
+  formatBytes,
+  formatNumber,
+  formatPooled,
+  groupBy,
+  pool,
+  sortedUnique,
+  translationTasks,
+  type Pooled,
+} from './data.ts';
+import type { ComparisonRow, Environment } from './types.ts';
+
+export interface Table {
+  title: string;
+  /** One line under the title: what the figures are and how they were pooled. */
+  note: string;
+  columns: string[];
+  rows: string[][];
+}
+
+const NONE = '—';
+const percent = (v: number): string => `${(v * 100).toFixed(1)} %`;
+
+function cell(rows: (ResultRow & { value: number })[], format?: (v: number) => string): string {
+  const p: Pooled | null = pool(rows);
+  return p === null ? NONE : formatPooled(p, format);
+}
+
+/** "ok", "oom: RangeError …" or "2 ok, 1 timeout" for the runs of one table row. */
+function statusOf(rows: ResultRow[]): string {
+  const byRun = groupBy(rows, (r) => r.run_id);
+  const statuses = [...byRun.values()].map((runRows) => runRows.find((r) => r.status !== 'ok') ?? runRows[0]);
+  if (statuses.length === 1) {
+    const s = statuses[0];
+    return s.status === 'ok' ? 'ok' : `${s.status}${s.error ? `: ${s.error}` : ''}`;
+  }
+  const counts = groupBy(statuses, (s) => s.status);
+  return [...counts.entries()].map(([status, group]) => `${group.length} ${status}`).join(', ');
+}
+
+/** Results per task × architecture × training length, micro-benchmark runs aside. */
+export function resultsTable(rows: ResultRow[]): Table | null {
+  const microRuns = new Set(rows.filter((r) => r.phase === 'micro').map((r) => r.run_id));
+  const runRows = rows.filter((r) => !microRuns.has(r.run_id));
+  if (runRows.length === 0) return null;
+  const translation = translationTasks(runRows);
+  const hasAccuracy = figures(runRows, 'eval', 'accuracy', null).some((r) => !translation.has(r.task));
+  const groups = [...groupBy(runRows, (r) => `${r.task}|${r.arch}|${r.seq_len}`).values()].sort(
+    (a, b) => a[0].task.localeCompare(b[0].task) || a[0].arch.localeCompare(b[0].arch) || (a[0].seq_len ?? 0) - (b[0].seq_len ?? 0),
+  );
+  const columns = [
+    'task',
+    'architecture',
+    'L (tokens)',
+    ...(hasAccuracy ? ['accuracy'] : []),
+    ...(translation.size > 0 ? ['BLEU', 'chrF', 'exact match'] : []),
+    'train tokens/s',
+    'decode tokens/s',
+    'peak tensor memory',
+    'status',
+  ];
+  const table = groups.map((g) => {
+    const { task, arch, seq_len } = g[0];
+    const isTranslation = translation.has(task);
+    const quality = isTranslation
+      ? [cell(figures(g, 'eval', 'bleu', null)), cell(figures(g, 'eval', 'chrf', null)), cell(figures(g, 'eval', 'exact_match', null), percent)]
+      : [NONE, NONE, NONE];
+    return [
+      task,
+      arch,
+      seq_len === null ? NONE : String(seq_len),
+      ...(hasAccuracy ? [isTranslation ? NONE : cell(figures(g, 'eval', 'accuracy', null), percent)] : []),
+      ...(translation.size > 0 ? quality : []),
+      cell(figures(g, 'train', 'tokens_per_s')),
+      cell(figures(g, 'inference', 'decode_tokens_per_s')),
+      cell(figures(g, 'train', 'peak_tensor_bytes'), formatBytes),
+      statusOf(g),
+    ];
+  });
+  return {
+    title: 'Results',
+    note:
+      'Mean ± sample standard deviation (n = samples: training steps or decode repeats for throughput; answer positions or sentences for a single run\'s accuracy and scores; runs where several seeds are pooled). Accuracy and exact match are fractions shown in %, BLEU and chrF on 0–100; throughput is bigger-better, memory smaller-better.',
+    columns,
+    rows: table,
+  };
+}
+
+/** Micro-benchmark latencies per architecture and length. */
+export function microTable(rows: ResultRow[]): Table | null {
+  const micro = rows.filter((r) => r.phase === 'micro');
+  const metrics = [
+    { metric: 'forward_ms', label: 'forward (ms)' },
+    { metric: 'forward_backward_ms', label: 'forward + backward (ms)' },
+    { metric: 'decode_step_ms', label: 'decode step (ms)' },
+    { metric: 'peak_bytes', label: 'peak memory' },
+  ].filter((m) => figures(micro, 'micro', m.metric).length > 0);
+  if (metrics.length === 0) return null;
+  const groups = [...groupBy(micro, (r) => `${r.arch}|${r.backend}|${r.seq_len}`).values()].sort(
+    (a, b) => a[0].arch.localeCompare(b[0].arch) || a[0].backend.localeCompare(b[0].backend) || (a[0].seq_len ?? 0) - (b[0].seq_len ?? 0),
+  );
+  return {
+    title: 'Micro-benchmarks',
+    note: 'Sequence-mixer latency, mean ± stddev over tinybench samples (n); smaller is better.',
+    columns: ['architecture', 'backend', 'L (tokens)', ...metrics.map((m) => m.label), 'status'],
+    rows: groups.map((g) => [
+      g[0].arch,
+      g[0].backend,
+      g[0].seq_len === null ? NONE : String(g[0].seq_len),
+      ...metrics.map((m) => cell(figures(g, 'micro', m.metric), m.metric === 'peak_bytes' ? formatBytes : formatNumber)),
+      statusOf(g),
+    ]),
+  };
+}
+
+/** Every run that did not finish, so no failure is lost between charts. */
+export function failuresTable(rows: ResultRow[]): Table | null {
+  const failed = failedRuns(rows);
+  if (failed.length === 0) return null;
+  return {
+    title: 'Failed and missing runs',
+    note: `${failed.length} run(s) ended without results; charts mark them and leave their points out.`,
+    columns: ['task', 'architecture', 'L (tokens)', 'status', 'error', 'run'],
+    rows: failed.map((f) => [f.task, f.arch, f.seq_len === null ? NONE : String(f.seq_len), f.status, f.error ?? NONE, f.run_id]),
+  };
+}
+
+export function comparisonTable(comparison: ComparisonRow[] | undefined): Table | null {
+  if (!comparison || comparison.length === 0) return null;
+  const fmt = (v: number | null): string => (v === null ? NONE : formatNumber(v));
+  const regressions = comparison.filter((c) => c.verdict === 'regression').length;
+  return {
+    title: 'Comparison with the baseline',
+    note: `${regressions} regression(s) among ${comparison.length} compared metric(s); the allowed range is what compare accepts for the current value.`,
+    columns: ['task', 'architecture', 'metric', 'slice', 'baseline', 'current', 'allowed range', 'change', 'verdict'],
+    rows: comparison.map((c) => [
+      c.task,
+      c.arch,
+      `${c.phase}/${c.metric}`,
+      c.slice ?? NONE,
+      fmt(c.baseline),
+      fmt(c.current),
+      `${c.lower === null ? '−∞' : formatNumber(c.lower)} … ${c.upper === null ? '+∞' : formatNumber(c.upper)}`,
+      c.baseline !== null && c.current !== null && c.baseline !== 0 ? `${c.current >= c.baseline ? '+' : ''}${(((c.current - c.baseline) / Math.abs(c.baseline)) * 100).toFixed(1)} %` : NONE,
+      c.verdict,
+    ]),
+  };
+}
+
+/** Nested env.json values as dotted keys ("machine.cpu"), arrays and scalars as text. */
+function flatten(value: unknown, prefix: string, out: [string, string][]): void {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
+    return;
+  }
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  out.push([prefix, text.length > 200 ? `${text.slice(0, 197)}…` : text]);
+}
+
+/** The machine, backend, calibration, versions and commits: from env.json files and from the rows. */
+export function environmentTable(rows: ResultRow[], envs: Environment[]): Table {
+  const fromRows: [string, string][] = [];
+  const distinct = (key: keyof ResultRow): string => sortedUnique(rows.map((r) => String(r[key] ?? NONE))).join(', ') || NONE;
+  fromRows.push(['rows · runs · failed runs', `${rows.length} · ${new Set(rows.map((r) => r.run_id)).size} · ${failedRuns(rows).length}`]);
+  for (const key of ['suite', 'backend', 'device', 'versions', 'git_sha', 'host'] as const) fromRows.push([key, distinct(key)]);
+  for (const g of groupBy(figures(rows, 'calibration', 'matmul_gflops'), (r) => `${r.backend} on ${r.device}`).entries()) {
+    const p = pool(g[1]);
+    if (p) fromRows.push([`calibration matmul GFLOP/s (${g[0]})`, formatPooled(p)]);
+  }
+  const fromEnvs: [string, string][] = [];
+  envs.forEach((env, i) => {
+    const entries: [string, string][] = [];
+    flatten(env, '', entries);
+    for (const [k, v] of entries) fromEnvs.push([envs.length > 1 ? `env ${i + 1} · ${k}` : `env · ${k}`, v]);
+  });
+  return {
+    title: 'Environment',
+    note: 'From the result rows (every distinct value) and each results directory\'s env.json.',
+    columns: ['key', 'value'],
+    rows: [...fromRows, ...fromEnvs],
+  };
+}
