@@ -42,6 +42,9 @@ export const DEFAULT_METRIC_RULES: Record<string, MetricRule> = {
   loss: { absolute: 0.05 },
   final_loss: { absolute: 0.05 },
   eval_loss: { absolute: 0.05 },
+  // Whole-run times include process start and compilation: noisier than per-step timings.
+  wall_time_s: { relative: 0.25 },
+  time_to_target_s: { relative: 0.25 },
 };
 
 /** The thresholds file (seqarena.compare.json): every field optional, defaults beside it. */
