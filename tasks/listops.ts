@@ -9,13 +9,15 @@
  *
  * Generation: LRA grows random trees and keeps those of length 500–2000, which needs max_args 10 to
  * reach long lengths at all. Here a tree grows to a target length T drawn uniformly from
- * [min_len, seq_len]: an operator with a token budget takes 2..max_args arguments, each a digit with
- * probability 1/2, the other arguments sharing the budget at random; an argument whose share is under 4
- * tokens (the shortest operator, `[SM 1 2 ]`) becomes a digit, and no operator sits deeper than
- * max_depth - 1 (leaves at depth ≤ max_depth, as LRA counts). Lengths never exceed T; a tree shorter
- * than min_len is drawn again. Sequences are left as generated (variable length, no padding in the
- * example); the harness pads a batch on the right with `<pad>`, after the answer position, so a causal
- * model never reads padding before it answers.
+ * [min_len, seq_len]: an operator spends 2 tokens on itself and `]` and splits the rest among
+ * 2..max_args arguments, each a digit or a subtree with probability 1/2, adjusted so that every subtree
+ * gets at least 4 tokens (the shortest operator, `[SM 1 2 ]`) and no more than a subtree at its depth
+ * can hold with leaves no deeper than max_depth (the root at depth 1, as LRA counts). A tree comes out
+ * at T or a few tokens short, never longer; one under min_len is drawn again.
+ *
+ * Sequences are left as generated (variable length, no padding in the example); the harness pads a
+ * batch on the right with `<pad>`, after the answer position, so a causal model never reads padding
+ * before it answers.
  *
  * Slices: `length=<bucket>` (power-of-two buckets, e.g. `length=257-512`).
  *
