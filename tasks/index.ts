@@ -4,6 +4,9 @@ import { inductionHeads } from './induction-heads.ts';
 import { listops } from './listops.ts';
 import { fuzzyRecall, mqar, noisyRecall } from './mqar.ts';
 import { selectiveCopying } from './selective-copying.ts';
+import { scanLength, scanSimple } from './scan.ts';
+import { enFr } from './en-fr.ts';
+import { corpus } from './corpus.ts';
 
 export const TASKS = {
   'selective-copying': selectiveCopying,
@@ -12,6 +15,10 @@ export const TASKS = {
   'fuzzy-recall': fuzzyRecall,
   'noisy-recall': noisyRecall,
   listops,
+  'scan-simple': scanSimple,
+  'scan-length': scanLength,
+  'en-fr': enFr,
+  corpus,
 } satisfies Record<string, Task>;
 
 export type TaskName = keyof typeof TASKS;

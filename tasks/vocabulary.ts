@@ -12,8 +12,8 @@
  */
 import { SPECIAL_TOKENS } from './types.ts';
 
-export type Tokenization = 'word' | 'char' | 'subword';
-export const TOKENIZATIONS: readonly Tokenization[] = ['word', 'char', 'subword'];
+export const TOKENIZATIONS = ['word', 'char', 'subword'] as const;
+export type Tokenization = (typeof TOKENIZATIONS)[number];
 
 // A number with its decimal point, a word (with inner hyphens, and the apostrophe of an elision), or
 // one punctuation mark.
