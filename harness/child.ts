@@ -2,6 +2,10 @@
  * The process one run executes in: `node --import tsx harness/child.ts SPEC.json ROWS.jsonl`.
  * Writes the run's rows to ROWS.jsonl when it finishes; reports progress on stdout as JSON lines;
  * on an exception writes {"error": …} to ROWS.jsonl.error and exits 3, so the runner can record it.
+ *
+ * SEQARENA_PLANT_FAULT='{"<seed>": "throw|nan|hang|crash|oom"}' plants that fault at training step 2
+ * of the runs with that seed, so the reliability tests can check that each one is recorded and the
+ * suite goes on.
  */
 import fs from 'node:fs';
 import { executeRun } from './run.ts';
@@ -13,10 +17,24 @@ const [specFile, rowsFile, shard] = process.argv.slice(2);
 const spec = JSON.parse(fs.readFileSync(specFile, 'utf8')) as RunSpecInput;
 const say = (message: object) => process.stdout.write(PROGRESS_PREFIX + JSON.stringify(message) + '\n');
 let lastReport = 0;
+const fault = (JSON.parse(process.env.SEQARENA_PLANT_FAULT ?? '{}') as Record<string, string>)[String(spec.seed ?? 0)];
+
+function plant(step: number, record: { loss: number }): void {
+  if (!fault || step !== 2) return;
+  if (fault === 'throw') throw new Error('planted fault: the run threw at step 2');
+  if (fault === 'nan') record.loss = NaN;
+  if (fault === 'crash') process.kill(process.pid, 'SIGSEGV');
+  if (fault === 'hang') for (;;);
+  if (fault === 'oom') {
+    const hoard: number[][] = [];
+    for (;;) hoard.push(new Array(1e6).fill(Math.random()));
+  }
+}
 try {
   const rows = await executeRun(spec, {
     shard: shard || null,
     onProgress: (r, total) => {
+      plant(r.step, r);
       const now = performance.now();
       if (now - lastReport < 250 && r.step !== total - 1) return;
       lastReport = now;

@@ -89,7 +89,7 @@ async function measureInference(run: ResolvedRun, model: Model, columns: RunColu
   const contextAfter = s.decodeTokens + 1;
   rows.push(metricRow(columns, 'decode_latency_ms', { samples: latencies }));
   rows.push(metricRow(columns, 'decode_tokens_per_s', { samples: latencies.map((ms) => b / (ms / 1000)) }));
-  rows.push(metricRow(columns, 'state_bytes', { value: state.bytes() / b, slice: `context=${contextAfter},measured` }));
+  rows.push(metricRow(columns, 'state_bytes', { value: state.bytes() / b, slice: `measured_context=${contextAfter}` }));
   token.dispose();
   state.dispose();
   disposeBatch(batch);

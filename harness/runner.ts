@@ -116,6 +116,7 @@ export async function runInChild(run: ResolvedRun, outDir: string, shard: string
   const stderr = String(result.stderr ?? '');
   if (fs.existsSync(rowsFile) && result.exitCode === 0) {
     const rows = readRows(rowsFile);
+    fs.rmSync(rowsFile);
     const runRow = rows.find((r) => r.phase === 'run');
     return { rows, status: runRow?.status ?? 'ok', error: runRow?.error ?? null, seconds };
   }

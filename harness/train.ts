@@ -131,8 +131,8 @@ export async function train(run: ResolvedRun, model: Model, hooks: TrainHooks = 
       disposeBatch(batch);
       outcome.steps.push(record);
       hooks.onStep?.(record, s.steps);
-      if (!Number.isFinite(loss)) {
-        outcome.diverged = { step, loss };
+      if (!Number.isFinite(record.loss)) {
+        outcome.diverged = { step, loss: record.loss };
         break;
       }
       const last = step === s.steps - 1;

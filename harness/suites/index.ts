@@ -1,9 +1,10 @@
 /** The suite registry: standard suites and the paper-findings suites. */
-import { full, quick, standard } from './standard.ts';
+import { full, quick, smoke, standard } from './standard.ts';
 import type { Suite } from './types.ts';
 
 export const SUITES = {
   quick,
   default: standard,
   full,
+  smoke,
 } satisfies Record<string, Suite>;

@@ -86,3 +86,19 @@ export const full: Suite = {
       ),
     ),
 };
+
+export const smoke: Suite = {
+  name: 'smoke',
+  description: 'one tiny run per family (a few steps): checks an installation end to end in under a minute',
+  runs: () =>
+    DECODER_FAMILIES.map((arch) => ({
+      suite: 'smoke',
+      arch,
+      preset: 'nano' as const,
+      task: 'mqar',
+      taskParams: { seq_len: 16, num_kv_pairs: 2, vocab_size: 16 },
+      training: { steps: 4, batchSize: 4, evalEvery: 4, evalExamples: 8, decodeTokens: 2 },
+      seed: 0,
+      timeLimitS: 120,
+    })),
+};
