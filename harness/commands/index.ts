@@ -12,6 +12,7 @@ import { register as history } from './history.ts';
 import { register as exporter } from './export.ts';
 import { register as report } from './report.ts';
 import { register as micro } from './micro.ts';
+import { register as score } from './score.ts';
 
 type Register = (program: Command) => void;
 
@@ -28,4 +29,5 @@ export const COMMANDS: Register[] = [
   exporter,
   report,
   micro,
+  score,
 ];

@@ -1,0 +1,479 @@
+/**
+ * Micro-benchmarks (tinybench): each sequence mixer alone — attention, the LSTM / GRU / Elman recurrences,
+ * the selective scan and its LTI ablation — at a fixed width across sequence lengths, forward and
+ * forward + backward, in both its composed reference and its fused kernel (`lstm/reference` vs
+ * `lstm/fused`), so the fused kernels' speed-up and the scaling exponents are visible: time ≈ L² for
+ * attention, ≈ L for recurrences and scans; memory ≈ L² for composed attention, ≈ L for the rest.
+ * Plus the latency of one decode step with cached state at several context lengths, through the
+ * registered architectures' `step()`.
+ *
+ * Every figure becomes a result row (phase 'micro', task 'micro', the mixer in `arch`, the length in
+ * `seq_len`); a length that would need too much memory or time is a row with status 'skipped'.
+ */
+import os from 'node:os';
+import * as tf from '@tensorflow/tfjs';
+import { Bench, type Statistics } from 'tinybench';
+import { ARCHITECTURES } from '../architectures/index.ts';
+import type { Architecture, LMModel } from '../architectures/types.ts';
+import { attentionReference } from '../architectures/kernels/attention.ts';
+import { attentionFused } from '../architectures/kernels/attention-fused.ts';
+import { gruSequenceReference, lstmSequenceReference, rnnSequenceReference } from '../architectures/kernels/recurrence.ts';
+import { gruSequenceFused, lstmSequenceFused, rnnSequenceFused } from '../architectures/kernels/recurrence-fused.ts';
+import { selectiveScan } from '../architectures/kernels/selective-scan.ts';
+import { calibrate, initEngine, type BackendChoice } from './engine.ts';
+import { unknownName, UsageError } from './errors.ts';
+import { gitSha, versionsString } from './provenance.ts';
+import { metricRow, type RunColumns } from './results/rows.ts';
+import type { ResultRow } from './results/schema.ts';
+import { shortHash } from './spec.ts';
+import { logLogSlope } from './stats.ts';
+
+export const MIXERS = ['attention', 'lstm', 'gru', 'rnn', 'scan', 'lti-scan'] as const;
+export type MixerName = (typeof MIXERS)[number];
+
+export const IMPLS = ['reference', 'fused'] as const;
+export type Impl = (typeof IMPLS)[number];
+
+/** Backends the fused kernels are registered for. */
+const FUSED_BACKENDS = ['cpu', 'wasm'];
+
+export interface MicroOptions {
+  backend: BackendChoice;
+  mixers: MixerName[];
+  /** Sequence lengths L, measured in increasing order. */
+  lengths: number[];
+  /** Model width d: hidden size of the recurrences, inner width of the scans, d_model of attention. */
+  width: number;
+  batch: number;
+  /** tinybench's time budget per measurement (ms); it also runs at least `minSamples` iterations. */
+  timeBudgetMs: number;
+  minSamples: number;
+  /** A length whose estimated peak tensor memory exceeds this is skipped (bytes). */
+  maxMemoryBytes: number;
+  /** A length whose one forward + backward is estimated (from the shorter lengths) to take longer is skipped (ms). */
+  maxSampleMs: number;
+  /** Context lengths at which one decode step is timed. */
+  decodeContexts: number[];
+  /** Matmul size of the calibration row. */
+  calibrationSize: number;
+  seed: number;
+}
+
+export const DEFAULT_MICRO_OPTIONS: MicroOptions = {
+  backend: 'wasm',
+  mixers: [...MIXERS],
+  lengths: [128, 256, 512, 1024, 2048, 4096, 8192],
+  width: 64,
+  batch: 1,
+  timeBudgetMs: 1000,
+  minSamples: 5,
+  maxMemoryBytes: Math.min(2048, Math.floor(os.totalmem() / 4 / 1024 ** 2)) * 1024 ** 2,
+  maxSampleMs: 10_000,
+  decodeContexts: [64, 256, 1024],
+  calibrationSize: 512,
+  seed: 0,
+};
+
+/** Attention runs 4 heads (1 below width 4), causal. */
+const headsFor = (width: number): number => (width >= 4 && width % 4 === 0 ? 4 : 1);
+/** State size n per channel of the scans (Mamba's default). */
+const SCAN_STATE = 16;
+/** Which registered architecture decodes with each mixer. */
+const DECODE_ARCH: Record<MixerName, string> = {
+  attention: 'transformer',
+  lstm: 'lstm',
+  gru: 'gru',
+  rnn: 'rnn',
+  scan: 'mamba',
+  'lti-scan': 'mamba-lti',
+};
+
+// ---------------------------------------------------------------------------------------------------
+// The mixers: inputs (all differentiated), one application, and a memory estimate for forward + backward
+
+interface Mixer {
+  inputs(b: number, l: number, d: number, seed: number): tf.Tensor[];
+  apply(impl: Impl, x: tf.Tensor[]): tf.Tensor;
+  /** Rough peak tensor bytes of one forward + backward, for skipping what would not fit. */
+  bytes(impl: Impl, b: number, l: number, d: number): number;
+  /** Parameters of the mixer's own weights (inputs that are not activations). */
+  params(d: number): number;
+}
+
+const normal = (shape: number[], std: number, seed: number): tf.Tensor => tf.randomNormal(shape, 0, std, 'float32', seed);
+const F32 = 4;
+
+const attention: Mixer = {
+  inputs: (b, l, d, seed) => {
+    const h = headsFor(d);
+    return [0, 1, 2].map((i) => normal([b, h, l, d / h], 1, seed + i)); // q, k, v: (b, h, l, hs)
+  },
+  apply: (impl, [q, k, v]) => (impl === 'fused' ? attentionFused : attentionReference)(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, { causal: true }),
+  // composed: scores, mask sum, softmax and their gradients, each (b, h, l, l); fused: a few (b, l, d)
+  bytes: (impl, b, l, d) => (impl === 'fused' ? 12 * b * l * d * F32 : 6 * b * headsFor(d) * l * l * F32),
+  params: () => 0,
+};
+
+/** A recurrence with `gates` blocks of h in its projection (LSTM 4, GRU 3, Elman 1). */
+function recurrence(gates: number, run: (impl: Impl, x: tf.Tensor[]) => tf.Tensor): Mixer {
+  return {
+    inputs: (b, l, d, seed) => [
+      normal([b, l, gates * d], 1, seed), // xProj (b, l, gates·h)
+      normal([d, gates * d], 1 / Math.sqrt(d), seed + 1), // wh (h, gates·h)
+      ...(gates === 3 ? [normal([gates * d], 0.1, seed + 2)] : []), // bh (3h)
+    ],
+    apply: run,
+    // composed: ~12 retained step tensors of (b, gates·h) per step for backward; fused: saved gates and states
+    bytes: (impl, b, l, d) => (impl === 'fused' ? 4 : 14) * b * l * gates * d * F32,
+    params: (d) => gates * d * d + (gates === 3 ? 3 * d : 0),
+  };
+}
+
+const lstm = recurrence(4, (impl, [xProj, wh]) => {
+  const h0 = tf.zeros([xProj.shape[0], wh.shape[0]]) as tf.Tensor2D;
+  return (impl === 'fused' ? lstmSequenceFused : lstmSequenceReference)(xProj as tf.Tensor3D, wh as tf.Tensor2D, h0, h0).hs;
+});
+const gru = recurrence(3, (impl, [xProj, wh, bh]) => {
+  const h0 = tf.zeros([xProj.shape[0], wh.shape[0]]) as tf.Tensor2D;
+  return (impl === 'fused' ? gruSequenceFused : gruSequenceReference)(xProj as tf.Tensor3D, wh as tf.Tensor2D, bh as tf.Tensor1D, h0).hs;
+});
+const rnn = recurrence(1, (impl, [xProj, wh]) => {
+  const h0 = tf.zeros([xProj.shape[0], wh.shape[0]]) as tf.Tensor2D;
+  return (impl === 'fused' ? rnnSequenceFused : rnnSequenceReference)(xProj as tf.Tensor3D, wh as tf.Tensor2D, h0).hs;
+});
+
+/** The selective scan; `selective: false` is the LTI ablation (Δ per channel, B and C per state, the same at every step). */
+function scan(selective: boolean): Mixer {
+  const n = SCAN_STATE;
+  return {
+    inputs: (b, l, d, seed) => [
+      normal([b, l, d], 1, seed), // u (b, l, di)
+      selective ? normal([b, l, d], 0.5, seed + 1) : normal([d], 0.5, seed + 1), // Δ before softplus
+      normal([d, n], 0.5, seed + 2), // log(−A) (di, n)
+      selective ? normal([b, l, n], 1, seed + 3) : normal([n], 1, seed + 3), // B
+      selective ? normal([b, l, n], 1, seed + 4) : normal([n], 1, seed + 4), // C
+      normal([d], 1, seed + 5), // D (di)
+    ],
+    apply: (impl, [u, deltaRaw, logA, B, C, D]) => {
+      const [b, l, d] = u.shape;
+      const delta = tf.broadcastTo(tf.softplus(deltaRaw), [b, l, d]) as tf.Tensor3D;
+      const A = tf.neg(tf.exp(logA)) as tf.Tensor2D;
+      const B3 = tf.broadcastTo(B, [b, l, n]) as tf.Tensor3D;
+      const C3 = tf.broadcastTo(C, [b, l, n]) as tf.Tensor3D;
+      return selectiveScan(u as tf.Tensor3D, delta, A, B3, C3, D as tf.Tensor1D, impl);
+    },
+    // composed: Ā and B̄u and their gradients, (b, l, di, n) each; fused: a few (b, l, di)
+    bytes: (impl, b, l, d) => (impl === 'fused' ? 16 * b * l * d * F32 : 8 * b * l * d * n * F32),
+    params: (d) => d * n + 2 * d + (selective ? 0 : 2 * n),
+  };
+}
+
+const MIXER_DEFS: Record<MixerName, Mixer> = { attention, lstm, gru, rnn, scan: scan(true), 'lti-scan': scan(false) };
+
+// ---------------------------------------------------------------------------------------------------
+// Measuring
+
+interface Measured {
+  samples: number[];
+  stats: Statistics;
+}
+
+/** tinybench statistics of an async function (ms per call). */
+async function measure(name: string, fn: () => Promise<void>, options: MicroOptions): Promise<Measured> {
+  const bench = new Bench({
+    time: options.timeBudgetMs,
+    iterations: options.minSamples,
+    warmupIterations: 1,
+    warmupTime: 0,
+    retainSamples: true,
+    throws: true,
+  });
+  bench.add(name, fn);
+  await bench.run();
+  const result = bench.tasks[0].result;
+  if (result.state !== 'completed') throw new Error(`micro-benchmark ${name} ended ${result.state}`);
+  return { samples: [...(result.latency.samples ?? [])], stats: result.latency };
+}
+
+/** Peak tensor bytes one call adds on top of what was held before it. */
+async function peakBytes(fn: () => Promise<void>): Promise<number> {
+  const before = tf.memory().numBytes;
+  const profile = await tf.profile(fn);
+  return Math.max(0, profile.peakBytes - before);
+}
+
+/** Sum of the output, so its gradient reaches every input. */
+function forwardFn(mixer: Mixer, impl: Impl, x: tf.Tensor[]): () => Promise<void> {
+  return async () => {
+    const y = tf.tidy(() => mixer.apply(impl, x));
+    await y.data();
+    y.dispose();
+  };
+}
+
+function forwardBackwardFn(mixer: Mixer, impl: Impl, x: tf.Tensor[]): () => Promise<void> {
+  return async () => {
+    const grads = tf.tidy(() => tf.grads((...inputs: tf.Tensor[]) => mixer.apply(impl, inputs).sum())(x));
+    await Promise.all(grads.map((g) => g.data()));
+    tf.dispose(grads);
+  };
+}
+
+/** Time of the next length extrapolated from the measured ones (slope of the last two, or linear from one). */
+function extrapolate(points: { l: number; ms: number }[], l: number, defaultExponent: number): number | null {
+  if (points.length === 0) return null;
+  const last = points[points.length - 1];
+  const exponent = points.length >= 2 ? Math.max(1, logLogSlope(points.slice(-2).map((p) => p.l), points.slice(-2).map((p) => p.ms))) : defaultExponent;
+  return last.ms * (l / last.l) ** exponent;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Rows
+
+interface Context {
+  options: MicroOptions;
+  backend: string;
+  device: string;
+}
+
+function columns(ctx: Context, arch: string, seqLen: number | null, extra: { params?: number | null; dModel?: number; nLayers?: number; preset?: string | null } = {}): RunColumns {
+  const { options } = ctx;
+  const config = { arch, width: options.width, batch: options.batch, heads: arch.startsWith('attention') ? headsFor(options.width) : null, n: SCAN_STATE };
+  return {
+    run_id: shortHash({ suite: 'micro', ...config, seq_len: seqLen, backend: ctx.backend, seed: options.seed }),
+    git_sha: gitSha(),
+    suite: 'micro',
+    task: 'micro',
+    arch,
+    preset: extra.preset ?? null,
+    seq_len: seqLen,
+    batch_size: options.batch,
+    d_model: extra.dModel ?? options.width,
+    n_layers: extra.nLayers ?? 1,
+    params: extra.params ?? null,
+    seed: options.seed,
+    backend: ctx.backend,
+    device: ctx.device,
+    versions: versionsString(),
+    config_hash: shortHash(config),
+    shard: null,
+    host: os.hostname(),
+  };
+}
+
+const skippedRows = (cols: RunColumns, reason: string): ResultRow[] =>
+  (['forward_ms', 'forward_backward_ms', 'peak_bytes'] as const).map((metric) => metricRow(cols, metric, { value: null, status: 'skipped', error: reason }));
+
+/** Forward, forward + backward and peak memory of one mixer implementation at every length, then its exponents. */
+async function benchKernel(ctx: Context, name: MixerName, impl: Impl, emit: (rows: ResultRow[]) => void): Promise<void> {
+  const { options } = ctx;
+  const mixer = MIXER_DEFS[name];
+  const arch = `${name}/${impl}`;
+  const { batch: b, width: d } = options;
+  const measured: { l: number; forward: number; forwardBackward: number; bytes: number }[] = [];
+  for (const l of [...options.lengths].sort((x, y) => x - y)) {
+    const cols = columns(ctx, arch, l, { params: mixer.params(d) });
+    const estimatedBytes = mixer.bytes(impl, b, l, d);
+    const estimatedMs = extrapolate(measured.map((m) => ({ l: m.l, ms: m.forwardBackward })), l, name === 'attention' ? 2 : 1);
+    let reason: string | null = null;
+    if (impl === 'fused' && !FUSED_BACKENDS.includes(ctx.backend)) reason = `fused kernels run on ${FUSED_BACKENDS.join(' and ')}, not ${ctx.backend}`;
+    else if (estimatedBytes > options.maxMemoryBytes) reason = `estimated peak memory ${mb(estimatedBytes)} exceeds the ${mb(options.maxMemoryBytes)} limit (--max-memory-mb)`;
+    else if (estimatedMs !== null && estimatedMs > options.maxSampleMs) reason = `estimated ${Math.round(estimatedMs)} ms per forward + backward exceeds the ${options.maxSampleMs} ms limit (--max-sample-ms)`;
+    if (reason) {
+      emit(skippedRows(cols, reason));
+      continue;
+    }
+    const x = mixer.inputs(b, l, d, options.seed + l);
+    try {
+      const forward = await measure(`${arch} forward L=${l}`, forwardFn(mixer, impl, x), options);
+      const forwardBackward = await measure(`${arch} forward+backward L=${l}`, forwardBackwardFn(mixer, impl, x), options);
+      const bytes = await peakBytes(forwardBackwardFn(mixer, impl, x));
+      measured.push({ l, forward: forward.stats.mean, forwardBackward: forwardBackward.stats.mean, bytes });
+      emit([
+        metricRow(cols, 'forward_ms', { samples: forward.samples }),
+        metricRow(cols, 'forward_backward_ms', { samples: forwardBackward.samples }),
+        metricRow(cols, 'peak_bytes', { value: bytes }),
+      ]);
+    } finally {
+      tf.dispose(x);
+    }
+  }
+  const cols = columns(ctx, arch, null, { params: mixer.params(d) });
+  const ls = measured.map((m) => m.l);
+  const fit = (ys: number[], metric: 'time_exponent' | 'memory_exponent', of: string): ResultRow =>
+    measured.length >= 2
+      ? metricRow(cols, metric, { value: logLogSlope(ls, ys), n: measured.length, slice: `of=${of}` })
+      : metricRow(cols, metric, { value: null, status: 'skipped', error: `needs at least 2 measured lengths, got ${measured.length}`, slice: `of=${of}` });
+  emit([
+    fit(measured.map((m) => m.forward), 'time_exponent', 'forward_ms'),
+    fit(measured.map((m) => m.forwardBackward), 'time_exponent', 'forward_backward_ms'),
+    fit(measured.map((m) => m.bytes), 'memory_exponent', 'peak_bytes'),
+  ]);
+}
+
+/** One decode step with cached state, at each context length, through the registered architecture's step(). */
+async function benchDecode(ctx: Context, name: MixerName, emit: (rows: ResultRow[]) => void): Promise<void> {
+  const { options } = ctx;
+  const archName = DECODE_ARCH[name];
+  const arch = (ARCHITECTURES as Record<string, Architecture>)[archName];
+  const contexts = [...options.decodeContexts].sort((x, y) => x - y);
+  if (!arch || arch.form !== 'lm') {
+    const reason = `no decoder-only architecture '${archName}' is registered to decode with ${name}`;
+    emit(contexts.map((c) => metricRow(columns(ctx, name, c), 'decode_step_ms', { value: null, status: 'skipped', error: reason })));
+    return;
+  }
+  const config = arch.config.parse({ ...arch.presets.nano, seed: options.seed });
+  const io = { vocabSize: 32, maxLen: Math.max(...contexts) + 1, padId: 0 };
+  const model = arch.build(config, io) as LMModel;
+  const { dModel, nLayers } = arch.size(config);
+  const params = model.trainableWeights.reduce((s, w) => s + w.size, 0);
+  const b = options.batch;
+  const token = tf.fill([b], 1, 'int32') as tf.Tensor1D;
+  let state = model.initState(b);
+  let position = 0;
+  try {
+    for (const context of contexts) {
+      // feed tokens until `context` are cached, then time steps from that same state (step never disposes it)
+      for (; position < context; position++) {
+        const { logits, state: next } = model.step(token, state);
+        logits.dispose();
+        state.dispose();
+        state = next;
+      }
+      const cached = state;
+      const stepOnce = async (): Promise<void> => {
+        const { logits, state: next } = model.step(token, cached);
+        await logits.data();
+        logits.dispose();
+        next.dispose();
+      };
+      const m = await measure(`${name} decode step at context ${context}`, stepOnce, options);
+      const cols = columns(ctx, name, context, { params, dModel, nLayers, preset: 'nano' });
+      emit([metricRow(cols, 'decode_step_ms', { samples: m.samples, slice: `model=${archName}` })]);
+    }
+  } finally {
+    state.dispose();
+    token.dispose();
+    model.dispose();
+  }
+}
+
+const mb = (bytes: number): string => `${(bytes / 1024 ** 2).toFixed(bytes < 10 * 1024 ** 2 ? 2 : 0)} MiB`;
+
+// ---------------------------------------------------------------------------------------------------
+// The suite
+
+/** Parse a comma-separated mixer list, naming a bad one. */
+export function parseMixers(list: string): MixerName[] {
+  return list
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((m) => {
+      if (!(MIXERS as readonly string[]).includes(m)) throw unknownName('mixer', m, MIXERS);
+      return m as MixerName;
+    });
+}
+
+/** Parse a comma-separated list of positive integers for `flag`. */
+export function parseIntegers(list: string, flag: string): number[] {
+  const values = list.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
+  if (values.length === 0 || values.some((v) => !Number.isInteger(v) || v <= 0)) {
+    throw new UsageError(`${flag} takes comma-separated positive integers, got '${list}'`);
+  }
+  return values;
+}
+
+/**
+ * Run the micro-benchmarks: a calibration row, then every mixer's reference and fused kernels across
+ * lengths, then decode steps. `emit` gets each group of rows as soon as it is measured (to append them
+ * durably); the rows are also returned.
+ */
+export async function runMicro(partial: Partial<MicroOptions> = {}, emit: (rows: ResultRow[]) => void = () => {}): Promise<ResultRow[]> {
+  const options: MicroOptions = { ...DEFAULT_MICRO_OPTIONS, ...partial };
+  if (options.width < 1 || options.batch < 1) throw new UsageError(`--width and --batch must be positive, got ${options.width} and ${options.batch}`);
+  if (headsFor(options.width) > 1 && options.width % 4 !== 0) throw new UsageError(`--width must be a multiple of 4 (attention's 4 heads), got ${options.width}`);
+  const engine = await initEngine(options.backend);
+  const ctx: Context = { options, backend: engine.backend, device: engine.device };
+  const all: ResultRow[] = [];
+  const collect = (rows: ResultRow[]): void => {
+    all.push(...rows);
+    emit(rows);
+  };
+  const cal = await calibrate({ size: options.calibrationSize });
+  collect([metricRow(columns(ctx, 'micro', null), 'matmul_gflops', { samples: cal.samples, slice: `size=${cal.size}` })]);
+  for (const name of options.mixers) {
+    for (const impl of IMPLS) await benchKernel(ctx, name, impl, collect);
+  }
+  for (const name of options.mixers) await benchDecode(ctx, name, collect);
+  return all;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The readable table
+
+const fmtMs = (v: number | null): string => (v === null ? '—' : v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toFixed(3));
+
+/** Relative margin of error (95 %, Student's t) of a row's samples, in percent. */
+function rmePercent(row: ResultRow): number | null {
+  const s = row.samples;
+  if (!s || s.length < 2 || row.stddev === null || row.value === null || row.value === 0) return null;
+  const critical = [12.71, 4.3, 3.18, 2.78, 2.57, 2.45, 2.36, 2.31, 2.26, 2.23][s.length - 2] ?? 1.96;
+  return (100 * critical * row.stddev) / Math.sqrt(s.length) / row.value;
+}
+
+function p99(row: ResultRow): number | null {
+  const s = row.samples ? [...row.samples].sort((a, b) => a - b) : null;
+  if (!s || s.length === 0) return null;
+  const pos = (s.length - 1) * 0.99;
+  const lo = Math.floor(pos);
+  return s[lo] + (s[Math.ceil(pos)] - s[lo]) * (pos - lo);
+}
+
+function timing(row: ResultRow | undefined): string {
+  if (!row) return '—';
+  if (row.status !== 'ok') return row.status;
+  const rme = rmePercent(row);
+  return `${fmtMs(row.value)} ±${rme === null ? '?' : rme.toFixed(0)}% (p50 ${fmtMs(row.p50)}, p99 ${fmtMs(p99(row))}, n ${row.n})`;
+}
+
+function table(header: string[], body: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (cells: string[]): string => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+/** Kernel latencies and memory by mixer and length, speed-ups of fused over reference, exponents, decode steps. */
+export function formatMicroTable(rows: ResultRow[]): string {
+  const find = (arch: string, metric: string, l: number | null): ResultRow | undefined => rows.find((r) => r.arch === arch && r.metric === metric && r.seq_len === l);
+  const out: string[] = [];
+  const cal = rows.find((r) => r.metric === 'matmul_gflops');
+  if (cal) out.push(`calibration: ${cal.value?.toFixed(2)} GFLOP/s fp32 matmul (${cal.slice}, n ${cal.n}) on ${cal.backend}, ${cal.device}`);
+  const kernelArchs = [...new Set(rows.filter((r) => r.metric === 'forward_ms').map((r) => r.arch))];
+  const kernelBody = kernelArchs.flatMap((arch) =>
+    [...new Set(rows.filter((r) => r.arch === arch && r.metric === 'forward_ms').map((r) => r.seq_len as number))].map((l) => {
+      const fb = find(arch, 'forward_backward_ms', l);
+      const mem = find(arch, 'peak_bytes', l);
+      const [mixer, impl] = arch.split('/');
+      const ref = impl === 'fused' ? find(`${mixer}/reference`, 'forward_backward_ms', l) : undefined;
+      const speedup = ref?.value && fb?.value ? `${(ref.value / fb.value).toFixed(1)}×` : '';
+      const skipped = fb?.status === 'skipped' ? fb.error ?? '' : '';
+      return [arch, String(l), timing(find(arch, 'forward_ms', l)), timing(fb), mem?.value == null ? '—' : mb(mem.value), speedup, skipped];
+    }),
+  );
+  out.push('', table(['mixer', 'L', 'forward ms (mean ±rme)', 'forward+backward ms (mean ±rme)', 'peak memory', 'fused speed-up (fwd+bwd)', 'skipped because'], kernelBody));
+  const expBody = kernelArchs.map((arch) => {
+    const e = (metric: string, of: string): string => {
+      const r = rows.find((x) => x.arch === arch && x.metric === metric && x.slice === `of=${of}`);
+      return r?.value == null ? '—' : r.value.toFixed(2);
+    };
+    return [arch, e('time_exponent', 'forward_ms'), e('time_exponent', 'forward_backward_ms'), e('memory_exponent', 'peak_bytes')];
+  });
+  out.push('', 'scaling exponents (log–log slope against L; ≈2 quadratic, ≈1 linear):', table(['mixer', 'time (forward)', 'time (forward+backward)', 'peak memory'], expBody));
+  const decode = rows.filter((r) => r.metric === 'decode_step_ms');
+  if (decode.length > 0) {
+    const body = decode.map((r) => [r.arch, r.slice ?? '', String(r.seq_len), r.status === 'ok' ? timing(r) : `${r.status}: ${r.error}`]);
+    out.push('', 'decode step with cached state:', table(['mixer', 'model', 'context', 'ms per step (mean ±rme)'], body));
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,94 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { formatMicroTable, IMPLS, MIXERS, parseMixers, runMicro } from '../harness/micro.ts';
+import { appendRows, readRows } from '../harness/results/io.ts';
+import { ResultRow } from '../harness/results/schema.ts';
+import { ARCHITECTURES } from '../architectures/index.ts';
+
+test('the micro suite at tiny sizes: valid rows, exponents, skipped lengths, decode steps, no leaks', async () => {
+  const tensorsBefore = tf.memory().numTensors;
+  const streamed: ResultRow[] = [];
+  // 100 kB lets every fused kernel run at L = 64 but not the composed references (attention holds (L, L) scores)
+  const rows = await runMicro(
+    {
+      backend: 'wasm',
+      lengths: [16, 8, 64],
+      width: 8,
+      batch: 1,
+      timeBudgetMs: 1,
+      minSamples: 2,
+      maxMemoryBytes: 100_000,
+      decodeContexts: [2, 3],
+      calibrationSize: 32,
+    },
+    (group) => streamed.push(...group),
+  );
+  assert.equal(tf.memory().numTensors, tensorsBefore, 'the suite leaked tensors');
+  assert.deepEqual(streamed, rows, 'every row is emitted as it is measured');
+  for (const row of rows) ResultRow.parse(row);
+
+  const calibration = rows.filter((r) => r.metric === 'matmul_gflops');
+  assert.equal(calibration.length, 1);
+  assert.equal(calibration[0].phase, 'calibration');
+  assert.ok(calibration[0].value! > 0);
+
+  for (const mixer of MIXERS) {
+    for (const impl of IMPLS) {
+      const arch = `${mixer}/${impl}`;
+      const of = (metric: string) => rows.filter((r) => r.arch === arch && r.metric === metric);
+      assert.ok(of('forward_ms').every((r) => r.phase === 'micro' && r.task === 'micro'), arch);
+      assert.deepEqual(of('forward_ms').map((r) => r.seq_len), [8, 16, 64], `${arch}: one forward row per length, in order`);
+      for (const l of [8, 16]) {
+        const fb = of('forward_backward_ms').find((r) => r.seq_len === l)!;
+        assert.equal(fb.status, 'ok', `${arch} L=${l}: ${fb.error}`);
+        assert.ok(fb.n >= 2 && fb.samples!.length === fb.n && fb.value! > 0, `${arch} L=${l} has timed samples`);
+      }
+      const exponents = [...of('time_exponent'), ...of('memory_exponent')];
+      assert.equal(exponents.length, 3, `${arch}: forward, forward+backward and memory exponents`);
+      for (const e of exponents) assert.ok(e.status === 'ok' && Number.isFinite(e.value), `${arch} ${e.metric} ${e.slice}: ${e.value}`);
+    }
+    const referenceAt64 = rows.filter((r) => r.arch === `${mixer}/reference` && r.seq_len === 64);
+    const fusedAt64 = rows.filter((r) => r.arch === `${mixer}/fused` && r.seq_len === 64);
+    assert.ok(fusedAt64.every((r) => r.status === 'ok'), `${mixer}/fused runs at L = 64`);
+    if (mixer === 'attention' || mixer === 'lstm' || mixer === 'scan' || mixer === 'lti-scan') {
+      assert.deepEqual(referenceAt64.map((r) => r.status), ['skipped', 'skipped', 'skipped'], `${mixer}/reference at L = 64 is skipped`);
+      assert.match(referenceAt64[0].error!, /estimated peak memory .* exceeds/);
+      assert.equal(referenceAt64[0].value, null);
+    }
+  }
+
+  const attentionMemory = rows.find((r) => r.arch === 'attention/reference' && r.metric === 'memory_exponent')!;
+  const fusedMemory = rows.find((r) => r.arch === 'attention/fused' && r.metric === 'memory_exponent')!;
+  assert.ok(attentionMemory.value! > fusedMemory.value!, `composed attention's memory grows faster (${attentionMemory.value}) than fused (${fusedMemory.value})`);
+
+  const decode = rows.filter((r) => r.metric === 'decode_step_ms');
+  assert.equal(decode.length, MIXERS.length * 2, 'one decode row per mixer and context');
+  for (const r of decode) {
+    const archName = r.slice ?? '';
+    if (r.status === 'ok') assert.ok(r.value! > 0 && r.seq_len !== null && archName.startsWith('model='));
+    else assert.match(r.error!, /is registered to decode/);
+  }
+  assert.ok(
+    decode.filter((r) => r.arch === 'lstm').every((r) => r.status === ('lstm' in ARCHITECTURES ? 'ok' : 'skipped')),
+    'lstm decodes through the registered lstm architecture',
+  );
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqarena-micro-'));
+  appendRows(dir, rows);
+  assert.equal(readRows(dir, { onBadLine: 'throw' }).length, rows.length);
+  fs.rmSync(dir, { recursive: true });
+
+  const table = formatMicroTable(rows);
+  assert.match(table, /lstm\/fused\s+64/);
+  assert.match(table, /forward\+backward ms/);
+  assert.match(table, /estimated peak memory/);
+  assert.match(table, /GFLOP\/s/);
+});
+
+test('an unknown mixer is refused with a suggestion', () => {
+  assert.throws(() => parseMixers('attention,lstn'), /unknown mixer 'lstn'. Did you mean 'lstm'\?/);
+});
