@@ -289,8 +289,8 @@ function lmEntry(kind: CellKind, description: string) {
     presets: LM_PRESETS,
     build: (cfg: LMConfig, io: ModelIO) => new RecurrentLM(kind, cfg, io),
     paramCount: (cfg: LMConfig, io: ModelIO) => lmParamCount(kind, cfg, io),
-    flopsPerToken: (cfg: LMConfig, io: ModelIO) => lmFlops(kind, cfg, io),
-    stateBytes: (cfg: LMConfig) => cfg.n_layers * RecurrentLayer.stateBytes(kind, cfg.d_model),
+    flopsPerToken: (cfg: LMConfig, io: ModelIO, _seqLen: number) => lmFlops(kind, cfg, io),
+    stateBytes: (cfg: LMConfig, _io: ModelIO, _seqLen: number) => cfg.n_layers * RecurrentLayer.stateBytes(kind, cfg.d_model),
     size: (cfg: LMConfig) => ({ dModel: cfg.d_model, nLayers: cfg.n_layers }),
   };
 }
