@@ -116,13 +116,17 @@ export function resultsMarkdown(rows: readonly ResultRow[], title = 'seqarena re
   lines.push(`Suite ${suites.map((s) => `\`${s}\``).join(', ') || '(none)'}${shas.length ? `, commit ${shas.map((s) => `\`${s}\``).join(', ')}` : ''}; ${summary.length} rows.`, '');
   for (const [task, taskRows] of groupBy(summary, (r) => r.task)) {
     lines.push(`### ${task}`, '');
+    // Name the config only where one model was run at several configs.
+    const model = (r: ResultRow): string => [r.arch, r.preset, r.seq_len, r.backend].join('|');
+    const configs = groupBy(taskRows, model);
+    const ambiguous = (r: ResultRow): boolean => new Set(configs.get(model(r))!.map((x) => x.config_hash)).size > 1;
     const body = [...groupBy(taskRows, matchKey).values()].map((group) => {
       const r = group[0];
       const ok = group.filter((g): g is ResultRow & { value: number } => g.status === 'ok' && g.value !== null && Number.isFinite(g.value));
       const failed = group.find((g) => g.status !== 'ok');
       const s = ok.length > 0 ? summarize(ok.flatMap(figuresOf)) : null;
       return [
-        r.preset ? `${r.arch} (${r.preset})` : r.arch,
+        `${r.preset ? `${r.arch} (${r.preset})` : r.arch}${ambiguous(r) ? ` #${r.config_hash}` : ''}`,
         r.seq_len === null ? '' : String(r.seq_len),
         r.backend,
         `${r.phase}/${r.metric}`,
