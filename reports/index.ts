@@ -15,7 +15,7 @@ import { renderHtml } from './html.ts';
 import { renderMarkdown } from './markdown.ts';
 import { renderChart } from './render.ts';
 import { buildCharts } from './specs.ts';
-import { comparisonTable, environmentTable, failuresTable, microTable, resultsTable, type Table } from './summary.ts';
+import { comparisonTable, environmentTable, failuresTable, microTable, resultsTables, type Table } from './summary.ts';
 import type { Environment, RenderedChart, Report, ReportInput } from './types.ts';
 
 export type { ComparisonRow, Report, ReportInput, Verdict } from './types.ts';
@@ -64,7 +64,7 @@ export async function buildReport({ rows, envs, outDir, baseline }: ReportInput)
     ...(regressions.length > 0 ? [`${regressions.length} regression(s) against the baseline: ${list(regressions.map((c) => `${c.arch} ${c.task} ${c.metric}`))}.`] : []),
     ...(failed.length > 0 ? [`${failed.length} run(s) did not finish (${list(sortedUnique(failed.map((f) => f.status)))}); see "Failed and missing runs".`] : []),
   ];
-  const before = [comparisonTable(baseline), resultsTable(rows), failuresTable(rows)].filter((t): t is Table => t !== null);
+  const before = [comparisonTable(baseline), ...resultsTables(rows), failuresTable(rows)].filter((t): t is Table => t !== null);
   const after = [microTable(rows), environmentTable(rows, envs)].filter((t): t is Table => t !== null);
   const page = { title: 'seqarena report', subtitle: subtitle(rows), alerts, tablesBefore: before, tablesAfter: after, charts: specs };
   const html = renderHtml(page);

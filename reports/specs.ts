@@ -356,7 +356,7 @@ function scalingChart({ rows, colors }: SpecInput, o: ScalingOptions): ChartSpec
       const ys = [...byLength.values()].map((g) => g.reduce((s, p) => s + p.y, 0) / g.length);
       return xs.length >= 2 ? fmtSlope(logLogSlope(xs, ys)) : 'n/a';
     });
-    slopes.set(arch, `${arch}  (k = ${ks.join(' / ')})`);
+    slopes.set(arch, `${arch} (k = ${ks.join(' / ')})`);
   }
   const series = archs.map((a) => slopes.get(a)!);
   const legendTitle = panels.length > 1 ? ['architecture', 'fitted exponent k (y ~ L^k)', `per panel: ${panels.join(' / ')}`] : ['architecture', 'fitted exponent k (y ~ L^k)'];

@@ -46,52 +46,59 @@ function statusOf(rows: ResultRow[]): string {
   return [...counts.entries()].map(([status, group]) => `${group.length} ${status}`).join(', ');
 }
 
-/** Results per task × architecture × training length, micro-benchmark runs aside. */
-export function resultsTable(rows: ResultRow[]): Table | null {
+const NOTE =
+  'Mean ± sample standard deviation, n = samples behind it: training steps or decode repeats for throughput, answer positions or sentences for one run\'s accuracy and scores, runs when several seeds are pooled. Throughput: bigger is better; memory: smaller is better.';
+
+/** One table row's leading cells and the figures that follow them. */
+function setupCells(g: ResultRow[]): string[] {
+  const { task, arch, seq_len } = g[0];
+  return [task, arch, seq_len === null ? NONE : String(seq_len)];
+}
+
+const speedCells = (g: ResultRow[]): string[] => [
+  cell(figures(g, 'train', 'tokens_per_s')),
+  cell(figures(g, 'inference', 'decode_tokens_per_s')),
+  cell(figures(g, 'train', 'peak_tensor_bytes'), formatBytes),
+];
+
+/**
+ * Results per task × architecture × training length, one table for long-context tasks (accuracy) and
+ * one for translation tasks (BLEU, chrF, exact match); micro-benchmark runs have their own table.
+ */
+export function resultsTables(rows: ResultRow[]): Table[] {
   const microRuns = new Set(rows.filter((r) => r.phase === 'micro').map((r) => r.run_id));
-  const runRows = rows.filter((r) => !microRuns.has(r.run_id));
-  if (runRows.length === 0) return null;
-  const translation = translationTasks(runRows);
-  const hasAccuracy = figures(runRows, 'eval', 'accuracy', null).some((r) => !translation.has(r.task));
-  const groups = [...groupBy(runRows, (r) => `${r.task}|${r.arch}|${r.seq_len}`).values()].sort(
+  const translation = translationTasks(rows);
+  const groups = [...groupBy(rows.filter((r) => !microRuns.has(r.run_id)), (r) => `${r.task}|${r.arch}|${r.seq_len}`).values()].sort(
     (a, b) => a[0].task.localeCompare(b[0].task) || a[0].arch.localeCompare(b[0].arch) || (a[0].seq_len ?? 0) - (b[0].seq_len ?? 0),
   );
-  const columns = [
-    'task',
-    'architecture',
-    'L (tokens)',
-    ...(hasAccuracy ? ['accuracy'] : []),
-    ...(translation.size > 0 ? ['BLEU', 'chrF', 'exact match'] : []),
-    'train tokens/s',
-    'decode tokens/s',
-    'peak tensor memory',
-    'status',
-  ];
-  const table = groups.map((g) => {
-    const { task, arch, seq_len } = g[0];
-    const isTranslation = translation.has(task);
-    const quality = isTranslation
-      ? [cell(figures(g, 'eval', 'bleu', null)), cell(figures(g, 'eval', 'chrf', null)), cell(figures(g, 'eval', 'exact_match', null), percent)]
-      : [NONE, NONE, NONE];
-    return [
-      task,
-      arch,
-      seq_len === null ? NONE : String(seq_len),
-      ...(hasAccuracy ? [isTranslation ? NONE : cell(figures(g, 'eval', 'accuracy', null), percent)] : []),
-      ...(translation.size > 0 ? quality : []),
-      cell(figures(g, 'train', 'tokens_per_s')),
-      cell(figures(g, 'inference', 'decode_tokens_per_s')),
-      cell(figures(g, 'train', 'peak_tensor_bytes'), formatBytes),
-      statusOf(g),
-    ];
-  });
-  return {
-    title: 'Results',
-    note:
-      'Mean ± sample standard deviation (n = samples: training steps or decode repeats for throughput; answer positions or sentences for a single run\'s accuracy and scores; runs where several seeds are pooled). Accuracy and exact match are fractions shown in %, BLEU and chrF on 0–100; throughput is bigger-better, memory smaller-better.',
-    columns,
-    rows: table,
-  };
+  const longContext = groups.filter((g) => !translation.has(g[0].task));
+  const pairs = groups.filter((g) => translation.has(g[0].task));
+  const speedColumns = ['train tokens/s', 'decode tokens/s', 'peak tensor memory', 'status'];
+  const tables: Table[] = [];
+  if (longContext.length > 0) {
+    tables.push({
+      title: 'Results: long-context tasks',
+      note: `Accuracy on answer positions (whole split). ${NOTE}`,
+      columns: ['task', 'architecture', 'L (tokens)', 'accuracy', ...speedColumns],
+      rows: longContext.map((g) => [...setupCells(g), cell(figures(g, 'eval', 'accuracy', null), percent), ...speedCells(g), statusOf(g)]),
+    });
+  }
+  if (pairs.length > 0) {
+    tables.push({
+      title: 'Results: translation tasks',
+      note: `BLEU and chrF on 0–100 (sacreBLEU style), exact match in % of sentences. ${NOTE}`,
+      columns: ['task', 'architecture', 'L (tokens)', 'BLEU', 'chrF', 'exact match', ...speedColumns],
+      rows: pairs.map((g) => [
+        ...setupCells(g),
+        cell(figures(g, 'eval', 'bleu', null)),
+        cell(figures(g, 'eval', 'chrf', null)),
+        cell(figures(g, 'eval', 'exact_match', null), percent),
+        ...speedCells(g),
+        statusOf(g),
+      ]),
+    });
+  }
+  return tables;
 }
 
 /** Micro-benchmark latencies per architecture and length. */
