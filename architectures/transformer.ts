@@ -27,20 +27,16 @@ import type { Architecture, DecodeState, Flops, LMModel, ModelIO, Seq2SeqModel, 
 
 export const transformerConfig = z
   .object({
-    /** Width of the residual stream. */
-    d_model: z.number().int().positive().default(64),
-    /** Blocks in the decoder-only stack; in the encoder–decoder, blocks in each of the two stacks (Vaswani's N). */
-    n_layers: z.number().int().positive().default(2),
-    /** Attention heads; head size is d_model / n_heads. */
-    n_heads: z.number().int().positive().default(4),
-    /** `learned`: a table of maxLen position vectors added to the embeddings; `rope`: rotary, no length limit. */
-    positions: z.enum(['learned', 'rope']).default('learned'),
-    /** Output head shares the token embedding matrix (GPT-2, Vaswani §3.4). */
-    tie_head: z.boolean().default(true),
-    /** Dropout on embeddings and on each residual branch, applied only when training. */
-    dropout: z.number().min(0).lt(1).default(0),
-    /** Seed of the weight initialisation. */
-    seed: z.number().int().nonnegative().default(0),
+    d_model: z.number().int().positive().default(64).describe('Width of the residual stream'),
+    n_layers: z.number().int().positive().default(2).describe("Blocks in the LM; in the encoder–decoder, blocks in each stack (Vaswani's N)"),
+    n_heads: z.number().int().positive().default(4).describe('Attention heads; head size is d_model / n_heads'),
+    positions: z
+      .enum(['learned', 'rope'])
+      .default('learned')
+      .describe("'learned': a table of maxLen position vectors added to the embeddings; 'rope': rotary, no length limit"),
+    tie_embeddings: z.boolean().default(true).describe('Output head is the transposed token embedding table (no head bias)'),
+    dropout: z.number().min(0).lt(1).default(0).describe('Dropout on embeddings and on each residual branch while training'),
+    seed: z.number().int().nonnegative().default(0).describe('Seed of the weight initialisation'),
   })
   .superRefine((c, ctx) => {
     if (c.d_model % c.n_heads !== 0) {
@@ -275,7 +271,7 @@ class Head {
     cfg: TransformerConfig,
     vocabSize: number,
   ) {
-    this.untied = cfg.tie_head ? null : new Linear(store, 'head', cfg.d_model, vocabSize, { bias: false, std: INIT_STD });
+    this.untied = cfg.tie_embeddings ? null : new Linear(store, 'head', cfg.d_model, vocabSize, { bias: false, std: INIT_STD });
   }
 
   apply(x: tf.Tensor): tf.Tensor {
@@ -513,7 +509,7 @@ function positionParams(cfg: TransformerConfig, io: ModelIO): number {
 }
 
 function headParams(cfg: TransformerConfig, io: ModelIO): number {
-  return cfg.tie_head ? 0 : io.vocabSize * cfg.d_model;
+  return cfg.tie_embeddings ? 0 : io.vocabSize * cfg.d_model;
 }
 
 // FLOPs count matmuls only (2 per multiply-add); norms, GELU and softmax are O(d) per token and left out.

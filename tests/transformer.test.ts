@@ -62,12 +62,12 @@ test('paramCount equals the built variables for every preset, tied and untied, l
   const before = tf.memory().numTensors;
   for (const arch of [transformer, transformerEncDec]) {
     for (const preset of PRESET_NAMES) {
-      for (const tie_head of [true, false]) {
+      for (const tie_embeddings of [true, false]) {
         for (const positions of ['learned', 'rope'] as const) {
-          const cfg = transformerConfig.parse({ ...arch.presets[preset], tie_head, positions });
+          const cfg = transformerConfig.parse({ ...arch.presets[preset], tie_embeddings, positions });
           const model = arch.build(cfg, io);
           const built = model.trainableWeights.reduce((s, v) => s + v.size, 0);
-          assert.equal(arch.paramCount(cfg, io), built, `${arch.name} ${preset} tie_head=${tie_head} ${positions}`);
+          assert.equal(arch.paramCount(cfg, io), built, `${arch.name} ${preset} tie_embeddings=${tie_embeddings} ${positions}`);
           model.dispose();
         }
       }
@@ -79,18 +79,18 @@ test('paramCount equals the built variables for every preset, tied and untied, l
 });
 
 test('analytic FLOPs: at L = 0 they are 2 per matrix weight used per token; attention adds 2·d·L per causal layer', () => {
-  const cfgs = [config(), config({ tie_head: false, positions: 'rope' })];
+  const cfgs = [config(), config({ tie_embeddings: false, positions: 'rope' })];
   for (const cfg of cfgs) {
     for (const arch of [transformer, transformerEncDec]) {
       const model = arch.build(cfg, io);
       // Every matrix multiplies each token once, except the embedding lookups (no FLOPs) and the position
       // tables; a tied head multiplies by the embedding matrix.
       const matrices = model.trainableWeights.filter(
-        (w) => w.rank === 2 && !w.name.includes('wpe') && (cfg.tie_head || !w.name.startsWith('wte')),
+        (w) => w.rank === 2 && !w.name.includes('wpe') && (cfg.tie_embeddings || !w.name.startsWith('wte')),
       );
       const weights = matrices.reduce((s, w) => s + w.size, 0);
       const f0 = arch.flopsPerToken(cfg, io, 0);
-      assert.equal(f0.forward, 2 * weights, `${arch.name} tie_head=${cfg.tie_head}`);
+      assert.equal(f0.forward, 2 * weights, `${arch.name} tie_embeddings=${cfg.tie_embeddings}`);
       model.dispose();
       const f = arch.flopsPerToken(cfg, io, 100);
       assert.equal(f.training, 3 * f.forward);
