@@ -413,7 +413,8 @@ function sourceLengths(source: tf.Tensor2D, padId: number): number[] {
  * - bahdanau: Bahdanau et al. 2015's decoder: the previous top decoder state s_{t−1} queries with the
  *   additive score, the context c_t joins the input embedding ([y_{t−1}; c_t] into the first layer),
  *   and the output reads h̃_t = tanh(W_c [c_t; s_t]). The forward must loop over target steps.
- *   Differences from the paper: a unidirectional encoder (as Luong's) and a tanh output layer in
+ *   Differences from the paper: a unidirectional encoder (as Luong's), the decoder started from the
+ *   encoder's final state (not tanh(W_s h̄_1) of the backward encoder), and a tanh output layer in
  *   place of the maxout deep output.
  *
  * The encoder's final state of layer i initialises decoder layer i (Sutskever et al. 2014).
@@ -452,7 +453,7 @@ class RecurrentSeq2Seq implements Seq2SeqModel {
    * The encoder over a right-padded batch, run the way PyTorch runs packed sequences: rows are grouped
    * by length and each group runs over its real tokens only, so a row's final state (which starts the
    * decoder) is taken at its last token and pads never enter the recurrence. Groups are put back in
-   * batch order at the end.
+   * batch order at the end. Finding the lengths reads the source on the host (one small sync).
    */
   private encode(source: tf.Tensor2D, training: boolean): { memory: Memory; final: LayerState[] } {
     const [b, ls] = source.shape;

@@ -167,6 +167,9 @@ test('source padding does not change seq2seq outputs: pads appended, or a longer
       // A source token (not a pad) does change the output: the test above could fail.
       const changed = model.forward(ids([[3, 4, 6]]), ids(targetIn)).arraySync()[0];
       assert.ok(maxAbsDiff(changed[0], alone[0]) > 1e-6, `${what} ignores the source`);
+      // A source of pads only keeps the encoder's zero state and still decodes to finite logits.
+      const empty = model.forward(ids([[0, 0, 0], [3, 4, 0]]), ids([[1, 2], [1, 3]])).dataSync();
+      assert.ok(empty.every(Number.isFinite), `${what}: an all-pad source gives non-finite logits`);
     });
     model.dispose();
   }
