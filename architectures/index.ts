@@ -5,6 +5,7 @@
 import type { Architecture } from './types.ts';
 import { gruLM, lstmLM, lstmSeq2Seq, rnnLM } from './rnn.ts';
 import { transformer, transformerEncDec } from './transformer.ts';
+import { mamba, mambaLti } from './mamba.ts';
 
 export const ARCHITECTURES = {
   transformer: transformer,
@@ -13,6 +14,8 @@ export const ARCHITECTURES = {
   lstm: lstmLM,
   gru: gruLM,
   'lstm-seq2seq': lstmSeq2Seq,
+  mamba: mamba,
+  'mamba-lti': mambaLti,
 } satisfies Record<string, Architecture>;
 
 export type ArchitectureName = keyof typeof ARCHITECTURES;

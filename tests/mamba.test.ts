@@ -1,0 +1,159 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { causalConv1d, mamba, mambaLti, MambaLM, type MambaConfig } from '../architectures/mamba.ts';
+import { PRESET_NAMES, type ModelIO } from '../architectures/types.ts';
+import { assertClose, assertNoLeak, maxAbsDiff, useBackend } from './helpers.ts';
+
+const IO: ModelIO = { vocabSize: 11, maxLen: 64, padId: 0 };
+const TINY = { d_model: 16, n_layers: 2, d_state: 4 };
+const VARIANTS = [mamba, mambaLti] as const;
+
+function build(arch: (typeof VARIANTS)[number], overrides: Partial<MambaConfig> = {}, io = IO): MambaLM {
+  return arch.build(arch.config.parse({ ...TINY, ...overrides }), io);
+}
+
+function tokens(values: number[][]): tf.Tensor2D {
+  return tf.tensor2d(values, [values.length, values[0].length], 'int32');
+}
+
+test('causal conv1d: a hand-computed example, zeros before the start', async () => {
+  await useBackend('cpu');
+  const x = tf.tensor3d([[[1, 10], [2, 20], [3, 30], [4, 40]]]); // (1, 4, 2)
+  // Taps run oldest → current: channel 0 computes x_{t−2} − x_t + 0.5, channel 1 x_{t−1} + 2 x_t.
+  const weight = tf.tensor2d([[1, 0, -1], [0, 1, 2]]); // (2, 3)
+  const bias = tf.tensor1d([0.5, 0]);
+  const y = causalConv1d(x, weight, bias);
+  assert.deepEqual(y.shape, [1, 4, 2]);
+  assertClose(y.dataSync(), [-0.5, 20, -1.5, 50, -1.5, 80, -1.5, 110], 1e-6, 0, 'conv');
+  tf.dispose([x, weight, bias, y]);
+});
+
+for (const arch of VARIANTS) {
+  test(`${arch.name}: changing tokens after t never changes outputs at ≤ t`, async () => {
+    await useBackend('wasm');
+    const model = build(arch);
+    const a = [[1, 2, 3, 4, 5, 6, 7, 8], [8, 7, 6, 5, 4, 3, 2, 1]];
+    const b = [[1, 2, 3, 4, 5, 10, 9, 2], [8, 7, 6, 5, 4, 0, 0, 0]];
+    const [la, lb] = [a, b].map((t) => tf.tidy(() => model.forward(tokens(t)).arraySync()));
+    for (let s = 0; s < 2; s++) {
+      for (let t = 0; t < 8; t++) {
+        if (t < 5) assertClose(lb[s][t], la[s][t], 1e-6, 0, `seq ${s} position ${t}`);
+        else assert.ok(maxAbsDiff(lb[s][t], la[s][t]) > 1e-6, `seq ${s} position ${t} should see the change`);
+      }
+    }
+    model.dispose();
+  });
+
+  for (const backend of ['cpu', 'wasm'] as const) {
+    test(`${arch.name}: step() decoding equals the full forward, with constant state size (${backend})`, async () => {
+      await useBackend(backend);
+      const model = build(arch);
+      const seq = [[3, 1, 4, 1, 5, 9, 2], [6, 5, 3, 5, 8, 9, 7]];
+      const full = tf.tidy(() => model.forward(tokens(seq)).arraySync());
+      await assertNoLeak(() => {
+        let state = model.initState(2);
+        const expectedBytes = 2 * arch.stateBytes(model.cfg, IO, 0);
+        assert.equal(state.bytes(), expectedBytes);
+        for (let t = 0; t < seq[0].length; t++) {
+          const token = tf.tensor1d([seq[0][t], seq[1][t]], 'int32');
+          const { logits, state: next } = model.step(token, state);
+          const got = logits.arraySync();
+          for (let s = 0; s < 2; s++) assertClose(got[s], full[s][t], 1e-4, 1e-4, `seq ${s} step ${t}`);
+          assert.equal(next.bytes(), expectedBytes, 'state size must not grow');
+          tf.dispose([token, logits]);
+          state.dispose();
+          state = next;
+        }
+        state.dispose();
+      }, 'decoding');
+      model.dispose();
+    });
+  }
+}
+
+test('mamba-lti: Δ, B, C do not depend on the input; in mamba they do', async () => {
+  await useBackend('cpu');
+  for (const [arch, selective] of [
+    [mambaLti, false],
+    [mamba, true],
+  ] as const) {
+    const model = build(arch);
+    const mixer = model.blocks[0].mixer;
+    const di = 2 * TINY.d_model;
+    const [x1, x2] = [1, 2].map((seed) => tf.randomNormal([2, 5, di], 0, 1, 'float32', seed) as tf.Tensor3D);
+    const [s1, s2] = [x1, x2].map((x) => mixer.scanInputs(x));
+    for (const key of ['delta', 'B', 'C'] as const) {
+      const diff = maxAbsDiff(s1[key].dataSync(), s2[key].dataSync());
+      if (selective) assert.ok(diff > 1e-3, `${arch.name}: ${key} should change with the input`);
+      else assert.equal(diff, 0, `${arch.name}: ${key} changed with the input`);
+    }
+    assert.deepEqual(s1.delta.shape, [2, 5, di]);
+    assert.deepEqual(s1.B.shape, [2, 5, TINY.d_state]);
+    tf.dispose([x1, x2, ...Object.values(s1), ...Object.values(s2)]);
+    model.dispose();
+  }
+});
+
+test('paramCount equals the built model for every preset, both variants (and an explicit dt_rank)', async () => {
+  await useBackend('cpu');
+  const io: ModelIO = { vocabSize: 32, maxLen: 128, padId: 0 };
+  for (const arch of VARIANTS) {
+    const configs = [...PRESET_NAMES.map((p) => arch.presets[p]), { d_model: 24, dt_rank: 5, d_conv: 3, expand: 3 }];
+    for (const preset of configs) {
+      const cfg = arch.config.parse(preset);
+      const model = arch.build(cfg, io);
+      assert.equal(arch.paramCount(cfg, io), model.store.paramCount, `${arch.name} ${JSON.stringify(preset)}`);
+      model.dispose();
+    }
+  }
+  const micro = mamba.config.parse(mamba.presets.micro);
+  assert.deepEqual(mamba.size(micro), { dModel: 64, nLayers: 2 });
+  assert.equal(mambaLti.config.parse({}).selective, false);
+  assert.equal(mamba.config.parse({}).selective, true);
+});
+
+test('costs: training is 3× forward, both constant in the context length', () => {
+  const cfg = mamba.config.parse(mamba.presets.micro);
+  const io: ModelIO = { vocabSize: 32, maxLen: 4096, padId: 0 };
+  const short = mamba.flopsPerToken(cfg, io, 64);
+  const long = mamba.flopsPerToken(cfg, io, 4096);
+  assert.deepEqual(long, short);
+  assert.equal(short.training, 3 * short.forward);
+  // the matmuls alone are 2 FLOPs per weight outside the embedding (plus the tied head)
+  assert.ok(short.forward > 2 * (mamba.paramCount(cfg, io) - 32 * 64));
+  assert.equal(mamba.stateBytes(cfg, io, 64), mamba.stateBytes(cfg, io, 4096));
+  assert.equal(mamba.stateBytes(cfg, io, 1), 2 * (3 * 128 + 128 * 16) * 4);
+});
+
+for (const backend of ['cpu', 'wasm'] as const) {
+  for (const arch of VARIANTS) {
+    test(`${arch.name} overfits a fixed small batch with adam, no tensor leaks across steps (${backend})`, async () => {
+      await useBackend(backend);
+      const io: ModelIO = { vocabSize: 8, maxLen: 16, padId: 0 };
+      const model = build(arch, { d_model: 16, n_layers: 2, d_state: 4 }, io);
+      const seq = [
+        [1, 5, 2, 7, 3, 3, 6, 0, 4, 1, 2],
+        [6, 0, 4, 4, 1, 7, 2, 5, 5, 3, 1],
+      ];
+      const inputs = tokens(seq.map((s) => s.slice(0, -1)));
+      const targets = tf.oneHot(tokens(seq.map((s) => s.slice(1))), io.vocabSize);
+      const optimizer = tf.train.adam(0.03);
+      const lossFn = (): tf.Scalar => tf.losses.softmaxCrossEntropy(targets, model.forward(inputs)) as tf.Scalar;
+      const losses: number[] = [];
+      let tensorsAfterFirst = 0;
+      for (let i = 0; i < 25; i++) {
+        const loss = optimizer.minimize(lossFn, true, model.trainableWeights)!;
+        losses.push(loss.dataSync()[0]);
+        loss.dispose();
+        if (i === 0) tensorsAfterFirst = tf.memory().numTensors;
+      }
+      assert.equal(tf.memory().numTensors, tensorsAfterFirst, 'tensors leaked across training steps');
+      assert.ok(losses[0] > 1.8, `initial loss ${losses[0]} should be near ln 8`);
+      assert.ok(losses.at(-1)! < 0.1, `final loss ${losses.at(-1)} should fall below 0.1 (from ${losses[0]})`);
+      optimizer.dispose();
+      tf.dispose([inputs, targets]);
+      model.dispose();
+    });
+  }
+}
