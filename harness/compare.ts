@@ -133,6 +133,10 @@ function calibrations(rows: readonly ResultRow[]): Map<string, number> {
   return byRun;
 }
 
+/** Whether every run with a figure among `rows` has its calibration figure. */
+const calibrated = (rows: readonly ResultRow[] | undefined, byRun: Map<string, number> | null): boolean =>
+  (rows ?? []).filter(hasFigure).every((r) => byRun?.has(r.run_id));
+
 /** Rule from the thresholds: an explicit per-metric rule first, then direction, unit and samples. */
 function ruleFor(r: ResultRow, thresholds: Thresholds, normalize: boolean): { rule: Rule; tolerance: number } {
   const explicit = thresholds.metrics[r.metric] ?? DEFAULT_METRIC_RULES[r.metric];
@@ -155,7 +159,6 @@ interface Side {
   normalized: number[];
   /** Mean calibration figure of the runs (null when not normalising). */
   calibration: number | null;
-  runs: number;
 }
 
 function side(rows: readonly ResultRow[], normalizeBy: Map<string, number> | null): Side | null {
@@ -175,7 +178,7 @@ function side(rows: readonly ResultRow[], normalizeBy: Map<string, number> | nul
     cals.push(cal);
     normalized.push(...figures.map((f) => (RATE_UNITS.has(r.unit) ? f / cal : f * cal)));
   }
-  return { raw, normalized, calibration: cals.length > 0 ? mean(cals) : null, runs: ok.length };
+  return { raw, normalized, calibration: cals.length > 0 ? mean(cals) : null };
 }
 
 /**
@@ -355,10 +358,8 @@ export function compareRows(baselineRows: readonly ResultRow[], currentRows: rea
     const r = (curRows ?? baseRows)![0];
     const { rule, tolerance } = ruleFor(r, thresholds, normalize);
     // Normalise a speed only when every run on both sides has its calibration figure.
-    const speed = normalize && rule === 'timing' && (RATE_UNITS.has(r.unit) || DURATION_UNITS.has(r.unit));
-    const calibrated = (rows: ResultRow[] | undefined, cal: Map<string, number> | null): boolean =>
-      (rows ?? []).filter(hasFigure).every((x) => cal?.has(x.run_id));
-    const normalized = speed && calibrated(baseRows, baseCal) && calibrated(curRows, curCal);
+    const normalizable = normalize && rule === 'timing' && (RATE_UNITS.has(r.unit) || DURATION_UNITS.has(r.unit));
+    const normalized = normalizable && calibrated(baseRows, baseCal) && calibrated(curRows, curCal);
     const base = baseRows ? side(baseRows, normalized ? baseCal : null) : null;
     const cur = curRows ? side(curRows, normalized ? curCal : null) : null;
     const row: Comparison = {
@@ -385,7 +386,7 @@ export function compareRows(baselineRows: readonly ResultRow[], currentRows: rea
     if (base && cur) {
       const seed = deriveSeed(thresholds.timing.seed, key);
       Object.assign(row, judge(rule, tolerance, r.direction, base, cur, row.normalized, r.unit, thresholds, seed));
-      if (speed && !normalized) row.note = ['not normalised: a run lacks its calibration row', row.note].filter(Boolean).join('; ');
+      if (normalizable && !normalized) row.note = ['not normalised: a run lacks its calibration row', row.note].filter(Boolean).join('; ');
     } else if (base) {
       row.verdict = 'missing';
       const failed = curRows?.find((x) => x.status !== 'ok');

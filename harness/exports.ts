@@ -208,7 +208,7 @@ export function compareMarkdown(rows: readonly Comparison[], context: string[] =
   const count = (v: Verdict): number => rows.filter((r) => r.verdict === v).length;
   const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
   const regressions = count('regression');
-  const info = rows.filter((r) => r.rule === 'info').length;
+  const info = rows.filter((r) => r.rule === 'info' && r.verdict === 'unchanged').length;
   const showBackend = new Set(rows.map((r) => r.backend)).size > 1;
   const lines = [`## seqarena compare: ${regressions > 0 ? `❌ ${plural(regressions, 'regression')}` : '✅ no regressions'}`, ''];
   if (context.length > 0) lines.push(context.join('  \n'), '');

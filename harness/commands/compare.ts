@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { resolveBaseline, resolveResultsDir, provenanceOf } from '../baseline.ts';
-import { compareRows, hasRegression, type Comparison, type ThresholdsInput } from '../compare.ts';
+import { compareRows, hasRegression, Thresholds, type Comparison, type ThresholdsInput } from '../compare.ts';
 import { UsageError } from '../errors.ts';
 import { compareMarkdown } from '../exports.ts';
 import { readEnv, readRows, writeFileAtomic } from '../results/io.ts';
@@ -15,11 +15,18 @@ export function loadThresholds(file: string | undefined): { thresholds: Threshol
   const chosen = file ?? (fs.existsSync(DEFAULT_THRESHOLDS_FILE) ? DEFAULT_THRESHOLDS_FILE : undefined);
   if (chosen === undefined) return { thresholds: {}, source: 'built-in defaults' };
   if (!fs.existsSync(chosen)) throw new UsageError(`thresholds file '${chosen}' does not exist; pass an existing JSON file to --config`);
+  let json: unknown;
   try {
-    return { thresholds: JSON.parse(fs.readFileSync(chosen, 'utf8')) as ThresholdsInput, source: chosen };
+    json = JSON.parse(fs.readFileSync(chosen, 'utf8'));
   } catch (error) {
     throw new UsageError(`thresholds file '${chosen}' is not valid JSON: ${(error as Error).message}`);
   }
+  const parsed = Thresholds.safeParse(json);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(file)'}: ${i.message}`).join('; ');
+    throw new UsageError(`thresholds file '${chosen}' is invalid: ${issues} (see ${DEFAULT_THRESHOLDS_FILE} for every field)`);
+  }
+  return { thresholds: parsed.data, source: chosen };
 }
 
 function describeSet(label: string, dir: string, rows: readonly ResultRow[]): string {
