@@ -16,8 +16,8 @@
 import type { TaskMetric } from './types.ts';
 
 const MAX_NGRAM = 4;
-const CHAR_ORDER = 6;
-const BETA = 2;
+export const CHRF_CHAR_ORDER = 6;
+export const CHRF_BETA = 2;
 
 // Python's str.split() whitespace, which sacreBLEU splits on (JavaScript's \s lacks \x1c-\x1f and \x85).
 const PY_WHITESPACE = /[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/u;
@@ -150,10 +150,10 @@ export function formatBleu(b: BleuScore): string {
   return `BLEU = ${pyFixed(b.score, 2)} ${b.precisions.map((p) => pyFixed(p, 1)).join('/')} (BP = ${pyFixed(b.bp, 3)} ratio = ${pyFixed(ratio, 3)} hyp_len = ${b.sysLen} ref_len = ${b.refLen})`;
 }
 
-/** Counts of the character n-grams of orders 1..CHAR_ORDER (code points, whitespace removed); index n-1 = order n. */
+/** Counts of the character n-grams of orders 1..CHRF_CHAR_ORDER (code points, whitespace removed); index n-1 = order n. */
 function charNgrams(text: string): Map<string, number>[] {
   const chars = Array.from(splitWords(text).join(''));
-  return Array.from({ length: CHAR_ORDER }, (_, i) => {
+  return Array.from({ length: CHRF_CHAR_ORDER }, (_, i) => {
     const counts = new Map<string, number>();
     for (let j = 0; j + i + 1 <= chars.length; j++) {
       const key = chars.slice(j, j + i + 1).join('');
@@ -184,7 +184,7 @@ function chrfFromStatistics(stats: readonly number[]): number {
   let precision = 0;
   let recall = 0;
   let orders = 0;
-  for (let i = 0; i < CHAR_ORDER; i++) {
+  for (let i = 0; i < CHRF_CHAR_ORDER; i++) {
     const [hypCount, refCount, matches] = stats.slice(3 * i, 3 * i + 3);
     if (hypCount > 0 && refCount > 0) {
       precision += matches / hypCount;
@@ -196,7 +196,7 @@ function chrfFromStatistics(stats: readonly number[]): number {
   precision /= orders;
   recall /= orders;
   if (precision + recall === 0) return 0;
-  const b2 = BETA * BETA;
+  const b2 = CHRF_BETA * CHRF_BETA;
   return (100 * (1 + b2) * precision * recall) / (b2 * precision + recall);
 }
 
@@ -209,7 +209,7 @@ export interface ChrfScore {
 
 export function chrf(hyps: readonly string[], refs: readonly (readonly string[])[]): ChrfScore {
   checkStreams('chrf', hyps, refs);
-  const statistics = new Array<number>(3 * CHAR_ORDER).fill(0);
+  const statistics = new Array<number>(3 * CHRF_CHAR_ORDER).fill(0);
   hyps.forEach((hyp, i) => {
     const hypNgrams = charNgrams(hyp);
     let best: number[] = [];
@@ -229,7 +229,7 @@ export function chrf(hyps: readonly string[], refs: readonly (readonly string[])
 
 /** `chrF2 = 45.12`, sacreBLEU's line. */
 export function formatChrf(c: ChrfScore): string {
-  return `chrF${BETA} = ${pyFixed(c.score, 2)}`;
+  return `chrF${CHRF_BETA} = ${pyFixed(c.score, 2)}`;
 }
 
 /**
