@@ -4,6 +4,7 @@
  * `trainableWeights` is just `store.variables`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { rng } from '../tasks/rng.ts';
 
 /** Creates named variables with deterministic initialisation: the i-th variable draws from seed + i. */
 export class ParamStore {
@@ -38,9 +39,13 @@ export class ParamStore {
     return this.add(name, tf.tensor(values, shape, 'float32'));
   }
 
-  /** Seeded uniform draws in [0, 1) for custom initialisations (e.g. Mamba's dt). */
+  /**
+   * Seeded uniform draws in [0, 1) for custom initialisations (e.g. Mamba's dt), made on the host:
+   * reading a tensor back synchronously is not possible on every backend (webgpu in Node).
+   */
   random(count: number): Float32Array {
-    return tf.tidy(() => tf.randomUniform([count], 0, 1, 'float32', this.nextSeed()).dataSync() as Float32Array);
+    const r = rng(this.nextSeed());
+    return Float32Array.from({ length: count }, () => r.float());
   }
 
   get paramCount(): number {

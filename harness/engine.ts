@@ -62,8 +62,13 @@ async function loadBackendPackage(name: BackendName): Promise<boolean> {
       const create = dawn.create as (flags: string[]) => unknown;
       const globals = dawn.globals as Record<string, unknown>;
       Object.assign(globalThis, globals);
+      // Dawn flags, e.g. SEQARENA_DAWN_FLAGS=backend=opengl with EGL_PLATFORM=surfaceless for a software
+      // renderer on machines without a GPU; those give only a 'compatibility' adapter, so ask for one.
       const flags = (process.env.SEQARENA_DAWN_FLAGS ?? '').split(',').filter(Boolean);
-      Object.defineProperty(globalThis, 'navigator', { value: { gpu: create(flags) }, configurable: true });
+      const gpu = create(flags) as { requestAdapter(options?: object): Promise<unknown> };
+      const featureLevel = process.env.SEQARENA_WEBGPU_FEATURE_LEVEL;
+      const requestAdapter = (options: object = {}) => gpu.requestAdapter(featureLevel ? { ...options, featureLevel } : options);
+      Object.defineProperty(globalThis, 'navigator', { value: { gpu: Object.assign(Object.create(gpu), { requestAdapter }) }, configurable: true });
       return (await optionalImport('@tensorflow/tfjs-backend-webgpu')) !== null;
     }
   }
@@ -92,10 +97,16 @@ function registerMissingKernels(): void {
 async function selfCheck(name: BackendName): Promise<boolean> {
   const a = [...Array(64 * 48)].map((_, i) => Math.sin(i));
   const b = [...Array(48 * 32)].map((_, i) => Math.cos(i));
+  const product = async (): Promise<Float32Array> => {
+    const c = tf.tidy(() => tf.matMul(tf.tensor2d(a, [64, 48]), tf.tensor2d(b, [48, 32])));
+    const values = (await c.data()) as Float32Array;
+    c.dispose();
+    return values;
+  };
   await tf.setBackend('cpu');
-  const expected = tf.tidy(() => tf.matMul(tf.tensor2d(a, [64, 48]), tf.tensor2d(b, [48, 32])).dataSync().slice());
+  const expected = await product();
   if (!(await tf.setBackend(name))) return false;
-  const actual = tf.tidy(() => tf.matMul(tf.tensor2d(a, [64, 48]), tf.tensor2d(b, [48, 32])).dataSync().slice());
+  const actual = await product();
   return expected.every((v, i) => Math.abs(v - actual[i]) <= 1e-3 * (1 + Math.abs(v)));
 }
 

@@ -66,7 +66,9 @@ async function measureInference(run: ResolvedRun, model: Model, columns: RunColu
   const prefill: number[] = [];
   for (let i = 0; i < 4; i++) {
     const t0 = performance.now();
-    tf.tidy(() => forwardBatch(model, batch, false).dataSync());
+    const logits = forwardBatch(model, batch, false);
+    await logits.data();
+    logits.dispose();
     if (i > 0) prefill.push(batch.tokens / ((performance.now() - t0) / 1000));
   }
   rows.push(metricRow(columns, 'prefill_tokens_per_s', { samples: prefill }));
@@ -145,14 +147,14 @@ export async function executeRun(input: RunSpecInput, context: RunContext = {}):
       const s = run.spec.training;
       const testExamples = takeExamples(run.task, run.params, run.spec.seed, 'test', s.evalExamples);
       const t0 = performance.now();
-      const metrics = evaluate(run, model, testExamples);
+      const metrics = await evaluate(run, model, testExamples);
       const evalSeconds = (performance.now() - t0) / 1000;
       rows.push(...taskMetricRows(columns, metrics, null));
       const evalTokens = testExamples.reduce((n, e) => n + (e.form === 'lm' ? e.input.length : (e as PairExample).source.length + (e as PairExample).target.length), 0);
       add('eval_tokens_per_s', { value: evalTokens / evalSeconds });
       for (const variant of run.task.evalVariants?.(run.params) ?? []) {
         const examples = takeExamples(run.task, variant.params, run.spec.seed, 'test', Math.min(s.evalExamples, 64));
-        const variantMetrics = evaluate(run, model, examples, variant.params).filter((m) => m.slice === null);
+        const variantMetrics = (await evaluate(run, model, examples, variant.params)).filter((m) => m.slice === null);
         rows.push(...taskMetricRows(columns, variantMetrics, variant.label));
       }
       if (run.spec.training.inference) rows.push(...(await measureInference(run, model, columns)));

@@ -46,14 +46,17 @@ export class AdamW {
     this.adam = tf.train.adam(settings.learningRate, 0.9, 0.95, 1e-8) as tf.AdamOptimizer;
   }
 
-  /** One update; returns the loss value and the gradient norm before clipping. */
-  step(step: number, lossFn: () => tf.Scalar): { loss: number; gradNorm: number } {
+  /**
+   * One update; returns the loss value and the gradient norm before clipping. Values are read back
+   * asynchronously: the webgpu backend cannot read synchronously in Node.
+   */
+  async step(step: number, lossFn: () => tf.Scalar): Promise<{ loss: number; gradNorm: number }> {
     const lr = learningRateAt(step, this.settings);
     (this.adam as unknown as { learningRate: number }).learningRate = lr;
     const { value, grads } = tf.variableGrads(lossFn, this.variables);
     const names = Object.keys(grads);
     const norm = tf.tidy(() => tf.sqrt(tf.addN(names.map((n) => grads[n].square().sum()))));
-    const gradNorm = norm.dataSync()[0];
+    const gradNorm = (await norm.data())[0];
     const scale = Number.isFinite(gradNorm) && gradNorm > this.settings.gradClip ? this.settings.gradClip / gradNorm : 1;
     const clipped: tf.NamedTensorMap = {};
     for (const n of names) clipped[n] = scale === 1 ? grads[n] : tf.mul(grads[n], scale);
@@ -63,7 +66,7 @@ export class AdamW {
         for (const v of this.variables) if (v.rank >= 2) v.assign(v.mul(1 - lr * this.settings.weightDecay));
       });
     }
-    const loss = value.dataSync()[0];
+    const loss = (await value.data())[0];
     tf.dispose([value, norm, ...Object.values(grads), ...(scale === 1 ? [] : Object.values(clipped))]);
     return { loss, gradNorm };
   }
@@ -115,16 +118,16 @@ export async function train(run: ResolvedRun, model: Model, hooks: TrainHooks = 
       const batch = makeBatch(stream.take(s.batchSize), model.form, pad);
       let loss: number;
       const t0 = performance.now();
-      const update = () => optimizer.step(step, () => maskedCrossEntropy(forwardBatch(model, batch, true), batch.target, batch.mask)).loss;
+      const update = async () => (await optimizer.step(step, () => maskedCrossEntropy(forwardBatch(model, batch, true), batch.target, batch.mask))).loss;
       if (step === 1) {
         // Profile one step (not the first, which pays kernel warm-up) for the peak tensor memory.
         loss = NaN;
-        const info = await tf.profile(() => {
-          loss = update();
+        const info = await tf.profile(async () => {
+          loss = await update();
         });
         outcome.peakTensorBytes = info.peakBytes;
       } else {
-        loss = update();
+        loss = await update();
       }
       const ms = performance.now() - t0;
       const record = { step, loss, ms, tokens: batch.tokens, wallSeconds: (performance.now() - start) / 1000 };
@@ -137,7 +140,7 @@ export async function train(run: ResolvedRun, model: Model, hooks: TrainHooks = 
       }
       const last = step === s.steps - 1;
       if ((step + 1) % s.evalEvery === 0 || last) {
-        const accuracy = headlineAccuracy(evaluate(run, model, validExamples));
+        const accuracy = headlineAccuracy(await evaluate(run, model, validExamples));
         const evalRecord = { step: step + 1, wallSeconds: (performance.now() - start) / 1000, accuracy };
         outcome.evals.push(evalRecord);
         hooks.onEval?.(evalRecord);
@@ -160,10 +163,12 @@ export function headlineAccuracy(metrics: TaskMetric[]): number {
 }
 
 /** Argmax predictions for every position of single-sequence examples: (b, l) as number[][]. */
-function predictLM(model: LMModel, examples: LMExample[], pad: number): number[][] {
+async function predictLM(model: LMModel, examples: LMExample[], pad: number): Promise<number[][]> {
   const batch = makeBatch(examples, 'lm', pad);
   const l = batch.input.shape[1];
-  const flat = tf.tidy(() => model.forward(batch.input, false).argMax(-1).dataSync() as Int32Array);
+  const predicted = tf.tidy(() => model.forward(batch.input, false).argMax(-1));
+  const flat = (await predicted.data()) as Int32Array;
+  predicted.dispose();
   disposeBatch(batch);
   return examples.map((e, i) => Array.from(flat.subarray(i * l, i * l + e.input.length)));
 }
@@ -172,7 +177,7 @@ function predictLM(model: LMModel, examples: LMExample[], pad: number): number[]
  * Greedy decoding of translation pairs with cached state. Decoder-only models read each source and
  * <sep> token by token (ragged prefixes in one batch: a sequence starts generating when its prefix ends).
  */
-export function greedyDecode(model: Model, examples: PairExample[], maxNew: number): number[][] {
+export async function greedyDecode(model: Model, examples: PairExample[], maxNew: number): Promise<number[][]> {
   const b = examples.length;
   const outputs: number[][] = examples.map(() => []);
   const done = examples.map(() => false);
@@ -191,8 +196,9 @@ export function greedyDecode(model: Model, examples: PairExample[], maxNew: numb
     tokens.dispose();
     state.dispose();
     state = next;
-    const best = tf.tidy(() => logits.argMax(-1).dataSync() as Int32Array);
-    logits.dispose();
+    const argMax = logits.argMax(-1);
+    const best = (await argMax.data()) as Int32Array;
+    tf.dispose([argMax, logits]);
     current = current.map((_, i) => {
       const p = prefixes[i];
       if (t + 1 < p.length) return p[t + 1];
@@ -210,33 +216,36 @@ export function greedyDecode(model: Model, examples: PairExample[], maxNew: numb
 }
 
 /** Teacher-forced token accuracy on the target (with EOS) of pair examples. */
-function tokenAccuracy(model: Model, examples: PairExample[], pad: number): number {
+async function tokenAccuracy(model: Model, examples: PairExample[], pad: number): Promise<number> {
   const batch = makeBatch(examples, model.form, pad);
-  const acc = tf.tidy(() => {
+  const accuracy = tf.tidy(() => {
     const pred = forwardBatch(model, batch, false).argMax(-1);
-    const right = pred.equal(batch.target).cast('float32').mul(batch.mask).sum();
-    return right.div(batch.mask.sum()).dataSync()[0];
+    return pred.equal(batch.target).cast('float32').mul(batch.mask).sum().div(batch.mask.sum());
   });
+  const value = (await accuracy.data())[0];
+  accuracy.dispose();
   disposeBatch(batch);
-  return acc;
+  return value;
 }
 
 const EVAL_BATCH = 32;
 
 /** Task metrics of `model` on `examples` (evaluation batches of 32). */
-export function evaluate(run: ResolvedRun, model: Model, examples: Example[], params: Record<string, unknown> = run.params): TaskMetric[] {
+export async function evaluate(run: ResolvedRun, model: Model, examples: Example[], params: Record<string, unknown> = run.params): Promise<TaskMetric[]> {
   if (examples.length === 0) return [];
   const chunks: Example[][] = [];
   for (let i = 0; i < examples.length; i += EVAL_BATCH) chunks.push(examples.slice(i, i + EVAL_BATCH));
   if (examples[0].form === 'lm') {
     if (model.form !== 'lm') throw new Error('single-sequence task on an encoder–decoder model');
     const lm = examples as LMExample[];
-    const predictions = chunks.flatMap((c) => predictLM(model, c as LMExample[], run.io.padId));
+    const predictions: number[][] = [];
+    for (const c of chunks) predictions.push(...(await predictLM(model, c as LMExample[], run.io.padId)));
     return lmMetrics(lm, predictions);
   }
   const pairs = examples as PairExample[];
   const maxNew = Math.max(...pairs.map((p) => p.target.length)) + 8;
-  const hypotheses = chunks.flatMap((c) => greedyDecode(model, c as PairExample[], maxNew));
+  const hypotheses: number[][] = [];
+  for (const c of chunks) hypotheses.push(...(await greedyDecode(model, c as PairExample[], maxNew)));
   const detok = (tokens: number[]) => run.task.detokenize?.(params, tokens) ?? tokens.join(' ');
   const metrics = pairMetrics(
     hypotheses.map(detok),
@@ -244,7 +253,9 @@ export function evaluate(run: ResolvedRun, model: Model, examples: Example[], pa
     hypotheses,
     pairs.map((p) => p.target),
   );
-  const weightedTokenAcc = chunks.reduce((s, c) => s + tokenAccuracy(model, c as PairExample[], run.io.padId) * c.length, 0) / pairs.length;
+  let correctWeighted = 0;
+  for (const c of chunks) correctWeighted += (await tokenAccuracy(model, c as PairExample[], run.io.padId)) * c.length;
+  const weightedTokenAcc = correctWeighted / pairs.length;
   metrics.push({ metric: 'token_accuracy', unit: 'fraction', direction: 'bigger', value: weightedTokenAcc, n: pairs.length, slice: null });
   return metrics;
 }

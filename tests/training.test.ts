@@ -77,12 +77,12 @@ test('greedy decoding handles ragged prefixes in one batch and stops at EOS', as
   await useBackend('cpu');
   const model = countingModel(16);
   // prefixes: [5, 6, <sep>] and [7, <sep>]; after <sep> (3) the fake model predicts 4, 5, … until 9, then EOS.
-  const out = greedyDecode(model, [{ form: 'pair', source: [5, 6], target: [] }, { form: 'pair', source: [7], target: [] }], 10);
+  const out = await greedyDecode(model, [{ form: 'pair', source: [5, 6], target: [] }, { form: 'pair', source: [7], target: [] }], 10);
   assert.deepEqual(out, [
     [4, 5, 6, 7, 8, 9],
     [4, 5, 6, 7, 8, 9],
   ]);
-  const capped = greedyDecode(model, [{ form: 'pair', source: [1], target: [] }], 3);
+  const capped = await greedyDecode(model, [{ form: 'pair', source: [1], target: [] }], 3);
   assert.deepEqual(capped, [[4, 5, 6]]);
 });
 
