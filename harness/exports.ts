@@ -183,21 +183,41 @@ function verdictCell(c: Comparison): string {
   }
 }
 
+const COMPARISON_HEADER = ['metric', 'task', 'arch', 'baseline', 'current', 'change', 'verdict', 'note'];
+const COMPARISON_ALIGN: ('left' | 'right')[] = ['left', 'left', 'left', 'right', 'right', 'right', 'left', 'left'];
+
+const figureName = (c: Comparison): string => `${c.phase}/${c.metric}${c.slice ? ` [${c.slice}]` : ''}`;
+
+const archCell = (c: Comparison, showBackend: boolean): string => (showBackend ? `${c.arch} (${c.backend})` : c.arch);
+
+function comparisonCells(c: Comparison, showBackend: boolean): string[] {
+  return [
+    figureName(c),
+    c.task,
+    archCell(c, showBackend),
+    c.baseline === null ? '' : formatValue(c.baseline, c.unit),
+    c.current === null ? '' : formatValue(c.current, c.unit),
+    formatChange(c),
+    verdictCell(c),
+    c.note,
+  ];
+}
+
 function comparisonTable(rows: readonly Comparison[], showBackend: boolean): string {
-  return markdownTable(
-    ['metric', 'task', 'arch', 'baseline', 'current', 'change', 'verdict', 'note'],
-    rows.map((c) => [
-      `${c.phase}/${c.metric}${c.slice ? ` [${c.slice}]` : ''}`,
-      c.task,
-      showBackend ? `${c.arch} (${c.backend})` : c.arch,
-      c.baseline === null ? '' : formatValue(c.baseline, c.unit),
-      c.current === null ? '' : formatValue(c.current, c.unit),
-      formatChange(c),
-      verdictCell(c),
-      c.note,
-    ]),
-    ['left', 'left', 'left', 'right', 'right', 'right', 'left', 'left'],
-  );
+  return markdownTable(COMPARISON_HEADER, rows.map((c) => comparisonCells(c, showBackend)), COMPARISON_ALIGN);
+}
+
+/** Missing and new rows, a whole run's worth (4 figures or more) folded into one line. */
+function listedTable(rows: readonly Comparison[], showBackend: boolean): string {
+  const runs = groupBy(rows, (c) => [c.verdict, c.task, c.arch, c.config_hash, c.backend].join('\u0000'));
+  const body = [...runs.values()].flatMap((group) => {
+    if (group.length < 4) return group.map((c) => comparisonCells(c, showBackend));
+    const c = group[0];
+    const names = group.map(figureName);
+    const note = group.every((g) => g.note === c.note) ? c.note : '';
+    return [[`${group.length} figures: ${names.slice(0, 3).join(', ')}, …`, c.task, archCell(c, showBackend), '', '', '', verdictCell(c), note]];
+  });
+  return markdownTable(COMPARISON_HEADER, body, COMPARISON_ALIGN);
 }
 
 /**
@@ -221,7 +241,7 @@ export function compareMarkdown(rows: readonly Comparison[], context: string[] =
   const changed = rows.filter((r) => r.verdict === 'regression' || r.verdict === 'improvement' || (r.rule === 'status' && r.verdict === 'unchanged'));
   lines.push('### Changes', '', changed.length > 0 ? comparisonTable(changed, showBackend) : 'No significant changes.', '');
   const listed = rows.filter((r) => r.verdict === 'missing' || r.verdict === 'new');
-  if (listed.length > 0) lines.push('### Missing and new', '', comparisonTable(listed, showBackend), '');
+  if (listed.length > 0) lines.push('### Missing and new', '', listedTable(listed, showBackend), '');
   const rest = rows.filter((r) => r.verdict === 'unchanged' && r.rule !== 'status');
   if (rest.length > 0) {
     lines.push(`<details><summary>${plural(rest.length, 'unchanged or info row')}</summary>`, '', comparisonTable(rest, showBackend), '', '</details>', '');

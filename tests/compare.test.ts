@@ -232,7 +232,8 @@ test('a run that went from ok to failing is a regression; missing and new rows a
   const markdown = compareMarkdown(rows);
   assert.match(markdown, /❌ 1 regression/);
   assert.match(markdown, /### Missing and new/);
-  assert.match(markdown, /\| eval\/accuracy \| mqar \| lstm \| 0\.9 \|  \|  \| ➖ missing/);
+  // A whole run's worth of missing figures is one line.
+  assert.match(markdown, /\| 6 figures: calibration\/matmul_gflops, eval\/accuracy, model\/params, … \| mqar \| lstm \|  \|  \|  \| ➖ missing \| not in the current results \|/);
   assert.match(markdown, /🆕 new/);
 });
 

@@ -66,6 +66,14 @@ export function register(program: Command): void {
       const baseline = readRows(baselineDir);
       const { thresholds, source } = loadThresholds(opts.config);
       const rows = compareRows(baseline, current, { thresholds, normalize: opts.normalize });
+      if (!rows.some((r) => r.baseline !== null && r.current !== null)) {
+        const describe = (rs: readonly ResultRow[]): string =>
+          `suite ${[...new Set(rs.map((r) => r.suite))].join(', ')}, backend ${[...new Set(rs.map((r) => r.backend))].join(', ')}`;
+        throw new UsageError(
+          `no figure of ${dir} (${describe(current)}) matches baseline ${baselineDir} (${describe(baseline)}); ` +
+            'rows match on task, arch, config, backend, phase, metric and slice: compare results of the same suite and backend',
+        );
+      }
       const markdown = compareMarkdown(rows, [
         describeSet('Baseline', baselineDir, baseline),
         describeSet('Current', dir, current),
