@@ -19,7 +19,7 @@
 import { z } from 'zod';
 import type { ComparisonRow, Verdict } from '../reports/types.ts';
 import { deriveSeed, rng } from '../tasks/rng.ts';
-import type { Direction, ResultRow, RunStatus } from './results/schema.ts';
+import type { Direction, ResultRow } from './results/schema.ts';
 import { quantile } from './stats.ts';
 
 const Relative = z.number().nonnegative().describe('smallest relative change (0.1 = 10%) that counts');
@@ -205,10 +205,8 @@ export function bootstrapRatioInterval(
   return [quantile(ratios, tail), quantile(ratios, 1 - tail)];
 }
 
-/** Worse or better by `direction`: +1 better, −1 worse, 0 no change. */
-const sense = (direction: Direction, change: number): number => (change === 0 ? 0 : (change > 0) === (direction === 'bigger') ? 1 : -1);
-
-const verdictOf = (direction: Direction, change: number): Verdict => (sense(direction, change) < 0 ? 'regression' : 'improvement');
+/** A change already judged large enough: better or worse by the metric's direction. */
+const verdictOf = (direction: Direction, change: number): Verdict => ((change > 0) === (direction === 'bigger') ? 'improvement' : 'regression');
 
 interface Judged {
   verdict: Verdict;
