@@ -33,11 +33,13 @@ const scriptSafe = (code: string): string => code.replace(/<\/(script)/gi, '<\\/
 const jsonInScript = (value: unknown): string => JSON.stringify(value).replace(/</g, '\\u003c');
 
 const NUMERIC = /^[−+-]?[\d.,]+( |$)/;
+/** Numbers right-aligned; short cells kept on one line, long ones (errors) allowed to wrap. */
+const cellClass = (text: string): string => (NUMERIC.test(text) ? ' class="num"' : text.length > 40 ? ' class="wrap"' : '');
 
 function tableHtml(t: Table): string {
   const head = t.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('');
   const body = t.rows
-    .map((r) => `<tr>${r.map((c) => `<td${NUMERIC.test(c) ? ' class="num"' : ''}>${escapeHtml(c)}</td>`).join('')}</tr>`)
+    .map((r) => `<tr>${r.map((c) => `<td${cellClass(c)}>${escapeHtml(c)}</td>`).join('')}</tr>`)
     .join('\n');
   return `<section class="table" id="${escapeHtml(slug(t.title))}">
 <h2>${escapeHtml(t.title)}</h2>
@@ -78,7 +80,9 @@ table { border-collapse: collapse; font-size: 13.5px; min-width: 50%; }
 th, td { padding: 5px 10px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
 th { background: var(--bg-alt); font-weight: 600; white-space: nowrap; }
 tbody tr:nth-child(even) td { background: #fbfcfd; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td { white-space: nowrap; }
+td.wrap { white-space: normal; min-width: 240px; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .vega { overflow-x: auto; min-height: 60px; }
 .vega .error { color: var(--bad); font-family: monospace; }
 footer { margin-top: 48px; color: var(--muted); font-size: 13px; }

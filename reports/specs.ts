@@ -48,7 +48,7 @@ export const CHART_CONFIG: Config = {
   line: { strokeWidth: 2 },
 };
 
-const PANEL = { width: 250, height: 180 };
+const PANEL = { width: 280, height: 190 };
 const MAX_SUBTITLE_LINES = 4;
 
 /** The colour encoding of the architectures in this chart, with their fixed colours. */

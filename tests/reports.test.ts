@@ -15,7 +15,7 @@ import type { ResultRow } from '../harness/results/schema.ts';
 import { register } from '../harness/commands/report.ts';
 import { archColors, failedRuns } from '../reports/data.ts';
 import { buildReport, writeReport } from '../reports/index.ts';
-import { compileSpec, renderPng, renderSvg } from '../reports/render.ts';
+import { compileSpec, renderPng, renderSvg, textWidth } from '../reports/render.ts';
 import * as specs from '../reports/specs.ts';
 import type { ChartSpec, ComparisonRow } from '../reports/types.ts';
 import { ARCHS, EXTRAPOLATION_LENGTHS, FAILURES, FIXTURE_ENV, fixtureRows, MICRO_LENGTHS } from './fixtures/rows.ts';
@@ -183,6 +183,21 @@ test('a chart is left out when the rows hold nothing for it', () => {
     specs.buildCharts(onlyMicro).map((c) => c.name),
     ['micro-scaling'],
   );
+});
+
+test('the compile check sees Vega-Lite warnings (so "no warnings" above means something)', () => {
+  const { warnings } = compileSpec({
+    data: { values: [{ a: 1 }] },
+    mark: 'bar',
+    encoding: { x: { field: 'a', type: 'quantitative' }, shape: { field: 'a', type: 'nominal' } },
+  });
+  assert.deepEqual(warnings, ['shape dropped as it is incompatible with "bar".']);
+});
+
+test('text widths follow Liberation Sans metrics, not vega\'s 0.8 em guess', () => {
+  assert.equal(textWidth({ fontSize: 10 }, 'mm'), 2 * 8.33);
+  assert.equal(textWidth({ fontSize: 10 }, 'il'), 2 * 2.22);
+  assert.ok(textWidth({ fontSize: 10, fontWeight: 'bold' }, 'abc') > textWidth({ fontSize: 10 }, 'abc'));
 });
 
 test('PNG: a real PNG, twice the SVG size', async () => {
