@@ -13,7 +13,8 @@ export class ParamStore {
   constructor(private readonly seed: number = 0) {}
 
   private nextSeed(): number {
-    return this.seed * 1000 + this.next++;
+    // Never 0: tfjs's random ops treat a seed of 0 as "no seed" and draw from Math.random.
+    return this.seed * 1000 + ++this.next;
   }
 
   add(name: string, init: tf.Tensor): tf.Variable {

@@ -115,3 +115,17 @@ for (const backend of ['cpu', 'wasm'] as const) {
     }
   });
 }
+
+test('the same spec and seed give identical loss curves on cpu; another seed does not', async () => {
+  await useBackend('cpu');
+  const curve = async (seed: number) => {
+    const run = resolveRun({ ...tinySpec(ARCHITECTURES.transformer as Architecture, 'cpu'), seed, config: { seed } });
+    const model = run.arch.build(run.config, run.io);
+    const outcome = await train(run, model);
+    model.dispose();
+    return outcome.steps.map((s) => s.loss);
+  };
+  const first = await curve(0);
+  assert.deepEqual(await curve(0), first);
+  assert.notDeepEqual(await curve(1), first);
+});

@@ -1,0 +1,60 @@
+/**
+ * The webgpu code path, on Dawn. Without a GPU it runs on a software renderer (Dawn's OpenGL backend on
+ * Mesa, surfaceless EGL, compatibility adapter): slow, but it checks that the models and the harness
+ * work where tensors can only be read back asynchronously.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { ARCHITECTURES } from '../architectures/index.ts';
+import { initEngine } from '../harness/engine.ts';
+import { resolveRun } from '../harness/spec.ts';
+import { train } from '../harness/train.ts';
+import { maxAbsDiff } from './helpers.ts';
+
+process.env.EGL_PLATFORM ??= 'surfaceless';
+process.env.SEQARENA_DAWN_FLAGS ??= 'backend=opengl';
+process.env.SEQARENA_WEBGPU_FEATURE_LEVEL ??= 'compatibility';
+
+async function webgpuAvailable(): Promise<string | null> {
+  try {
+    await initEngine('webgpu');
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+const unavailable = await webgpuAvailable();
+
+test('a transformer gives the same logits on webgpu as on cpu, and trains there leak-free', { skip: unavailable ?? false }, async () => {
+  const run = resolveRun({
+    arch: 'transformer',
+    preset: 'nano',
+    task: 'mqar',
+    taskParams: { seq_len: 16, num_kv_pairs: 2, vocab_size: 16 },
+    training: { steps: 3, batchSize: 2, evalEvery: 100, evalExamples: 2, warmupSteps: 1 },
+  });
+  const tokens = [...Array(32)].map((_, i) => (i * 7) % 16);
+  const logitsOn = async (backend: 'cpu' | 'webgpu') => {
+    await initEngine(backend);
+    const model = ARCHITECTURES.transformer.build(run.config as never, run.io);
+    const input = tf.tensor2d(tokens, [2, 16], 'int32');
+    const logits = model.forward(input);
+    const values = await logits.data();
+    tf.dispose([input, logits]);
+    model.dispose();
+    return values;
+  };
+  const reference = await logitsOn('cpu');
+  const gpu = await logitsOn('webgpu');
+  assert.equal(tf.getBackend(), 'webgpu');
+  assert.ok(maxAbsDiff(gpu, reference) < 1e-3, `webgpu logits differ from cpu by ${maxAbsDiff(gpu, reference)}`);
+
+  const model = run.arch.build(run.config, run.io);
+  const counts: number[] = [];
+  const outcome = await train(run, model, { onStep: () => counts.push(tf.memory().numTensors) });
+  model.dispose();
+  assert.ok(outcome.steps.every((s) => Number.isFinite(s.loss)), `losses ${outcome.steps.map((s) => s.loss)}`);
+  assert.equal(counts[2], counts[1], `tensors leaked across steps: ${counts}`);
+});
