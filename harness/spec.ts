@@ -86,7 +86,9 @@ export function resolveRun(input: RunSpecInput): ResolvedRun {
   const arch = lookup('architecture', ARCHITECTURES as Record<string, Architecture>, spec.arch);
   const task = lookup('task', TASKS as Record<string, Task>, spec.task);
   const presetValues = spec.preset ? arch.presets[spec.preset] : {};
-  const config = parseWith(arch.config, { ...presetValues, ...spec.config }, `config of ${arch.name}`) as Record<string, unknown>;
+  // The run's seed seeds the weights too, unless the config names its own.
+  const seeded = 'seed' in arch.config.shape ? { seed: spec.seed } : {};
+  const config = parseWith(arch.config, { ...presetValues, ...seeded, ...spec.config }, `config of ${arch.name}`) as Record<string, unknown>;
   const params = parseWith(task.params, spec.taskParams, `params of task ${task.name}`) as Record<string, unknown>;
   const taskForm = task.form === 'pair' ? 'translation (pair)' : 'single-sequence';
   if (arch.form === 'seq2seq' && task.form !== 'pair') {

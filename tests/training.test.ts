@@ -119,7 +119,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
 test('the same spec and seed give identical loss curves on cpu; another seed does not', async () => {
   await useBackend('cpu');
   const curve = async (seed: number) => {
-    const run = resolveRun({ ...tinySpec(ARCHITECTURES.transformer as Architecture, 'cpu'), seed, config: { seed } });
+    const run = resolveRun({ ...tinySpec(ARCHITECTURES.transformer as Architecture, 'cpu'), seed });
     const model = run.arch.build(run.config, run.io);
     const outcome = await train(run, model);
     model.dispose();
