@@ -13,7 +13,7 @@
  * Both take `refs[r][i]`: reference r of sentence i (one array per reference stream, as sacreBLEU does).
  * Empty references are skipped, as sacreBLEU skips them; a sentence needs at least one.
  */
-import type { TaskMetric } from './types.ts';
+import type { SliceLabels, TaskMetric } from './types.ts';
 
 const MAX_NGRAM = 4;
 export const CHRF_CHAR_ORDER = 6;
@@ -234,28 +234,45 @@ export function formatChrf(c: ChrfScore): string {
 
 /**
  * Exact match (token ids, one reference), BLEU and chrF (detokenised text, `refTexts[r][i]`) of a
- * split's predictions, as task metric rows.
+ * split's predictions, as task metric rows. Given the examples' slice labels, exact match is also
+ * reported per `key=value` (SCAN's `action_len=24`, en-fr's `clauses=3`), sorted by key then value.
  */
 export function pairMetrics(
   hypTexts: readonly string[],
   refTexts: readonly (readonly string[])[],
   hypTokens: readonly (readonly number[])[],
   refTokens: readonly (readonly number[])[],
+  slices?: readonly (SliceLabels | undefined)[],
 ): TaskMetric[] {
   const n = hypTexts.length;
   if (n === 0) throw new RangeError('pairMetrics: no sentences to score');
-  if (hypTokens.length !== n || refTokens.length !== n) {
-    throw new RangeError(`pairMetrics: ${n} hypothesis texts, ${hypTokens.length} hypothesis token rows, ${refTokens.length} reference token rows; give one of each per sentence`);
+  if (hypTokens.length !== n || refTokens.length !== n || (slices && slices.length !== n)) {
+    throw new RangeError(
+      `pairMetrics: ${n} hypothesis texts, ${hypTokens.length} hypothesis token rows, ${refTokens.length} reference token rows${slices ? `, ${slices.length} slice labels` : ''}; give one of each per sentence`,
+    );
   }
-  let exact = 0;
+  const row = (metric: string, unit: string, value: number, count: number, slice: string | null): TaskMetric => ({ metric, unit, direction: 'bigger', value, n: count, slice });
+  const exact = new Map<string | null, { right: number; total: number }>([[null, { right: 0, total: 0 }]]);
   hypTokens.forEach((hyp, i) => {
     const ref = refTokens[i];
-    if (hyp.length === ref.length && hyp.every((token, j) => token === ref[j])) exact++;
+    const right = hyp.length === ref.length && hyp.every((token, j) => token === ref[j]);
+    const labels = Object.entries(slices?.[i] ?? {}).map(([k, v]) => `${k}=${v}`);
+    for (const slice of [null, ...labels]) {
+      const tally = exact.get(slice) ?? { right: 0, total: 0 };
+      tally.total++;
+      if (right) tally.right++;
+      exact.set(slice, tally);
+    }
   });
-  const row = (metric: string, unit: string, value: number): TaskMetric => ({ metric, unit, direction: 'bigger', value, n, slice: null });
+  const all = exact.get(null)!;
+  const sliceRows = [...exact.entries()]
+    .filter((entry): entry is [string, { right: number; total: number }] => entry[0] !== null)
+    .sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))
+    .map(([slice, t]) => row('exact_match', 'fraction', t.right / t.total, t.total, slice));
   return [
-    row('exact_match', 'fraction', exact / n),
-    row('bleu', 'BLEU', bleu(hypTexts, refTexts).score),
-    row('chrf', 'chrF', chrf(hypTexts, refTexts).score),
+    row('exact_match', 'fraction', all.right / all.total, n, null),
+    row('bleu', 'BLEU', bleu(hypTexts, refTexts).score, n, null),
+    row('chrf', 'chrF', chrf(hypTexts, refTexts).score, n, null),
+    ...sliceRows,
   ];
 }

@@ -137,6 +137,14 @@ test('pairMetrics: exact match on tokens, BLEU and chrF on text', () => {
   assert.equal(rows[0].value, 0.5);
   assert.equal(rows[1].value, bleu(['le chat dort.', 'la fraise rouge.'], [['le chat dort.', 'la fraise est rouge.']]).score);
   assert.ok(rows[2].value > 0 && rows[2].value < 100);
+
+  // with slice labels: exact match per key=value after the whole-split rows, numeric order
+  const sliced = pairMetrics(['a', 'b', 'c'], [['a', 'b', 'c']], [[1], [2], [3]], [[1], [9], [3]], [{ len: 10 }, { len: 2 }, { len: 2 }]);
+  assert.deepEqual(sliced.slice(3).map((r) => [r.metric, r.slice, r.value, r.n]), [
+    ['exact_match', 'len=2', 0.5, 2],
+    ['exact_match', 'len=10', 1, 1],
+  ]);
+  assert.throws(() => pairMetrics(['a'], [['a']], [[1]], [[1]], []), /0 slice labels/);
 });
 
 function scratchFiles(files: Record<string, string>): Record<string, string> {
