@@ -183,8 +183,9 @@ async function measure(name: string, fn: () => Promise<void>, options: MicroOpti
   const bench = new Bench({
     time: options.timeBudgetMs,
     iterations: options.minSamples,
-    warmupIterations: 1,
-    warmupTime: 0,
+    // the fused kernels are plain JavaScript: V8 needs a few calls to optimise them
+    warmupIterations: 2,
+    warmupTime: Math.min(250, options.timeBudgetMs / 4),
     retainSamples: true,
     throws: true,
   });

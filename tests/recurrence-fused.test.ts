@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { gruSequenceReference, lstmSequenceReference, rnnSequenceReference } from '../architectures/kernels/recurrence.ts';
 import { gruSequenceFused, lstmSequenceFused, rnnSequenceFused } from '../architectures/kernels/recurrence-fused.ts';
+import { Arena } from '../architectures/kernels/simd.ts';
 import { assertClose, assertNoLeak, useBackend } from './helpers.ts';
 
 /**
@@ -96,4 +97,28 @@ test('a wrongly shaped recurrent weight is refused with both shapes named', asyn
   const h0 = tf.zeros([1, 2]) as tf.Tensor2D;
   assert.throws(() => lstmSequenceFused(xProj, wh, h0, h0), /wh has shape \[2,6\], expected \[2,8\]/);
   tf.dispose([xProj, wh, h0]);
+});
+
+test('the WebAssembly SIMD loops equal their plain-JavaScript reference, ragged tails included', () => {
+  const simd = new Arena(true);
+  const plain = new Arena(false);
+  assert.ok(simd.simd, 'Node 20 runs WebAssembly SIMD');
+  assert.ok(!plain.simd);
+  for (const [h, n] of [[1, 1], [3, 7], [5, 16], [17, 33]]) {
+    const values = (count: number, seed: number) => Float32Array.from({ length: count }, (_, i) => Math.sin(seed * 31 + i * 1.7));
+    for (const loop of ['gemvAcc', 'gemvT', 'ger'] as const) {
+      const [fast, slow] = [simd, plain].map((arena) => {
+        arena.begin(2 * h * n + 3 * (h + n) + 64);
+        const w = arena.alloc(h * n, values(h * n, 1));
+        const x = arena.alloc(Math.max(h, n), values(Math.max(h, n), 2));
+        const y = arena.alloc(n, values(n, 3));
+        const out = arena.alloc(Math.max(h, n), values(Math.max(h, n), 4));
+        if (loop === 'gemvAcc') arena.loops.gemvAcc(out, x, w, h, n);
+        else if (loop === 'gemvT') arena.loops.gemvT(out, x, w, h, n);
+        else arena.loops.ger(w, x, y, h, n);
+        return [...arena.copyOut(w, h * n), ...arena.copyOut(out, Math.max(h, n))];
+      });
+      assertClose(fast, slow, 1e-5, 1e-5, `${loop} (h ${h}, n ${n})`);
+    }
+  }
 });

@@ -8,6 +8,9 @@
  * Forward saves only the output and each row's log-sum-exp (lse = m + log ℓ); backward recomputes the
  * scores block by block from q, k and lse, so memory grows as L, not L².
  *
+ * A row against a key block is two SIMD matrix–vector loops (simd.ts): the scores K_blk·q_i, then
+ * Σ_j p_j v_j; the softmax bookkeeping between them is plain JavaScript.
+ *
  * Same signature and masking rules as attentionReference (attention.ts), tested against it. One
  * difference on purpose: a query row that may see no key at all (every visible key padded) outputs
  * zeros, where the reference's additive −1e9 mask spreads it uniformly over hidden keys.
@@ -15,6 +18,7 @@
  * Shapes: b batch, h heads, lq query length, lk key length, hs head size.
  */
 import * as tf from '@tensorflow/tfjs';
+import { Arena } from './simd.ts';
 import { registerHostKernel, type HostKernel } from './typed-kernel.ts';
 import type { AttentionOptions } from './attention.ts';
 
@@ -24,8 +28,6 @@ const BACKWARD = 'SeqarenaFlashAttentionGrad';
 /** Queries and keys per block: a key block (BLOCK_K × hs floats for k and for v) stays in L1 while a query block reads it. */
 const BLOCK_Q = 32;
 const BLOCK_K = 64;
-
-type Values = Float32Array | Int32Array;
 
 interface Geometry {
   b: number;
@@ -56,33 +58,36 @@ function keyLimit(g: Geometry, i: number): number {
   return g.causal ? Math.min(g.lk, i + g.offset + 1) : g.lk;
 }
 
-/** q_i · k_j over hs contiguous floats. */
-function dot(a: Values, ao: number, b: Values, bo: number, n: number): number {
-  let s = 0;
-  for (let d = 0; d < n; d++) s += a[ao + d] * b[bo + d];
-  return s;
-}
+const arena = new Arena();
+const { gemvAcc, gemvT, ger } = arena.loops;
 
 // ---------------------------------------------------------------------------------------------------
-// Forward: out (b, h, lq, hs) and lse (b, h, lq)
+// Forward: out (b, h, lq, hs) and lse (b, h, lq). Per query row i and key block: s = K_blk q_i (gemvT),
+// the online-softmax update in plain JS, then acc_i += Σ_j p_j v_j (gemvAcc).
 
 const forward: HostKernel = ({ q, k, v, keyMask }, attrs) => {
   const g = geometry(q.shape, k.shape, v.shape, keyMask.shape, attrs.causal as boolean);
   const { b, h, lq, lk, hs, scale } = g;
+  arena.begin(q.values.length + 2 * k.values.length + 2 * BLOCK_K + BLOCK_Q * hs + 20);
+  const Q = arena.alloc(q.values.length, q.values);
+  const K = arena.alloc(k.values.length, k.values);
+  const V = arena.alloc(v.values.length, v.values);
+  const S = arena.alloc(BLOCK_K); // scores of one row against a key block, then their exp(s − m)
+  const ACC = arena.alloc(BLOCK_Q * hs); // Σ exp(s − m)·v per row of the query block
+  const m = arena.f32;
   const out = new Float32Array(b * h * lq * hs);
   const lse = new Float32Array(b * h * lq);
-  const acc = new Float64Array(BLOCK_Q * hs); // Σ exp(s − m)·v per row of the query block
   const rowMax = new Float64Array(BLOCK_Q);
   const rowSum = new Float64Array(BLOCK_Q);
-  const s = new Float64Array(BLOCK_K);
   const mask = keyMask.values;
   for (let bh = 0; bh < b * h; bh++) {
-    const qBase = bh * lq * hs;
-    const kBase = bh * lk * hs;
+    const qBase = Q + bh * lq * hs;
+    const kBase = K + bh * lk * hs;
+    const vBase = V + bh * lk * hs;
     const maskBase = Math.floor(bh / h) * lk;
     for (let q0 = 0; q0 < lq; q0 += BLOCK_Q) {
       const q1 = Math.min(lq, q0 + BLOCK_Q);
-      acc.fill(0);
+      m.fill(0, ACC, ACC + BLOCK_Q * hs);
       rowMax.fill(-Infinity);
       rowSum.fill(0);
       const kEnd = keyLimit(g, q1 - 1);
@@ -92,28 +97,28 @@ const forward: HostKernel = ({ q, k, v, keyMask }, attrs) => {
           const jEnd = Math.min(k1, keyLimit(g, i));
           if (jEnd <= k0) continue;
           const r = i - q0;
-          // scores of this row against the block, and their maximum
+          const count = jEnd - k0;
+          gemvT(S, qBase + i * hs, kBase + k0 * hs, count, hs);
           let blockMax = -Infinity;
-          for (let j = k0; j < jEnd; j++) {
-            const sj = mask[maskBase + j] === 0 ? -Infinity : scale * dot(q.values, qBase + i * hs, k.values, kBase + j * hs, hs);
-            s[j - k0] = sj;
+          for (let j = 0; j < count; j++) {
+            const sj = mask[maskBase + k0 + j] === 0 ? -Infinity : scale * m[S + j];
+            m[S + j] = sj;
             if (sj > blockMax) blockMax = sj;
           }
           if (blockMax === -Infinity) continue;
           // rescale what the row holds to the new maximum, then add this block
-          const m = Math.max(rowMax[r], blockMax);
-          const rescale = Math.exp(rowMax[r] - m);
-          const ar = r * hs;
-          if (rescale !== 1) for (let d = 0; d < hs; d++) acc[ar + d] *= rescale;
+          const rm = Math.max(rowMax[r], blockMax);
+          const rescale = Math.exp(rowMax[r] - rm);
+          const ar = ACC + r * hs;
+          if (rescale !== 1) for (let d = 0; d < hs; d++) m[ar + d] *= rescale;
           let sum = rowSum[r] * rescale;
-          for (let j = k0; j < jEnd; j++) {
-            const p = Math.exp(s[j - k0] - m);
-            if (p === 0) continue;
+          for (let j = 0; j < count; j++) {
+            const p = Math.exp(m[S + j] - rm);
+            m[S + j] = p;
             sum += p;
-            const vo = kBase + j * hs;
-            for (let d = 0; d < hs; d++) acc[ar + d] += p * v.values[vo + d];
           }
-          rowMax[r] = m;
+          gemvAcc(ar, S, vBase + k0 * hs, count, hs);
+          rowMax[r] = rm;
           rowSum[r] = sum;
         }
       }
@@ -125,7 +130,7 @@ const forward: HostKernel = ({ q, k, v, keyMask }, attrs) => {
           continue;
         }
         const inv = 1 / rowSum[r];
-        for (let d = 0; d < hs; d++) out[row * hs + d] = acc[r * hs + d] * inv;
+        for (let d = 0; d < hs; d++) out[row * hs + d] = m[ACC + r * hs + d] * inv;
         lse[row] = rowMax[r] + Math.log(rowSum[r]);
       }
     }
@@ -143,58 +148,60 @@ const forward: HostKernel = ({ q, k, v, keyMask }, attrs) => {
 const backward: HostKernel = ({ q, k, v, keyMask, out, lse, dOut, dLse }, attrs) => {
   const g = geometry(q.shape, k.shape, v.shape, keyMask.shape, attrs.causal as boolean);
   const { b, h, lq, lk, hs, scale } = g;
-  const dq = new Float32Array(q.values.length);
-  const dk = new Float32Array(k.values.length);
-  const dv = new Float32Array(v.values.length);
-  // per (b, h) accumulators in float64: a key's gradient sums over up to lq queries
-  const dqAcc = new Float64Array(lq * hs);
-  const dkAcc = new Float64Array(lk * hs);
-  const dvAcc = new Float64Array(lk * hs);
+  const nq = q.values.length;
+  const nk = k.values.length;
+  arena.begin(3 * nq + 4 * nk + 3 * BLOCK_K + 32);
+  const Q = arena.alloc(nq, q.values);
+  const K = arena.alloc(nk, k.values);
+  const V = arena.alloc(nk, v.values);
+  const DO = arena.alloc(nq, dOut.values);
+  const DQ = arena.alloc(nq);
+  const DK = arena.alloc(nk);
+  const DV = arena.alloc(nk);
+  const P = arena.alloc(BLOCK_K); // scores, then probabilities, of one row against a key block
+  const DP = arena.alloc(BLOCK_K); // dO_i · v_j
+  const DS = arena.alloc(BLOCK_K); // scale · dS_ij
+  const m = arena.f32;
   const delta = new Float64Array(lq);
   const mask = keyMask.values;
   for (let bh = 0; bh < b * h; bh++) {
-    const qBase = bh * lq * hs;
-    const kBase = bh * lk * hs;
+    const qOff = bh * lq * hs;
+    const kOff = bh * lk * hs;
     const maskBase = Math.floor(bh / h) * lk;
-    dqAcc.fill(0);
-    dkAcc.fill(0);
-    dvAcc.fill(0);
-    for (let i = 0; i < lq; i++) delta[i] = dot(dOut.values, qBase + i * hs, out.values, qBase + i * hs, hs) - dLse.values[bh * lq + i];
+    for (let i = 0; i < lq; i++) {
+      let dot = 0;
+      for (let d = 0; d < hs; d++) dot += dOut.values[qOff + i * hs + d] * out.values[qOff + i * hs + d];
+      delta[i] = dot - dLse.values[bh * lq + i];
+    }
     for (let q0 = 0; q0 < lq; q0 += BLOCK_Q) {
       const q1 = Math.min(lq, q0 + BLOCK_Q);
       const kEnd = keyLimit(g, q1 - 1);
       for (let k0 = 0; k0 < kEnd; k0 += BLOCK_K) {
         const k1 = Math.min(kEnd, k0 + BLOCK_K);
+        const kBlock = kOff + k0 * hs;
         for (let i = q0; i < q1; i++) {
           const rowLse = lse.values[bh * lq + i];
-          if (rowLse === -Infinity) continue;
-          const jEnd = Math.min(k1, keyLimit(g, i));
-          const qo = qBase + i * hs;
-          const io = i * hs;
-          for (let j = k0; j < jEnd; j++) {
-            if (mask[maskBase + j] === 0) continue;
-            const ko = kBase + j * hs;
-            const p = Math.exp(scale * dot(q.values, qo, k.values, ko, hs) - rowLse);
-            if (p === 0) continue;
-            const ds = p * (dot(dOut.values, qo, v.values, ko, hs) - delta[i]) * scale;
-            const jo = j * hs;
-            for (let d = 0; d < hs; d++) {
-              dvAcc[jo + d] += p * dOut.values[qo + d];
-              dqAcc[io + d] += ds * k.values[ko + d];
-              dkAcc[jo + d] += ds * q.values[qo + d];
-            }
+          const count = Math.min(k1, keyLimit(g, i)) - k0;
+          if (rowLse === -Infinity || count <= 0) continue;
+          const qi = qOff + i * hs;
+          gemvT(P, Q + qi, K + kBlock, count, hs);
+          gemvT(DP, DO + qi, V + kBlock, count, hs);
+          for (let j = 0; j < count; j++) {
+            const p = mask[maskBase + k0 + j] === 0 ? 0 : Math.exp(scale * m[P + j] - rowLse);
+            m[P + j] = p;
+            m[DS + j] = p * (m[DP + j] - delta[i]) * scale;
           }
+          ger(DV + kBlock, P, DO + qi, count, hs);
+          ger(DK + kBlock, DS, Q + qi, count, hs);
+          gemvAcc(DQ + qi, DS, K + kBlock, count, hs);
         }
       }
     }
-    dq.set(dqAcc, qBase);
-    dk.set(dkAcc, kBase);
-    dv.set(dvAcc, kBase);
   }
   return [
-    { shape: q.shape, values: dq },
-    { shape: k.shape, values: dk },
-    { shape: v.shape, values: dv },
+    { shape: q.shape, values: arena.copyOut(DQ, nq) },
+    { shape: k.shape, values: arena.copyOut(DK, nk) },
+    { shape: v.shape, values: arena.copyOut(DV, nk) },
   ];
 };
 

@@ -1,26 +1,24 @@
 /**
  * Fused whole-sequence kernels for the Elman RNN, LSTM and GRU recurrences on the host backends (cpu,
  * wasm): one kernel call runs every time step forward, and one runs backpropagation through time.
- * The composed references in recurrence.ts launch ~10 tfjs ops per step; here a step is a few plain
- * loops over typed arrays, so short and narrow recurrences stop paying per-op overhead.
+ * The composed references in recurrence.ts launch ~10 tfjs ops per step; here a step is one SIMD
+ * matrix–vector loop (simd.ts) and a plain loop over the gates, so recurrences stop paying per-op overhead.
  *
  * Same signatures, gate orders and equations as recurrence.ts (read that file for the maths), and tested
  * against it. Forward saves what backward needs (activated gates, cell states); backward walks t = l−1 … 0.
  *
- * The step's h·Wh dominates: its loops run k-outer over one contiguous row of Wh (h, gh), so the
- * inner loop streams memory; backward's dz·Whᵀ is a dot product with the same row, and dWh += hᵀdz
- * updates it in the same order.
+ * The step's h·Wh dominates: it runs k-outer over one contiguous row of Wh (h, gh) at a time (gemvAcc),
+ * so the inner loop streams memory; backward's dz·Whᵀ is a dot product with the same rows (gemvT), and
+ * dWh += hᵀdz updates them in the same order (ger). States live in the SIMD arena while a kernel runs.
  *
  * Glossary: b batch, l sequence length, h hidden size, gh gate width (h, 3h or 4h).
  */
 import * as tf from '@tensorflow/tfjs';
+import { Arena } from './simd.ts';
 import { registerHostKernel, type HostKernel } from './typed-kernel.ts';
 import type { LstmSequenceOutput, RecurrenceOutput } from './recurrence.ts';
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
-
-/** A kernel input's values (float32 here; the typed-kernel contract also allows int32). */
-type Values = Float32Array | Int32Array;
 
 /** Shapes (b, l, gates·h), (h, gates·h), (b, h) agree, or an error naming the one that does not. */
 function checkShapes(kind: string, gates: number, xProj: number[], wh: number[], states: Record<string, number[]>): { b: number; l: number; h: number } {
@@ -38,47 +36,25 @@ function checkShapes(kind: string, gates: number, xProj: number[], wh: number[],
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Shared inner loops
+// Shared pieces
 
-/** out[0..n) += Σ_k hPrev[k] · W[k, 0..n): k-outer, each pass over one contiguous row of W (h, n). */
-function addRowTimesMatrix(out: Float64Array, hPrev: Values, hOffset: number, w: Values, h: number, n: number): void {
-  for (let k = 0; k < h; k++) {
-    const hk = hPrev[hOffset + k];
-    if (hk === 0) continue;
-    const row = k * n;
-    for (let j = 0; j < n; j++) out[j] += hk * w[row + j];
+const arena = new Arena();
+const { gemvAcc, gemvT, ger } = arena.loops;
+
+/** Arena offset of the state before step t of batch row bi: hs[bi, t−1], or h0[bi] at t = 0. */
+function previous(seq: number, init: number, bi: number, t: number, l: number, h: number): number {
+  return t === 0 ? init + bi * h : seq + (bi * l + t - 1) * h;
+}
+
+/** hs[:, l−1] (or h0 for an empty sequence) out of the arena, as a (b, h) array. */
+function lastStep(seq: number, init: number, b: number, l: number, h: number): Float32Array {
+  const out = new Float32Array(b * h);
+  for (let bi = 0; bi < b; bi++) {
+    const from = previous(seq, init, bi, l, l, h);
+    out.set(arena.f32.subarray(from, from + h), bi * h);
   }
+  return out;
 }
-
-/** dh[k] = Σ_j dz[j] · W[k, j] (dz·Wᵀ), and dW[k, j] += hPrev[k] · dz[j]: both along contiguous rows. */
-function backThroughMatrix(
-  dz: Float64Array,
-  w: Values,
-  hPrev: Values,
-  hOffset: number,
-  dw: Float64Array,
-  dh: Float64Array,
-  h: number,
-  n: number,
-): void {
-  for (let k = 0; k < h; k++) {
-    const row = k * n;
-    const hk = hPrev[hOffset + k];
-    let acc = 0;
-    for (let j = 0; j < n; j++) {
-      acc += dz[j] * w[row + j];
-      dw[row + j] += hk * dz[j];
-    }
-    dh[k] = acc;
-  }
-}
-
-/** The state before step t of batch row bi: hs[bi, t−1] or h0[bi] (a (values, offset) pair). */
-function previous(seq: Values, init: Values, bi: number, t: number, l: number, h: number): [Values, number] {
-  return t === 0 ? [init, bi * h] : [seq, (bi * l + t - 1) * h];
-}
-
-const toF32 = (a: Float64Array): Float32Array => Float32Array.from(a);
 
 // ---------------------------------------------------------------------------------------------------
 // Elman RNN: h' = tanh(x_t + h·Wh)
@@ -88,57 +64,57 @@ const RNN_BACKWARD = 'SeqarenaRnnSequenceGrad';
 
 const rnnForward: HostKernel = ({ xProj, wh, h0 }) => {
   const { b, l, h } = checkShapes('rnnSequenceFused', 1, xProj.shape, wh.shape, { h0: h0.shape });
-  const hs = new Float32Array(b * l * h);
-  const z = new Float64Array(h);
+  arena.begin(h * h + 2 * b * h + b * l * h + h + 16);
+  const W = arena.alloc(h * h, wh.values);
+  const H0 = arena.alloc(b * h, h0.values);
+  const HS = arena.alloc(b * l * h);
+  const Z = arena.alloc(h);
+  const m = arena.f32;
   for (let bi = 0; bi < b; bi++) {
     for (let t = 0; t < l; t++) {
       const xo = (bi * l + t) * h;
-      for (let j = 0; j < h; j++) z[j] = xProj.values[xo + j];
-      const [prev, po] = previous(hs, h0.values, bi, t, l, h);
-      addRowTimesMatrix(z, prev, po, wh.values, h, h);
-      for (let j = 0; j < h; j++) hs[xo + j] = Math.tanh(z[j]);
+      m.set(xProj.values.subarray(xo, xo + h), Z);
+      gemvAcc(Z, previous(HS, H0, bi, t, l, h), W, h, h);
+      for (let j = 0; j < h; j++) m[HS + xo + j] = Math.tanh(m[Z + j]);
     }
   }
   return [
-    { shape: [b, l, h], values: hs },
-    { shape: [b, h], values: lastStep(hs, h0.values, b, l, h) },
+    { shape: [b, l, h], values: arena.copyOut(HS, b * l * h) },
+    { shape: [b, h], values: lastStep(HS, H0, b, l, h) },
   ];
 };
 
-/** hs[:, l−1] (or h0 for an empty sequence), as a (b, h) array. */
-function lastStep(seq: Float32Array, init: Values, b: number, l: number, h: number): Float32Array {
-  const out = new Float32Array(b * h);
-  for (let bi = 0; bi < b; bi++) {
-    const [src, so] = previous(seq, init, bi, l, l, h);
-    out.set(src.subarray(so, so + h), bi * h);
-  }
-  return out;
-}
-
 const rnnBackward: HostKernel = ({ dhs, dhT, hs, wh, h0 }) => {
   const [b, l, h] = hs.shape;
+  arena.begin(2 * h * h + b * h + b * l * h + 2 * h + 20);
+  const W = arena.alloc(h * h, wh.values);
+  const H0 = arena.alloc(b * h, h0.values);
+  const HS = arena.alloc(b * l * h, hs.values);
+  const DW = arena.alloc(h * h);
+  const DZ = arena.alloc(h);
+  const CARRY = arena.alloc(h); // dL/dh_t from later steps
+  const m = arena.f32;
   const dxProj = new Float32Array(b * l * h);
-  const dwh = new Float64Array(h * h);
   const dh0 = new Float32Array(b * h);
-  const carry = new Float64Array(h); // dL/dh_t from later steps
-  const dz = new Float64Array(h);
   for (let bi = 0; bi < b; bi++) {
-    for (let j = 0; j < h; j++) carry[j] = dhT.values[bi * h + j];
+    m.set(dhT.values.subarray(bi * h, bi * h + h), CARRY);
     for (let t = l - 1; t >= 0; t--) {
       const o = (bi * l + t) * h;
       for (let j = 0; j < h; j++) {
-        const ht = hs.values[o + j];
-        dz[j] = (dhs.values[o + j] + carry[j]) * (1 - ht * ht);
-        dxProj[o + j] = dz[j];
+        const ht = m[HS + o + j];
+        const dz = (dhs.values[o + j] + m[CARRY + j]) * (1 - ht * ht);
+        m[DZ + j] = dz;
+        dxProj[o + j] = dz;
       }
-      const [prev, po] = previous(hs.values, h0.values, bi, t, l, h);
-      backThroughMatrix(dz, wh.values, prev, po, dwh, carry, h, h);
+      const hPrev = previous(HS, H0, bi, t, l, h);
+      gemvT(CARRY, DZ, W, h, h);
+      ger(DW, hPrev, DZ, h, h);
     }
-    for (let j = 0; j < h; j++) dh0[bi * h + j] = carry[j];
+    dh0.set(m.subarray(CARRY, CARRY + h), bi * h);
   }
   return [
     { shape: [b, l, h], values: dxProj },
-    { shape: [h, h], values: toF32(dwh) },
+    { shape: [h, h], values: arena.copyOut(DW, h * h) },
     { shape: [b, h], values: dh0 },
   ];
 };
@@ -152,26 +128,30 @@ const LSTM_BACKWARD = 'SeqarenaLstmSequenceGrad';
 const lstmForward: HostKernel = ({ xProj, wh, h0, c0 }) => {
   const { b, l, h } = checkShapes('lstmSequenceFused', 4, xProj.shape, wh.shape, { h0: h0.shape, c0: c0.shape });
   const gh = 4 * h;
-  const hs = new Float32Array(b * l * h);
+  arena.begin(h * gh + b * h + b * l * h + gh + 16);
+  const W = arena.alloc(h * gh, wh.values);
+  const H0 = arena.alloc(b * h, h0.values);
+  const HS = arena.alloc(b * l * h);
+  const Z = arena.alloc(gh);
+  const m = arena.f32;
   const cs = new Float32Array(b * l * h);
   const gates = new Float32Array(b * l * gh); // activated σ(i), σ(f), tanh(g), σ(o), saved for backward
-  const z = new Float64Array(gh);
   for (let bi = 0; bi < b; bi++) {
     for (let t = 0; t < l; t++) {
       const xo = (bi * l + t) * gh;
-      for (let j = 0; j < gh; j++) z[j] = xProj.values[xo + j];
-      const [hPrev, hpo] = previous(hs, h0.values, bi, t, l, h);
-      const [cPrev, cpo] = previous(cs, c0.values, bi, t, l, h);
-      addRowTimesMatrix(z, hPrev, hpo, wh.values, h, gh);
+      m.set(xProj.values.subarray(xo, xo + gh), Z);
+      gemvAcc(Z, previous(HS, H0, bi, t, l, h), W, h, gh);
       const so = (bi * l + t) * h;
+      const cPrev = t === 0 ? c0.values : cs;
+      const cpo = t === 0 ? bi * h : so - h;
       for (let j = 0; j < h; j++) {
-        const i = sigmoid(z[j]);
-        const f = sigmoid(z[h + j]);
-        const g = Math.tanh(z[2 * h + j]);
-        const o = sigmoid(z[3 * h + j]);
+        const i = sigmoid(m[Z + j]);
+        const f = sigmoid(m[Z + h + j]);
+        const g = Math.tanh(m[Z + 2 * h + j]);
+        const o = sigmoid(m[Z + 3 * h + j]);
         const c = f * cPrev[cpo + j] + i * g;
         cs[so + j] = c;
-        hs[so + j] = o * Math.tanh(c);
+        m[HS + so + j] = o * Math.tanh(c);
         gates[xo + j] = i;
         gates[xo + h + j] = f;
         gates[xo + 2 * h + j] = g;
@@ -179,10 +159,15 @@ const lstmForward: HostKernel = ({ xProj, wh, h0, c0 }) => {
       }
     }
   }
+  const cT = new Float32Array(b * h);
+  for (let bi = 0; bi < b; bi++) {
+    const from = l === 0 ? bi * h : (bi * l + l - 1) * h;
+    cT.set((l === 0 ? c0.values : cs).subarray(from, from + h), bi * h);
+  }
   return [
-    { shape: [b, l, h], values: hs },
-    { shape: [b, h], values: lastStep(hs, h0.values, b, l, h) },
-    { shape: [b, h], values: lastStep(cs, c0.values, b, l, h) },
+    { shape: [b, l, h], values: arena.copyOut(HS, b * l * h) },
+    { shape: [b, h], values: lastStep(HS, H0, b, l, h) },
+    { shape: [b, h], values: cT },
     { shape: [b, l, gh], values: gates },
     { shape: [b, l, h], values: cs },
   ];
@@ -191,49 +176,52 @@ const lstmForward: HostKernel = ({ xProj, wh, h0, c0 }) => {
 const lstmBackward: HostKernel = ({ dhs, dhT, dcT, gates, cs, hs, wh, h0, c0 }) => {
   const [b, l, h] = hs.shape;
   const gh = 4 * h;
+  arena.begin(2 * h * gh + b * h + b * l * h + gh + h + 20);
+  const W = arena.alloc(h * gh, wh.values);
+  const H0 = arena.alloc(b * h, h0.values);
+  const HS = arena.alloc(b * l * h, hs.values);
+  const DW = arena.alloc(h * gh);
+  const DZ = arena.alloc(gh);
+  const DH = arena.alloc(h); // dL/dh_t from later steps
+  const m = arena.f32;
   const dxProj = new Float32Array(b * l * gh);
-  const dwh = new Float64Array(h * gh);
   const dh0 = new Float32Array(b * h);
   const dc0 = new Float32Array(b * h);
-  const dhCarry = new Float64Array(h);
   const dcCarry = new Float64Array(h);
-  const dz = new Float64Array(gh);
   const gv = gates.values;
+  const cv = cs.values;
   for (let bi = 0; bi < b; bi++) {
-    for (let j = 0; j < h; j++) {
-      dhCarry[j] = dhT.values[bi * h + j];
-      dcCarry[j] = dcT.values[bi * h + j];
-    }
+    m.set(dhT.values.subarray(bi * h, bi * h + h), DH);
+    for (let j = 0; j < h; j++) dcCarry[j] = dcT.values[bi * h + j];
     for (let t = l - 1; t >= 0; t--) {
       const so = (bi * l + t) * h;
       const go = (bi * l + t) * gh;
-      const [cPrev, cpo] = previous(cs.values, c0.values, bi, t, l, h);
+      const cPrev = t === 0 ? c0.values : cv;
+      const cpo = t === 0 ? bi * h : so - h;
       for (let j = 0; j < h; j++) {
         const i = gv[go + j];
         const f = gv[go + h + j];
         const g = gv[go + 2 * h + j];
         const o = gv[go + 3 * h + j];
-        const tc = Math.tanh(cs.values[so + j]);
-        const dh = dhs.values[so + j] + dhCarry[j];
+        const tc = Math.tanh(cv[so + j]);
+        const dh = dhs.values[so + j] + m[DH + j];
         const dc = dcCarry[j] + dh * o * (1 - tc * tc);
-        dz[j] = dc * g * i * (1 - i);
-        dz[h + j] = dc * cPrev[cpo + j] * f * (1 - f);
-        dz[2 * h + j] = dc * i * (1 - g * g);
-        dz[3 * h + j] = dh * tc * o * (1 - o);
+        m[DZ + j] = dc * g * i * (1 - i);
+        m[DZ + h + j] = dc * cPrev[cpo + j] * f * (1 - f);
+        m[DZ + 2 * h + j] = dc * i * (1 - g * g);
+        m[DZ + 3 * h + j] = dh * tc * o * (1 - o);
         dcCarry[j] = dc * f;
       }
-      for (let j = 0; j < gh; j++) dxProj[go + j] = dz[j];
-      const [hPrev, hpo] = previous(hs.values, h0.values, bi, t, l, h);
-      backThroughMatrix(dz, wh.values, hPrev, hpo, dwh, dhCarry, h, gh);
+      dxProj.set(m.subarray(DZ, DZ + gh), go);
+      gemvT(DH, DZ, W, h, gh);
+      ger(DW, previous(HS, H0, bi, t, l, h), DZ, h, gh);
     }
-    for (let j = 0; j < h; j++) {
-      dh0[bi * h + j] = dhCarry[j];
-      dc0[bi * h + j] = dcCarry[j];
-    }
+    dh0.set(m.subarray(DH, DH + h), bi * h);
+    for (let j = 0; j < h; j++) dc0[bi * h + j] = dcCarry[j];
   }
   return [
     { shape: [b, l, gh], values: dxProj },
-    { shape: [h, gh], values: toF32(dwh) },
+    { shape: [h, gh], values: arena.copyOut(DW, h * gh) },
     { shape: [b, h], values: dh0 },
     { shape: [b, h], values: dc0 },
   ];
@@ -249,32 +237,38 @@ const GRU_BACKWARD = 'SeqarenaGruSequenceGrad';
 const gruForward: HostKernel = ({ xProj, wh, bh, h0 }) => {
   const { b, l, h } = checkShapes('gruSequenceFused', 3, xProj.shape, wh.shape, { bh: bh.shape, h0: h0.shape });
   const gh = 3 * h;
-  const hs = new Float32Array(b * l * h);
+  arena.begin(h * gh + b * h + b * l * h + gh + 16);
+  const W = arena.alloc(h * gh, wh.values);
+  const H0 = arena.alloc(b * h, h0.values);
+  const HS = arena.alloc(b * l * h);
+  const A = arena.alloc(gh);
+  const m = arena.f32;
   const saved = new Float32Array(b * l * 4 * h); // r, z, n, a_n per step: what backward needs
-  const a = new Float64Array(gh);
+  const x = xProj.values;
   for (let bi = 0; bi < b; bi++) {
     for (let t = 0; t < l; t++) {
-      for (let j = 0; j < gh; j++) a[j] = bh.values[j];
-      const [hPrev, hpo] = previous(hs, h0.values, bi, t, l, h);
-      addRowTimesMatrix(a, hPrev, hpo, wh.values, h, gh);
+      m.set(bh.values, A);
+      const hPrev = previous(HS, H0, bi, t, l, h);
+      gemvAcc(A, hPrev, W, h, gh);
       const xo = (bi * l + t) * gh;
       const so = (bi * l + t) * h;
       const vo = (bi * l + t) * 4 * h;
       for (let j = 0; j < h; j++) {
-        const r = sigmoid(xProj.values[xo + j] + a[j]);
-        const z = sigmoid(xProj.values[xo + h + j] + a[h + j]);
-        const n = Math.tanh(xProj.values[xo + 2 * h + j] + r * a[2 * h + j]);
-        hs[so + j] = n + z * (hPrev[hpo + j] - n);
+        const an = m[A + 2 * h + j];
+        const r = sigmoid(x[xo + j] + m[A + j]);
+        const z = sigmoid(x[xo + h + j] + m[A + h + j]);
+        const n = Math.tanh(x[xo + 2 * h + j] + r * an);
+        m[HS + so + j] = n + z * (m[hPrev + j] - n);
         saved[vo + j] = r;
         saved[vo + h + j] = z;
         saved[vo + 2 * h + j] = n;
-        saved[vo + 3 * h + j] = a[2 * h + j];
+        saved[vo + 3 * h + j] = an;
       }
     }
   }
   return [
-    { shape: [b, l, h], values: hs },
-    { shape: [b, h], values: lastStep(hs, h0.values, b, l, h) },
+    { shape: [b, l, h], values: arena.copyOut(HS, b * l * h) },
+    { shape: [b, h], values: lastStep(HS, H0, b, l, h) },
     { shape: [b, l, 4 * h], values: saved },
   ];
 };
@@ -282,48 +276,54 @@ const gruForward: HostKernel = ({ xProj, wh, bh, h0 }) => {
 const gruBackward: HostKernel = ({ dhs, dhT, saved, hs, wh, h0 }) => {
   const [b, l, h] = hs.shape;
   const gh = 3 * h;
+  arena.begin(2 * h * gh + b * h + b * l * h + gh + h + 20);
+  const W = arena.alloc(h * gh, wh.values);
+  const H0 = arena.alloc(b * h, h0.values);
+  const HS = arena.alloc(b * l * h, hs.values);
+  const DW = arena.alloc(h * gh);
+  const DA = arena.alloc(gh); // dL/d(h·Wh + bh)
+  const CARRY = arena.alloc(h);
+  const m = arena.f32;
   const dxProj = new Float32Array(b * l * gh);
-  const dwh = new Float64Array(h * gh);
   const dbh = new Float64Array(gh);
   const dh0 = new Float32Array(b * h);
-  const carry = new Float64Array(h);
   const direct = new Float64Array(h); // dL/dh_{t−1} through z⊙h, the path that skips Wh
-  const da = new Float64Array(gh); // dL/d(h·Wh + bh)
   const sv = saved.values;
   for (let bi = 0; bi < b; bi++) {
-    for (let j = 0; j < h; j++) carry[j] = dhT.values[bi * h + j];
+    m.set(dhT.values.subarray(bi * h, bi * h + h), CARRY);
     for (let t = l - 1; t >= 0; t--) {
       const so = (bi * l + t) * h;
       const xo = (bi * l + t) * gh;
       const vo = (bi * l + t) * 4 * h;
-      const [hPrev, hpo] = previous(hs.values, h0.values, bi, t, l, h);
+      const hPrev = previous(HS, H0, bi, t, l, h);
       for (let j = 0; j < h; j++) {
         const r = sv[vo + j];
         const z = sv[vo + h + j];
         const n = sv[vo + 2 * h + j];
         const an = sv[vo + 3 * h + j];
-        const dh = dhs.values[so + j] + carry[j];
+        const dh = dhs.values[so + j] + m[CARRY + j];
         const dnPre = dh * (1 - z) * (1 - n * n);
         const drPre = dnPre * an * r * (1 - r);
-        const dzPre = dh * (hPrev[hpo + j] - n) * z * (1 - z);
+        const dzPre = dh * (m[hPrev + j] - n) * z * (1 - z);
         dxProj[xo + j] = drPre;
         dxProj[xo + h + j] = dzPre;
         dxProj[xo + 2 * h + j] = dnPre;
-        da[j] = drPre;
-        da[h + j] = dzPre;
-        da[2 * h + j] = dnPre * r;
+        m[DA + j] = drPre;
+        m[DA + h + j] = dzPre;
+        m[DA + 2 * h + j] = dnPre * r;
         direct[j] = dh * z;
       }
-      for (let j = 0; j < gh; j++) dbh[j] += da[j];
-      backThroughMatrix(da, wh.values, hPrev, hpo, dwh, carry, h, gh);
-      for (let j = 0; j < h; j++) carry[j] += direct[j];
+      for (let j = 0; j < gh; j++) dbh[j] += m[DA + j];
+      gemvT(CARRY, DA, W, h, gh);
+      ger(DW, hPrev, DA, h, gh);
+      for (let j = 0; j < h; j++) m[CARRY + j] += direct[j];
     }
-    for (let j = 0; j < h; j++) dh0[bi * h + j] = carry[j];
+    dh0.set(m.subarray(CARRY, CARRY + h), bi * h);
   }
   return [
     { shape: [b, l, gh], values: dxProj },
-    { shape: [h, gh], values: toF32(dwh) },
-    { shape: [gh], values: toF32(dbh) },
+    { shape: [h, gh], values: arena.copyOut(DW, h * gh) },
+    { shape: [gh], values: Float32Array.from(dbh) },
     { shape: [b, h], values: dh0 },
   ];
 };
