@@ -74,6 +74,7 @@ export function scanPairs(): ScanPair[] {
 
 let allPairs: ScanPair[] | null = null;
 const pairs = (): ScanPair[] => (allPairs ??= scanPairs());
+let longestPair: number | null = null;
 
 /** `IN: <command> OUT: <actions>`, the line format of the released SCAN files. */
 export const scanLine = (pair: ScanPair): string => `IN: ${pair.command.join(' ')} OUT: ${pair.actions.join(' ')}`;
@@ -90,7 +91,7 @@ const scanBase = {
   form: 'pair',
   finite: true,
   vocab: () => ({ size: SCAN_VOCABULARY.size, tokens: [...SCAN_VOCABULARY.tokens], pad: 0 }),
-  maxLen: () => Math.max(...pairs().map((p) => p.command.length + p.actions.length)) + 2,
+  maxLen: () => (longestPair ??= Math.max(...pairs().map((p) => p.command.length + p.actions.length))) + 2,
   detokenize: (_params: unknown, tokens: number[]) => SCAN_VOCABULARY.decode(tokens).join(' '),
 } as const;
 
