@@ -102,13 +102,16 @@ export const VERBS: Record<string, Verb> = {
 };
 
 export interface NounPhrase {
-  noun: keyof typeof NOUNS;
+  /** A key of NOUNS. */
+  noun: string;
   number: GrammaticalNumber;
   /** `a` in the plural is `some`. */
   article: 'the' | 'a';
-  adjective?: keyof typeof ADJECTIVES;
+  /** A key of ADJECTIVES (its English form). */
+  adjective?: string;
   relative?: RelativeClause;
 }
+/** Verbs are keys of VERBS (the English plain form). */
 export type RelativeClause = { kind: 'subject'; verb: string; object?: NounPhrase } | { kind: 'object'; subject: NounPhrase; verb: string };
 export interface Sentence {
   subject: NounPhrase;
@@ -143,16 +146,15 @@ export function renderNounPhrase(np: NounPhrase): Rendered {
   const noun = lexeme(NOUNS, np.noun, 'noun');
   const adj = np.adjective === undefined ? undefined : lexeme(ADJECTIVES, np.adjective, 'adjective');
   const i = numberIndex(np.number);
-  const nounEn = noun.en[i];
-  const adjFr = adj?.fr[noun.gender][i];
+  const nounFr = noun.fr[i];
 
-  const enHead = [...(np.adjective ? [np.adjective] : []), nounEn];
+  const enHead = [...(np.adjective ? [np.adjective] : []), noun.en[i]];
   const enArticle = np.article === 'the' ? 'the' : np.number === 'pl' ? 'some' : /^[aeiou]/.test(enHead[0]) ? 'an' : 'a';
   const frArticle =
     np.article === 'the'
       ? np.number === 'pl' ? 'les' : noun.gender === 'm' ? 'le' : 'la'
       : np.number === 'pl' ? (adj?.before ? 'de' : 'des') : noun.gender === 'm' ? 'un' : 'une';
-  const frHead = adj === undefined ? [noun.fr[i]] : adj.before ? [adjFr!, noun.fr[i]] : [noun.fr[i], adjFr!];
+  const frHead = !adj ? [nounFr] : adj.before ? [adj.fr[noun.gender][i], nounFr] : [nounFr, adj.fr[noun.gender][i]];
 
   const rendered = { en: [enArticle, ...enHead], fr: [frArticle, ...frHead] };
   const rel = np.relative;
