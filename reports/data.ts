@@ -50,8 +50,11 @@ export function describeFailure(f: FailedRun): string {
   return `${f.arch}${f.seq_len === null ? '' : ` at L=${f.seq_len}`} on ${f.task} (${f.status})`;
 }
 
-/** Tableau 10: distinct, colour-blind-friendly enough, and the palette readers know from Vega. */
-const PALETTE = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'];
+/** Tableau 10 (the palette readers know from Vega), then Tableau 20's light partners for larger sets. */
+const PALETTE = [
+  '#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac',
+  '#9ecae9', '#ffbf79', '#ff9d98', '#88d27a', '#b7a9e0', '#f2cf5b', '#d6a5c9', '#fcbfd2', '#d8b5a5', '#79706e',
+];
 
 /** One fixed colour per architecture, from the sorted names of every architecture in the rows. */
 export type ArchColors = ReadonlyMap<string, string>;

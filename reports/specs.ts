@@ -348,18 +348,26 @@ function scalingChart({ rows, colors }: SpecInput, o: ScalingOptions): ChartSpec
   const panels = [...new Set(points.map((p) => p.panel))];
   const archs = sortedUnique(points.map((p) => p.arch));
   // One exponent per architecture and panel, fitted to the per-length means (tasks averaged).
-  const slopes = new Map<string, string>();
-  for (const arch of archs) {
-    const ks = panels.map((panel) => {
-      const byLength = groupBy(points.filter((p) => p.arch === arch && p.panel === panel), (p) => String(p.x));
-      const xs = [...byLength.keys()].map(Number);
-      const ys = [...byLength.values()].map((g) => g.reduce((s, p) => s + p.y, 0) / g.length);
-      return xs.length >= 2 ? fmtSlope(logLogSlope(xs, ys)) : 'n/a';
-    });
-    slopes.set(arch, `${arch} (k = ${ks.join(' / ')})`);
-  }
+  const fits = new Map(
+    archs.map((arch) => [
+      arch,
+      panels.map((panel) => {
+        const byLength = groupBy(points.filter((p) => p.arch === arch && p.panel === panel), (p) => String(p.x));
+        const xs = [...byLength.keys()].map(Number);
+        const ys = [...byLength.values()].map((g) => g.reduce((s, p) => s + p.y, 0) / g.length);
+        return xs.length >= 2 ? logLogSlope(xs, ys) : NaN;
+      }),
+    ]),
+  );
+  // With one length per line there is nothing to fit: plain names, no exponent.
+  const fitted = [...fits.values()].some((ks) => ks.some(Number.isFinite));
+  const slopes = new Map(archs.map((arch) => [arch, fitted ? `${arch} (k = ${fits.get(arch)!.map(fmtSlope).join(' / ')})` : arch]));
   const series = archs.map((a) => slopes.get(a)!);
-  const legendTitle = panels.length > 1 ? ['architecture', 'fitted exponent k (y ~ L^k)', `per panel: ${panels.join(' / ')}`] : ['architecture', 'fitted exponent k (y ~ L^k)'];
+  const legendTitle = !fitted
+    ? 'architecture'
+    : panels.length > 1
+      ? ['architecture', 'fitted exponent k (y ~ L^k)', `per panel: ${panels.join(' / ')}`]
+      : ['architecture', 'fitted exponent k (y ~ L^k)'];
   const color = archColor(colors, archs, 'series', series, legendTitle);
   // Micro-benchmark runs fail on their own chart only; training runs on the others.
   const microRuns = new Set(rows.filter((r) => r.phase === 'micro').map((r) => r.run_id));
@@ -704,7 +712,8 @@ export const CHART_BUILDERS = [
 
 /** The charts these rows (and comparison) hold data for. */
 export function buildCharts(rows: ResultRow[], comparison?: ComparisonRow[]): ChartSpec[] {
-  const archs = [...rows.map((r) => r.arch), ...(comparison ?? []).map((c) => c.arch)];
+  // Calibration rows name no architecture a chart draws (micro-benchmarks file theirs under "micro").
+  const archs = [...rows.filter((r) => r.phase !== 'calibration').map((r) => r.arch), ...(comparison ?? []).map((c) => c.arch)];
   const input: SpecInput = { rows, colors: archColors(archs), comparison };
   return CHART_BUILDERS.map((build) => build(input)).filter((c): c is ChartSpec => c !== null);
 }

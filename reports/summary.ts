@@ -111,7 +111,9 @@ export function microTable(rows: ResultRow[]): Table | null {
     { metric: 'peak_bytes', label: 'peak memory' },
   ].filter((m) => figures(micro, 'micro', m.metric).length > 0);
   if (metrics.length === 0) return null;
-  const groups = [...groupBy(micro, (r) => `${r.arch}|${r.backend}|${r.seq_len}`).values()].sort(
+  // Rows of a length (fitted exponents and calibration have none), or failures, make a table row.
+  const shown = micro.filter((r) => r.status !== 'ok' || metrics.some((m) => m.metric === r.metric));
+  const groups = [...groupBy(shown, (r) => `${r.arch}|${r.backend}|${r.seq_len}`).values()].sort(
     (a, b) => a[0].arch.localeCompare(b[0].arch) || a[0].backend.localeCompare(b[0].backend) || (a[0].seq_len ?? 0) - (b[0].seq_len ?? 0),
   );
   return {
@@ -168,7 +170,8 @@ function flatten(value: unknown, prefix: string, out: [string, string][]): void 
     for (const [k, v] of Object.entries(value)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
     return;
   }
-  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  const text =
+    typeof value === 'number' && /bytes$/.test(prefix) ? `${formatBytes(value)} (${value} bytes)` : typeof value === 'string' ? value : JSON.stringify(value);
   out.push([prefix, text.length > 200 ? `${text.slice(0, 197)}…` : text]);
 }
 

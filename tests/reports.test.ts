@@ -21,7 +21,7 @@ import type { ChartSpec, ComparisonRow } from '../reports/types.ts';
 import { ARCHS, EXTRAPOLATION_LENGTHS, FAILURES, FIXTURE_ENV, fixtureRows, MICRO_LENGTHS } from './fixtures/rows.ts';
 
 const rows = fixtureRows();
-const colors = archColors(rows.map((r) => r.arch));
+const colors = archColors(rows.filter((r) => r.phase !== 'calibration').map((r) => r.arch));
 const comparison: ComparisonRow[] = [
   { task: 'associative-recall', arch: 'mamba', phase: 'train', metric: 'tokens_per_s', slice: null, baseline: 6000, current: 5100, lower: 5700, upper: null, verdict: 'regression' },
   { task: 'associative-recall', arch: 'gru', phase: 'eval', metric: 'accuracy', slice: null, baseline: 0.6, current: 0.62, lower: 0.57, upper: 0.63, verdict: 'unchanged' },
@@ -175,6 +175,15 @@ test('regression view: current ÷ baseline per compared metric, undrawable rows 
   assert.ok(points.some((p) => p.label.includes('regression') && p.color === colors.get('mamba')));
   assert.ok(svg.includes('1 compared metric(s) not drawn'));
   assert.equal(specs.regressionView({ rows, colors }), null, 'no comparison, no regression view');
+});
+
+test('scaling charts with one length per line show plain names, no exponent', async () => {
+  const oneLength = rows.filter((r) => r.task === 'induction-heads');
+  const c = specs.trainThroughput({ rows: oneLength, colors })!;
+  assert.deepEqual(compileSpec(c.spec).warnings, []);
+  const svg = await renderSvg(c.spec);
+  assert.doesNotMatch(svg, /k = /);
+  assert.deepEqual(perArch(marks(svg, 'point')), { gru: 1, mamba: 1, transformer: 1 });
 });
 
 test('a chart is left out when the rows hold nothing for it', () => {
