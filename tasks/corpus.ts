@@ -1,8 +1,8 @@
 /**
  * corpus: a parallel corpus read from a tab-separated file, one pair a line, `source<TAB>target`, extra
  * columns ignored: the format of the Tatoeba / Anki (manythings.org) exports, whose third column is the
- * attribution. The default file is the small English → French sample shipped beside this task,
- * tasks/data/sample-en-fr.tsv; give `path` for a real corpus.
+ * attribution. The default, `path: 'sample'`, is the small English → French sample shipped beside this
+ * task, tasks/data/sample-en-fr.tsv (written for this project); give `path` for a real corpus.
  *
  * - Tokenisation (tasks/vocabulary.ts): `word` (lower case, punctuation split), `char` (code points,
  *   case kept) or `subword` (BPE with `bpe_merges` merges learnt on the corpus' words).
@@ -99,7 +99,7 @@ export function readCorpus(path: string): SentencePair[] {
 
 const params = z
   .object({
-    path: z.string().min(1).optional().describe('tab-separated corpus file; default: the shipped sample tasks/data/sample-en-fr.tsv'),
+    path: z.string().min(1).default('sample').describe("tab-separated corpus file, or 'sample' for the shipped tasks/data/sample-en-fr.tsv"),
     tokenization: z.enum(TOKENIZATIONS).default('word').describe('word | char | subword (BPE)'),
     bpe_merges: z.number().int().min(0).default(2000).describe('BPE merges learnt (subword tokenisation only)'),
     max_len: z.number().int().min(4).default(128).describe('longest pair kept, in tokens: source + target + 2 specials'),
@@ -124,7 +124,7 @@ const prepareCache = new Map<string, Prepared>();
 
 /** Read, tokenise, build the vocabulary and drop long pairs: everything that does not depend on the seed. */
 function prepare(p: Params): Prepared {
-  const path = p.path === undefined ? SAMPLE_CORPUS : resolve(p.path);
+  const path = p.path === 'sample' ? SAMPLE_CORPUS : resolve(p.path);
   const key = JSON.stringify([path, p.tokenization, p.tokenization === 'subword' ? p.bpe_merges : 0, p.max_len]);
   const cached = prepareCache.get(key);
   if (cached) return cached;
