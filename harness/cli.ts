@@ -1,5 +1,5 @@
 /**
- * The seqarena command line. Input errors (UsageError, ResultsFileError, zod validation) print one
+ * The seqarena command line. Input errors (UsageError, ResultsFileError, CorpusFormatError, zod validation) print one
  * message and exit 2; anything else is a bug and prints its stack.
  */
 import { Command, CommanderError } from 'commander';
@@ -8,6 +8,7 @@ import { COMMANDS } from './commands/index.ts';
 import { UsageError } from './errors.ts';
 import { ResultsFileError } from './results/io.ts';
 import { BackendUnavailableError } from './engine.ts';
+import { CorpusFormatError } from '../tasks/corpus.ts';
 
 export function buildProgram(): Command {
   const program = new Command('seqarena')
@@ -21,7 +22,7 @@ export function buildProgram(): Command {
 /** Print an input error as one readable message; return the exit code. */
 export function reportError(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-  if (error instanceof UsageError || error instanceof ResultsFileError || error instanceof BackendUnavailableError) {
+  if (error instanceof UsageError || error instanceof ResultsFileError || error instanceof BackendUnavailableError || error instanceof CorpusFormatError) {
     process.stderr.write(`seqarena: ${error.message}\n`);
     return 2;
   }
