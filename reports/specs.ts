@@ -600,7 +600,7 @@ export function translationScores({ rows, colors }: SpecInput): ChartSpec | null
   if (failures.length > 0) {
     layers.push({
       transform: [{ filter: "datum.kind === 'missing'" }],
-      mark: { type: 'text', baseline: 'bottom', dy: -2, fontSize: 10, fontWeight: 600 },
+      mark: { type: 'text', angle: 270, align: 'left', baseline: 'middle', dx: 4, fontSize: 10, fontWeight: 600 },
       encoding: { x, xOffset, y: { field: 'y', type: 'quantitative' }, text: { field: 'status' }, color },
     });
   }
