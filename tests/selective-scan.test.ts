@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { selectiveScan, selectiveScanReference } from '../architectures/kernels/selective-scan.ts';
-import { selectiveScanFused } from '../architectures/kernels/selective-scan-fused.ts';
+import { fusedScanSupported, selectiveScanFused } from '../architectures/kernels/selective-scan-fused.ts';
 import { assertClose, assertNoLeak, maxAbsDiff, useBackend } from './helpers.ts';
 
 type ScanFn = typeof selectiveScanReference;
@@ -115,6 +115,8 @@ test('dispatcher: fused on host backends, forced reference when asked, clear err
   const auto = tf.tidy(() => selectiveScan(...inputs).dataSync());
   const ref = tf.tidy(() => selectiveScan(...inputs, 'reference').dataSync());
   assert.deepEqual(auto, fused, 'auto uses the fused kernel on wasm (bit-identical)');
+  assert.equal(fusedScanSupported('webgpu'), false, 'webgpu falls back to the reference');
+  assert.equal(fusedScanSupported('tensorflow'), false, 'tensorflow falls back to the reference');
   assert.ok(maxAbsDiff(ref, fused) <= 1e-4 * scale(ref));
   const badB = tf.zeros([2, 6, 5]) as tf.Tensor3D;
   assert.throws(() => selectiveScan(inputs[0], inputs[1], inputs[2], badB, inputs[4], inputs[5]), /B has shape \[2,6,5\], expected \[2,6,4\]/);
