@@ -20,6 +20,7 @@ import { attentionFused } from '../architectures/kernels/attention-fused.ts';
 import { gruSequenceReference, lstmSequenceReference, rnnSequenceReference } from '../architectures/kernels/recurrence.ts';
 import { gruSequenceFused, lstmSequenceFused, rnnSequenceFused } from '../architectures/kernels/recurrence-fused.ts';
 import { selectiveScan } from '../architectures/kernels/selective-scan.ts';
+import { HOST_BACKENDS } from '../architectures/kernels/typed-kernel.ts';
 import { calibrate, initEngine, type BackendChoice } from './engine.ts';
 import { unknownName, UsageError } from './errors.ts';
 import { gitSha, versionsString } from './provenance.ts';
@@ -33,9 +34,6 @@ export type MixerName = (typeof MIXERS)[number];
 
 export const IMPLS = ['reference', 'fused'] as const;
 export type Impl = (typeof IMPLS)[number];
-
-/** Backends the fused kernels are registered for. */
-const FUSED_BACKENDS = ['cpu', 'wasm'];
 
 export interface MicroOptions {
   backend: BackendChoice;
@@ -277,7 +275,7 @@ async function benchKernel(ctx: Context, name: MixerName, impl: Impl, emit: (row
     const estimatedBytes = mixer.bytes(impl, b, l, d);
     const estimatedMs = extrapolate(measured.map((m) => ({ l: m.l, ms: m.forwardBackward })), l, name === 'attention' ? 2 : 1);
     let reason: string | null = null;
-    if (impl === 'fused' && !FUSED_BACKENDS.includes(ctx.backend)) reason = `fused kernels run on ${FUSED_BACKENDS.join(' and ')}, not ${ctx.backend}`;
+    if (impl === 'fused' && !(HOST_BACKENDS as readonly string[]).includes(ctx.backend)) reason = `fused kernels run on ${HOST_BACKENDS.join(' and ')}, not ${ctx.backend}`;
     else if (estimatedBytes > options.maxMemoryBytes) reason = `estimated peak memory ${mb(estimatedBytes)} exceeds the ${mb(options.maxMemoryBytes)} limit (--max-memory-mb)`;
     else if (estimatedMs !== null && estimatedMs > options.maxSampleMs) reason = `estimated ${Math.round(estimatedMs)} ms per forward + backward exceeds the ${options.maxSampleMs} ms limit (--max-sample-ms)`;
     if (reason) {

@@ -19,7 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Arena } from './simd.ts';
-import { registerHostKernel, type HostKernel } from './typed-kernel.ts';
+import { HOST_BACKENDS, registerHostKernel, type HostKernel } from './typed-kernel.ts';
 import type { AttentionOptions } from './attention.ts';
 
 const FORWARD = 'SeqarenaFlashAttention';
@@ -208,10 +208,15 @@ const backward: HostKernel = ({ q, k, v, keyMask, out, lse, dOut, dLse }, attrs)
 // ---------------------------------------------------------------------------------------------------
 // Registration and autodiff
 
+/** Whether attentionFused can run on a backend: the host backends, whose tensors JavaScript reads directly. */
+export function fusedAttentionSupported(backendName: string = tf.getBackend()): boolean {
+  return (HOST_BACKENDS as readonly string[]).includes(backendName);
+}
+
 function ensureRegistered(): void {
   const backend = tf.getBackend();
   if (tf.getKernel(FORWARD, backend)) return;
-  if (!(['cpu', 'wasm'] as string[]).includes(backend)) {
+  if (!fusedAttentionSupported(backend)) {
     throw new Error(`attentionFused runs on the cpu and wasm backends, not '${backend}'; call attentionReference there`);
   }
   registerHostKernel(FORWARD, forward);

@@ -15,7 +15,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Arena } from './simd.ts';
-import { registerHostKernel, type HostKernel } from './typed-kernel.ts';
+import { HOST_BACKENDS, registerHostKernel, type HostKernel } from './typed-kernel.ts';
 import type { LstmSequenceOutput, RecurrenceOutput } from './recurrence.ts';
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
@@ -345,10 +345,15 @@ function run(kernelName: string, inputs: Record<string, tf.Tensor>): tf.Tensor[]
   return tf.engine().runKernel(kernelName, inputs as unknown as tf.NamedTensorMap) as unknown as tf.Tensor[];
 }
 
+/** Whether the fused recurrences can run on a backend: the host backends, whose tensors JavaScript reads directly. */
+export function fusedRecurrenceSupported(backendName: string = tf.getBackend()): boolean {
+  return (HOST_BACKENDS as readonly string[]).includes(backendName);
+}
+
 function ensureRegistered(): void {
   const backend = tf.getBackend();
   if (tf.getKernel(LSTM_FORWARD, backend)) return;
-  if (!(['cpu', 'wasm'] as string[]).includes(backend)) {
+  if (!fusedRecurrenceSupported(backend)) {
     throw new Error(`the fused recurrence kernels run on the cpu and wasm backends, not '${backend}'; call the reference (recurrence.ts) there`);
   }
   for (const [name, kernel] of KERNELS) registerHostKernel(name, kernel);

@@ -30,6 +30,12 @@ function positive(value: string, flag: string): number {
   return n;
 }
 
+function seedOf(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`--seed must be a non-negative integer, got '${value}'`);
+  return n;
+}
+
 export async function micro(cli: MicroCliOptions): Promise<number> {
   if (!(BACKEND_CHOICES as readonly string[]).includes(cli.backend)) {
     throw new UsageError(`unknown backend '${cli.backend}'. Valid backends: ${BACKEND_CHOICES.join(', ')}`);
@@ -47,7 +53,7 @@ export async function micro(cli: MicroCliOptions): Promise<number> {
     maxMemoryBytes: positive(cli.maxMemoryMb, '--max-memory-mb') * 1024 ** 2,
     maxSampleMs: positive(cli.maxSampleMs, '--max-sample-ms'),
     decodeContexts: parseIntegers(cli.decodeContexts, '--decode-contexts'),
-    seed: Number(cli.seed),
+    seed: seedOf(cli.seed),
   };
   writeEnv(outDir, environment({ suite: 'micro', backend: options.backend }));
   process.stderr.write(`seqarena micro: ${options.mixers.join(', ')} at width ${options.width}, batch ${options.batch}, L ∈ {${options.lengths.join(', ')}} on ${options.backend} → ${outDir}\n`);
