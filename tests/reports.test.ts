@@ -78,7 +78,7 @@ const oom = FAILURES.find((f) => f.status === 'oom')!;
 const timeout = FAILURES.find((f) => f.status === 'timeout')!;
 const oomText = `transformer at L=256 on associative-recall (oom)`;
 
-test('fixture rows: every failure is a failed run, each ok run has its figures', () => {
+test('fixture rows: exactly the planned failures are failed runs', () => {
   assert.deepEqual(
     failedRuns(rows).map((f) => [f.task, f.arch, f.seq_len, f.status]),
     [
