@@ -349,15 +349,12 @@ function stateBytes(cfg: MambaConfig): number {
 }
 
 /** Everything but the name and the schema is shared by the two entries (the schemas differ only in a default). */
-type Shared = Omit<Architecture<typeof mambaConfig>, 'name' | 'description' | 'config' | 'build'> & {
-  build(cfg: MambaConfig, io: ModelIO): MambaLM;
-};
+type Shared = Omit<Architecture<typeof mambaConfig>, 'name' | 'description' | 'config' | 'build'>;
 
 const common: Shared = {
   family: 'mamba',
   form: 'lm',
   presets: PRESETS,
-  build: (cfg, io) => new MambaLM(cfg, io),
   paramCount,
   flopsPerToken: (cfg, io) => flopsPerToken(cfg, io),
   stateBytes: (cfg) => stateBytes(cfg),
@@ -369,6 +366,7 @@ export const mamba = {
   name: 'mamba',
   description: 'Mamba selective SSM LM (Gu & Dao 2023): input-dependent Δ, B, C, fused selective scan, RMSNorm, tied head',
   config: mambaConfig,
+  build: (cfg: MambaConfig, io: ModelIO) => new MambaLM(mambaConfig.parse(cfg), io),
 } satisfies Architecture<typeof mambaConfig>;
 
 export const mambaLti = {
@@ -376,4 +374,5 @@ export const mambaLti = {
   name: 'mamba-lti',
   description: 'Mamba with an LTI scan (S4D-style ablation): Δ, B, C learned constants, not input-dependent',
   config: mambaLtiConfig,
+  build: (cfg: MambaConfig, io: ModelIO) => new MambaLM(mambaLtiConfig.parse(cfg), io),
 } satisfies Architecture<typeof mambaLtiConfig>;
