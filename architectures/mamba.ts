@@ -111,7 +111,7 @@ export function causalConv1d(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor): 
 export type ScanInputs = { delta: tf.Tensor3D; B: tf.Tensor3D; C: tf.Tensor3D };
 
 /** Recurrent state of one mixer: the last k − 1 conv inputs (b, k − 1, di) and h (b, di, n). */
-type MixerState = { conv: tf.Tensor3D; h: tf.Tensor3D };
+export type MixerState = { conv: tf.Tensor3D; h: tf.Tensor3D };
 
 /** Inverse of softplus, so that softplus(dt bias) starts at the drawn Δ. */
 const inverseSoftplus = (y: number): number => y + Math.log(-Math.expm1(-y));
@@ -225,7 +225,7 @@ export class MambaMixer {
 // Residual block and LM
 
 /** Pre-norm residual: x + mixer(RMSNorm(x)). */
-class ResidualBlock {
+export class MambaBlock {
   readonly norm: RMSNorm;
   readonly mixer: MambaMixer;
   constructor(store: ParamStore, name: string, cfg: MambaConfig) {
@@ -266,7 +266,7 @@ export class MambaLM implements LMModel {
   readonly form = 'lm' as const;
   readonly store: ParamStore;
   readonly embedding: Embedding;
-  readonly blocks: ResidualBlock[];
+  readonly blocks: MambaBlock[];
   readonly normF: RMSNorm;
 
   constructor(
@@ -275,7 +275,7 @@ export class MambaLM implements LMModel {
   ) {
     this.store = new ParamStore(cfg.seed);
     this.embedding = new Embedding(this.store, 'embedding', io.vocabSize, cfg.d_model);
-    this.blocks = Array.from({ length: cfg.n_layers }, (_, i) => new ResidualBlock(this.store, `layers.${i}`, cfg));
+    this.blocks = Array.from({ length: cfg.n_layers }, (_, i) => new MambaBlock(this.store, `layers.${i}`, cfg));
     this.normF = new RMSNorm(this.store, 'norm_f', cfg.d_model);
   }
 
@@ -327,25 +327,29 @@ export class MambaLM implements LMModel {
 
 function paramCount(cfg: MambaConfig, io: ModelIO): number {
   const d = cfg.d_model;
-  return io.vocabSize * d + cfg.n_layers * ResidualBlock.paramCount(cfg) + RMSNorm.paramCount(d);
+  return io.vocabSize * d + cfg.n_layers * MambaBlock.paramCount(cfg) + RMSNorm.paramCount(d);
 }
 
 /**
- * Matmuls at 2 FLOPs per multiply-add, plus the scan's 7 per (channel, state): Δ·A, exp, Ā·h, (Δu)·B, the
- * add, and C·h's multiply-add. Constant in the context length: the scan is linear-time.
+ * One layer's forward FLOPs per token: matmuls at 2 FLOPs per multiply-add, plus the scan's 7 per
+ * (channel, state): Δ·A, exp, Ā·h, (Δu)·B, the add, and C·h's multiply-add. Constant in the context
+ * length: the scan is linear-time.
  */
-function flopsPerToken(cfg: MambaConfig, io: ModelIO): Flops {
+export function mambaLayerFlops(cfg: MambaConfig): number {
   const { d, di, n, r, k } = dims(cfg);
   const dependent = cfg.selective ? 2 * di * (r + 2 * n) + 2 * r * di : 0;
-  const perLayer = 2 * d * 2 * di + 2 * k * di + dependent + 7 * di * n + 2 * di * d;
-  const forward = cfg.n_layers * perLayer + 2 * d * io.vocabSize;
+  return 2 * d * 2 * di + 2 * k * di + dependent + 7 * di * n + 2 * di * d;
+}
+
+function flopsPerToken(cfg: MambaConfig, io: ModelIO): Flops {
+  const forward = cfg.n_layers * mambaLayerFlops(cfg) + 2 * cfg.d_model * io.vocabSize;
   return { forward, training: 3 * forward };
 }
 
-/** fp32 bytes per sequence: each layer's conv window ((k − 1) · di) and state (di · n); independent of L. */
-function stateBytes(cfg: MambaConfig): number {
+/** fp32 bytes per sequence of one layer's conv window ((k − 1) · di) and state (di · n); independent of L. */
+export function mambaLayerStateBytes(cfg: MambaConfig): number {
   const { di, n, k } = dims(cfg);
-  return cfg.n_layers * ((k - 1) * di + di * n) * 4;
+  return ((k - 1) * di + di * n) * 4;
 }
 
 /** Everything but the name and the schema is shared by the two entries (the schemas differ only in a default). */
@@ -357,7 +361,7 @@ const common: Shared = {
   presets: PRESETS,
   paramCount,
   flopsPerToken: (cfg, io) => flopsPerToken(cfg, io),
-  stateBytes: (cfg) => stateBytes(cfg),
+  stateBytes: (cfg) => cfg.n_layers * mambaLayerStateBytes(cfg),
   size: (cfg) => ({ dModel: cfg.d_model, nLayers: cfg.n_layers }),
 };
 
