@@ -6,6 +6,7 @@ import type { Architecture } from './types.ts';
 import { gruLM, lstmLM, lstmSeq2Seq, rnnLM } from './rnn.ts';
 import { transformer, transformerEncDec } from './transformer.ts';
 import { mamba, mambaLti } from './mamba.ts';
+import { hybrid } from './hybrid.ts';
 
 export const ARCHITECTURES = {
   transformer: transformer,
@@ -16,6 +17,7 @@ export const ARCHITECTURES = {
   'lstm-seq2seq': lstmSeq2Seq,
   mamba: mamba,
   'mamba-lti': mambaLti,
+  hybrid: hybrid,
 } satisfies Record<string, Architecture>;
 
 export type ArchitectureName = keyof typeof ARCHITECTURES;

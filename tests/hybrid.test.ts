@@ -1,0 +1,121 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs';
+import { hybrid, type HybridLM } from '../architectures/hybrid.ts';
+import { mamba } from '../architectures/mamba.ts';
+import { PRESET_NAMES, type ModelIO } from '../architectures/types.ts';
+import { assertClose, assertNoLeak, maxAbsDiff, useBackend } from './helpers.ts';
+
+const IO: ModelIO = { vocabSize: 11, maxLen: 64, padId: 0 };
+const TINY = { d_model: 16, n_heads: 2, d_state: 4 };
+
+function build(pattern: string, io = IO): HybridLM {
+  return hybrid.build(hybrid.config.parse({ ...TINY, pattern }), io) as HybridLM;
+}
+
+function tokens(values: number[][]): tf.Tensor2D {
+  return tf.tensor2d(values, [values.length, values[0].length], 'int32');
+}
+
+test('config: a pattern of other letters, or an odd head size, is refused with the bad value', () => {
+  assert.throws(() => hybrid.config.parse({ pattern: 'MAX' }), /pattern 'MAX' must be one or more of M \(Mamba block\) and A/);
+  assert.throws(() => hybrid.config.parse({ pattern: '' }), /pattern '' must be/);
+  assert.throws(() => hybrid.config.parse({ d_model: 24, n_heads: 8 }), /d_model 24 \/ n_heads 8 must be an even whole head size/);
+});
+
+test("pattern 'MM' is exactly the 2-layer mamba model with the same seed", async () => {
+  await useBackend('wasm');
+  const seq = tokens([[1, 2, 3, 4, 5], [5, 4, 3, 2, 1]]);
+  const h = build('MM');
+  const m = mamba.build(mamba.config.parse({ ...TINY, n_layers: 2 }), IO);
+  const [lh, lm] = [h, m].map((model) => tf.tidy(() => model.forward(seq).dataSync()));
+  assert.deepEqual(lh, lm);
+  tf.dispose([seq]);
+  h.dispose();
+  m.dispose();
+});
+
+for (const pattern of ['MA', 'AM']) {
+  test(`hybrid ${pattern}: changing tokens after t never changes outputs at ≤ t`, async () => {
+    await useBackend('wasm');
+    const model = build(pattern);
+    const a = [[1, 2, 3, 4, 5, 6, 7, 8]];
+    const b = [[1, 2, 3, 4, 5, 10, 9, 2]];
+    const [la, lb] = [a, b].map((t) => tf.tidy(() => model.forward(tokens(t)).arraySync()[0]));
+    for (let t = 0; t < 8; t++) {
+      if (t < 5) assertClose(lb[t], la[t], 1e-5, 0, `position ${t}`);
+      else assert.ok(maxAbsDiff(lb[t], la[t]) > 1e-6, `position ${t} should see the change`);
+    }
+    model.dispose();
+  });
+}
+
+test('hybrid MAMA: step() decoding equals the full forward; the state grows only by the KV caches', async () => {
+  await useBackend('wasm');
+  const model = build('MAMA');
+  const seq = [[3, 1, 4, 1, 5, 9, 2], [6, 5, 3, 5, 8, 9, 7]];
+  const full = tf.tidy(() => model.forward(tokens(seq)).arraySync());
+  await assertNoLeak(() => {
+    let state = model.initState(2);
+    for (let t = 0; t < seq[0].length; t++) {
+      assert.equal(state.bytes(), 2 * hybrid.stateBytes(model.cfg, IO, t), `state bytes after ${t} tokens`);
+      const token = tf.tensor1d([seq[0][t], seq[1][t]], 'int32');
+      const { logits, state: next } = model.step(token, state);
+      const got = logits.arraySync();
+      for (let s = 0; s < 2; s++) assertClose(got[s], full[s][t], 1e-4, 1e-4, `seq ${s} step ${t}`);
+      tf.dispose([token, logits]);
+      state.dispose();
+      state = next;
+    }
+    state.dispose();
+  }, 'decoding');
+  model.dispose();
+});
+
+test('paramCount equals the built model for every preset and other patterns', async () => {
+  await useBackend('cpu');
+  const io: ModelIO = { vocabSize: 32, maxLen: 128, padId: 0 };
+  const configs = [...PRESET_NAMES.map((p) => hybrid.presets[p]), { pattern: 'A' }, { pattern: 'AMMMA', d_model: 32, n_heads: 2 }];
+  for (const preset of configs) {
+    const cfg = hybrid.config.parse(preset);
+    const model = hybrid.build(cfg, io) as HybridLM;
+    assert.equal(hybrid.paramCount(cfg, io), model.store.paramCount, JSON.stringify(preset));
+    model.dispose();
+  }
+  assert.deepEqual(hybrid.size(hybrid.config.parse({ pattern: 'MAMAM' })), { dModel: 64, nLayers: 5 });
+});
+
+test('costs: attention layers add FLOPs and state that grow with L; training is 3× forward', () => {
+  const cfg = hybrid.config.parse({ pattern: 'MAMA' });
+  const short = hybrid.flopsPerToken(cfg, IO, 64);
+  const long = hybrid.flopsPerToken(cfg, IO, 1088);
+  assert.equal(long.forward - short.forward, 2 * 2 * 2 * 64 * (1024 / 2)); // 2 A layers, 4·d per key, L/2 more keys
+  assert.equal(short.training, 3 * short.forward);
+  assert.equal(hybrid.stateBytes(cfg, IO, 11) - hybrid.stateBytes(cfg, IO, 10), 2 * 2 * 64 * 4);
+});
+
+test('a tiny hybrid overfits a fixed small batch with adam, no tensor leaks across steps (wasm)', async () => {
+  await useBackend('wasm');
+  const io: ModelIO = { vocabSize: 8, maxLen: 16, padId: 0 };
+  const model = build('MA', io);
+  const seq = [
+    [1, 5, 2, 7, 3, 3, 6, 0, 4, 1, 2],
+    [6, 0, 4, 4, 1, 7, 2, 5, 5, 3, 1],
+  ];
+  const inputs = tokens(seq.map((s) => s.slice(0, -1)));
+  const targets = tf.oneHot(tokens(seq.map((s) => s.slice(1))), io.vocabSize);
+  const optimizer = tf.train.adam(0.03);
+  const losses: number[] = [];
+  let tensorsAfterFirst = 0;
+  for (let i = 0; i < 25; i++) {
+    const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(targets, model.forward(inputs)) as tf.Scalar, true, model.trainableWeights)!;
+    losses.push(loss.dataSync()[0]);
+    loss.dispose();
+    if (i === 0) tensorsAfterFirst = tf.memory().numTensors;
+  }
+  assert.equal(tf.memory().numTensors, tensorsAfterFirst, 'tensors leaked across training steps');
+  assert.ok(losses.at(-1)! < 0.1, `final loss ${losses.at(-1)} should fall below 0.1 (from ${losses[0]})`);
+  optimizer.dispose();
+  tf.dispose([inputs, targets]);
+  model.dispose();
+});
