@@ -90,13 +90,16 @@ for (const backend of ['cpu', 'wasm'] as const) {
   });
 }
 
-test('a wrongly shaped recurrent weight is refused with both shapes named', async () => {
+test('a wrongly shaped recurrent weight, or an empty sequence, is refused naming the shapes', async () => {
   await useBackend('cpu');
   const xProj = tf.zeros([1, 2, 8]) as tf.Tensor3D;
   const wh = tf.zeros([2, 6]) as tf.Tensor2D;
   const h0 = tf.zeros([1, 2]) as tf.Tensor2D;
   assert.throws(() => lstmSequenceFused(xProj, wh, h0, h0), /wh has shape \[2,6\], expected \[2,8\]/);
-  tf.dispose([xProj, wh, h0]);
+  const empty = tf.zeros([1, 0, 2]) as tf.Tensor3D;
+  const square = tf.zeros([2, 2]) as tf.Tensor2D;
+  assert.throws(() => rnnSequenceFused(empty, square, h0), /empty sequence \(xProj shape 1,0,2\)/);
+  tf.dispose([xProj, wh, h0, empty, square]);
 });
 
 test('the WebAssembly SIMD loops equal their plain-JavaScript reference, ragged tails included', () => {

@@ -27,6 +27,7 @@ function checkShapes(kind: string, gates: number, xProj: number[], wh: number[],
   const bad = (what: string, shape: number[], want: number[]): Error =>
     new Error(`${kind}: ${what} has shape [${shape}], expected [${want}] (from xProj [${xProj}] and wh [${wh}])`);
   if (xProj.length !== 3) throw new Error(`${kind}: xProj must be (b, l, ${gates}h), got shape [${xProj}]`);
+  if (l === 0) throw new Error(`${kind}: recurrence over an empty sequence (xProj shape ${xProj}); give at least one time step`);
   if (wh.length !== 2 || wh[1] !== gates * h || gh !== gates * h) throw bad('wh', wh, [gh / gates, gh]);
   for (const [name, shape] of Object.entries(states)) {
     const want = name === 'bh' ? [gates * h] : [b, h];
@@ -46,12 +47,12 @@ function previous(seq: number, init: number, bi: number, t: number, l: number, h
   return t === 0 ? init + bi * h : seq + (bi * l + t - 1) * h;
 }
 
-/** hs[:, l−1] (or h0 for an empty sequence) out of the arena, as a (b, h) array. */
-function lastStep(seq: number, init: number, b: number, l: number, h: number): Float32Array {
+/** The last step of a (b, l, h) sequence, as a (b, h) array. */
+function lastStep(seq: Float32Array, b: number, l: number, h: number): Float32Array {
   const out = new Float32Array(b * h);
   for (let bi = 0; bi < b; bi++) {
-    const from = previous(seq, init, bi, l, l, h);
-    out.set(arena.f32.subarray(from, from + h), bi * h);
+    const from = (bi * l + l - 1) * h;
+    out.set(seq.subarray(from, from + h), bi * h);
   }
   return out;
 }
@@ -78,9 +79,10 @@ const rnnForward: HostKernel = ({ xProj, wh, h0 }) => {
       for (let j = 0; j < h; j++) m[HS + xo + j] = Math.tanh(m[Z + j]);
     }
   }
+  const hs = arena.copyOut(HS, b * l * h);
   return [
-    { shape: [b, l, h], values: arena.copyOut(HS, b * l * h) },
-    { shape: [b, h], values: lastStep(HS, H0, b, l, h) },
+    { shape: [b, l, h], values: hs },
+    { shape: [b, h], values: lastStep(hs, b, l, h) },
   ];
 };
 
@@ -159,15 +161,11 @@ const lstmForward: HostKernel = ({ xProj, wh, h0, c0 }) => {
       }
     }
   }
-  const cT = new Float32Array(b * h);
-  for (let bi = 0; bi < b; bi++) {
-    const from = l === 0 ? bi * h : (bi * l + l - 1) * h;
-    cT.set((l === 0 ? c0.values : cs).subarray(from, from + h), bi * h);
-  }
+  const hs = arena.copyOut(HS, b * l * h);
   return [
-    { shape: [b, l, h], values: arena.copyOut(HS, b * l * h) },
-    { shape: [b, h], values: lastStep(HS, H0, b, l, h) },
-    { shape: [b, h], values: cT },
+    { shape: [b, l, h], values: hs },
+    { shape: [b, h], values: lastStep(hs, b, l, h) },
+    { shape: [b, h], values: lastStep(cs, b, l, h) },
     { shape: [b, l, gh], values: gates },
     { shape: [b, l, h], values: cs },
   ];
@@ -266,9 +264,10 @@ const gruForward: HostKernel = ({ xProj, wh, bh, h0 }) => {
       }
     }
   }
+  const hs = arena.copyOut(HS, b * l * h);
   return [
-    { shape: [b, l, h], values: arena.copyOut(HS, b * l * h) },
-    { shape: [b, h], values: lastStep(HS, H0, b, l, h) },
+    { shape: [b, l, h], values: hs },
+    { shape: [b, h], values: lastStep(hs, b, l, h) },
     { shape: [b, l, 4 * h], values: saved },
   ];
 };
