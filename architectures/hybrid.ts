@@ -28,21 +28,15 @@ import type { Architecture, DecodeState, Flops, LMModel, ModelIO, StepOutput } f
 
 export const hybridConfig = z
   .object({
-    /** Width of the residual stream. */
-    d_model: z.number().int().positive().default(64),
-    /** One letter per layer, bottom to top: M a Mamba block, A an attention block. */
-    pattern: z.string().default('MAMA'),
-    /** Attention heads; head size d_model / n_heads must be even (rotary positions rotate pairs). */
-    n_heads: z.number().int().positive().default(4),
-    /** Mamba's state size n, conv width, expansion and Δ rank (mamba.ts, mamba_simple defaults). */
-    d_state: z.number().int().positive().default(16),
-    d_conv: z.number().int().min(2).default(4),
-    expand: z.number().int().positive().default(2),
-    dt_rank: z.number().int().positive().optional(),
-    /** Scan implementation of the M blocks: the fused kernel on cpu/wasm (`auto`), or one forced. */
-    scan: z.enum(SCAN_IMPLS).default('auto'),
-    /** Seed of the weight initialisation. */
-    seed: z.number().int().nonnegative().default(0),
+    d_model: z.number().int().positive().default(64).describe('Width of the residual stream'),
+    pattern: z.string().default('MAMA').describe('One letter per layer, bottom to top: M a Mamba block, A an attention block'),
+    n_heads: z.number().int().positive().default(4).describe('Attention heads; head size d_model / n_heads must be even (rotary positions)'),
+    d_state: z.number().int().positive().default(16).describe('State size n per channel of the M blocks'),
+    d_conv: z.number().int().min(2).default(4).describe("Width of the M blocks' causal depthwise convolution"),
+    expand: z.number().int().positive().default(2).describe('Inner width di = expand · d_model of the M blocks'),
+    dt_rank: z.number().int().positive().optional().describe("Rank of Δ's projection in the M blocks; ⌈d_model / 16⌉ when omitted"),
+    scan: z.enum(SCAN_IMPLS).default('auto').describe('Scan of the M blocks: the fused kernel on cpu/wasm (`auto`), or one forced'),
+    seed: z.number().int().nonnegative().default(0).describe('Seed of the weight initialisation'),
   })
   .superRefine((c, ctx) => {
     if (!/^[MA]+$/.test(c.pattern)) {

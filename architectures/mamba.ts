@@ -37,28 +37,21 @@ import type { Architecture, DecodeState, Flops, LMModel, ModelIO, StepOutput } f
 function configSchema(selectiveByDefault: boolean) {
   return z
     .object({
-      /** Width of the residual stream. */
-      d_model: z.number().int().positive().default(64),
-      /** Residual blocks (each one Mamba mixer). */
-      n_layers: z.number().int().positive().default(2),
-      /** State size n per channel. */
-      d_state: z.number().int().positive().default(16),
-      /** Width of the causal depthwise convolution. */
-      d_conv: z.number().int().min(2).default(4),
-      /** Inner width di = expand · d_model. */
-      expand: z.number().int().positive().default(2),
-      /** Rank r of Δ's low-rank projection; ⌈d_model / 16⌉ when omitted. */
-      dt_rank: z.number().int().positive().optional(),
-      /** Δ is initialised log-uniform in [dt_min, dt_max], floored at dt_init_floor. */
-      dt_min: z.number().positive().default(1e-3),
-      dt_max: z.number().positive().default(0.1),
-      dt_init_floor: z.number().positive().default(1e-4),
-      /** Input-dependent Δ, B, C (Mamba); false: learned constants (the LTI ablation). */
-      selective: z.boolean().default(selectiveByDefault),
-      /** Scan implementation: the fused kernel on cpu/wasm (`auto`), or one forced. */
-      scan: z.enum(SCAN_IMPLS).default('auto'),
-      /** Seed of the weight initialisation. */
-      seed: z.number().int().nonnegative().default(0),
+      d_model: z.number().int().positive().default(64).describe('Width of the residual stream'),
+      n_layers: z.number().int().positive().default(2).describe('Residual blocks (each one Mamba mixer)'),
+      d_state: z.number().int().positive().default(16).describe('State size n per channel'),
+      d_conv: z.number().int().min(2).default(4).describe('Width of the causal depthwise convolution'),
+      expand: z.number().int().positive().default(2).describe('Inner width di = expand · d_model'),
+      dt_rank: z.number().int().positive().optional().describe("Rank r of Δ's low-rank projection; ⌈d_model / 16⌉ when omitted"),
+      dt_min: z.number().positive().default(1e-3).describe('Smallest initial Δ (Δ starts log-uniform in [dt_min, dt_max])'),
+      dt_max: z.number().positive().default(0.1).describe('Largest initial Δ'),
+      dt_init_floor: z.number().positive().default(1e-4).describe('Floor of the initial Δ'),
+      selective: z
+        .boolean()
+        .default(selectiveByDefault)
+        .describe('Input-dependent Δ, B, C (Mamba); false: learned constants (the LTI ablation)'),
+      scan: z.enum(SCAN_IMPLS).default('auto').describe('Scan implementation: the fused kernel on cpu/wasm (`auto`), or one forced'),
+      seed: z.number().int().nonnegative().default(0).describe('Seed of the weight initialisation'),
     })
     .superRefine((c, ctx) => {
       if (c.dt_min > c.dt_max) {
