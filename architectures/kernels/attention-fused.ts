@@ -7,6 +7,7 @@
  *
  * Forward saves only the output and each row's log-sum-exp (lse = m + log ℓ); backward recomputes the
  * scores block by block from q, k and lse, so memory grows as L, not L².
+ * The backward kernel has no gradient of its own: first derivatives only, which is what training needs.
  *
  * A row against a key block is two SIMD matrix–vector loops (simd.ts): the scores K_blk·q_i, then
  * Σ_j p_j v_j; the softmax bookkeeping between them is plain JavaScript.

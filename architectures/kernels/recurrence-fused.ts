@@ -6,6 +6,7 @@
  *
  * Same signatures, gate orders and equations as recurrence.ts (read that file for the maths), and tested
  * against it. Forward saves what backward needs (activated gates, cell states); backward walks t = l−1 … 0.
+ * The backward kernel has no gradient of its own: first derivatives only, which is what training needs.
  *
  * The step's h·Wh dominates: it runs k-outer over one contiguous row of Wh (h, gh) at a time (gemvAcc),
  * so the inner loop streams memory; backward's dz·Whᵀ is a dot product with the same rows (gemvT), and

@@ -199,7 +199,8 @@ const PAGE_BYTES = 65536;
 /**
  * A WebAssembly memory with a bump allocator, and the loops over it. A kernel calls `begin`, allocates
  * its arrays, fills them through `f32`, runs loops, and copies results out before the next kernel runs
- * (kernels never nest, and JavaScript runs one at a time).
+ * (kernels never nest, and JavaScript runs one at a time). The memory grows to the largest kernel's
+ * need and is kept for the next call; it is host memory, not counted in tf.memory().
  */
 export class Arena {
   private readonly memory = new WebAssembly.Memory({ initial: 16, maximum: 65536 });
