@@ -122,3 +122,22 @@ test('dispatcher: fused on host backends, forced reference when asked, clear err
   assert.throws(() => selectiveScan(inputs[0], inputs[1], inputs[2], badB, inputs[4], inputs[5]), /B has shape \[2,6,5\], expected \[2,6,4\]/);
   tf.dispose([...inputs, badB]);
 });
+
+test('fused scan memory grows linearly in l and stays below the composed scan (no (b, l, di, n) tensors)', async () => {
+  await useBackend('wasm');
+  const peak = async (scan: ScanFn, l: number): Promise<number> => {
+    const inputs = makeInputs(2, l, 8, 16, 1);
+    const info = await tf.profile(() => {
+      tf.tidy(() => {
+        tf.grads((...xs: tf.Tensor[]) => scan(...(xs as Inputs)).sum())(inputs);
+      });
+    });
+    tf.dispose(inputs);
+    return info.peakBytes;
+  };
+  const [short, long] = [await peak(selectiveScanFused, 64), await peak(selectiveScanFused, 256)];
+  const ratio = long / short;
+  assert.ok(ratio > 3.5 && ratio < 4.5, `peak bytes ×${ratio.toFixed(2)} for 4× the length (${short} → ${long})`);
+  const composed = await peak(selectiveScanReference, 64);
+  assert.ok(short * 4 < composed, `fused peak ${short} bytes should be far below the composed scan's ${composed}`);
+});
