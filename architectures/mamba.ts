@@ -139,7 +139,7 @@ export class MambaMixer {
     const logMax = Math.log(cfg.dt_max);
     const dt = Array.from(store.random(di), (u) => Math.max(Math.exp(logMin + u * (logMax - logMin)), cfg.dt_init_floor));
     this.dtBias = store.fromValues(`${name}.dt_bias`, dt.map(inverseSoftplus), [di]);
-    // LTI: B = 1 and C standard normal (real part of S4D's complex draw).
+    // LTI: B = 1 and C ~ N(0, ½), the real part of S4D's standard complex normal C.
     this.ltiB = cfg.selective ? null : store.constant(`${name}.B`, [n], 1);
     this.ltiC = cfg.selective ? null : store.normal(`${name}.C`, [n], Math.SQRT1_2);
     // S4D-Real: A = −(1, 2, …, n) in every channel; A_log keeps A negative while it trains.
@@ -202,7 +202,7 @@ export class MambaMixer {
       const [xi, z] = tf.split(this.inProj.apply(x), 2, -1); // (b, di) each
       const window = tf.concat([state.conv, xi.expandDims(1)], 1); // (b, k, di)
       const xc = silu(window.mul(this.convWeight.transpose()).sum(1).add(this.convBias)) as tf.Tensor2D; // (b, di)
-      const { delta, B, C } = this.scanInputs(xc.expandDims(1) as tf.Tensor3D);
+      const { delta, B, C } = this.scanInputs(xc.expandDims(1) as tf.Tensor3D); // B, C (b, 1, n) broadcast over di
       const dt = delta.squeeze([1]); // (b, di)
       const deltaA = tf.exp(dt.expandDims(-1).mul(this.A())); // (b, di, n)
       const deltaBu = dt.mul(xc).expandDims(-1).mul(B); // (b, di, n)
