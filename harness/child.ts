@@ -1,5 +1,5 @@
 /**
- * The process one run executes in: `node --import tsx harness/child.ts SPEC.json ROWS.jsonl`.
+ * The process one run executes in: `seqarena _child SPEC.json ROWS.jsonl [SHARD]` (a hidden command).
  * Writes the run's rows to ROWS.jsonl when it finishes; reports progress on stdout as JSON lines;
  * on an exception writes {"error": …} to ROWS.jsonl.error and exits 3, so the runner can record it.
  *
@@ -8,43 +8,53 @@
  * suite goes on.
  */
 import fs from 'node:fs';
+import type { Command } from 'commander';
 import { executeRun } from './run.ts';
 import { writeFileAtomic } from './results/io.ts';
 import type { RunSpecInput } from './spec.ts';
 import { PROGRESS_PREFIX } from './runner.ts';
 
-const [specFile, rowsFile, shard] = process.argv.slice(2);
-const spec = JSON.parse(fs.readFileSync(specFile, 'utf8')) as RunSpecInput;
-const say = (message: object) => process.stdout.write(PROGRESS_PREFIX + JSON.stringify(message) + '\n');
-let lastReport = 0;
-const fault = (JSON.parse(process.env.SEQARENA_PLANT_FAULT ?? '{}') as Record<string, string>)[String(spec.seed ?? 0)];
+/** Run the spec in SPEC_FILE in this process and write its rows to ROWS_FILE. */
+export async function childMain(specFile: string, rowsFile: string, shard: string | undefined): Promise<void> {
+  const spec = JSON.parse(fs.readFileSync(specFile, 'utf8')) as RunSpecInput;
+  const say = (message: object) => process.stdout.write(PROGRESS_PREFIX + JSON.stringify(message) + '\n');
+  let lastReport = 0;
+  const fault = (JSON.parse(process.env.SEQARENA_PLANT_FAULT ?? '{}') as Record<string, string>)[String(spec.seed ?? 0)];
 
-function plant(step: number, record: { loss: number }): void {
-  if (!fault || step !== 2) return;
-  if (fault === 'throw') throw new Error('planted fault: the run threw at step 2');
-  if (fault === 'nan') record.loss = NaN;
-  if (fault === 'crash') process.kill(process.pid, 'SIGSEGV');
-  if (fault === 'hang') for (;;);
-  if (fault === 'oom') {
-    const hoard: number[][] = [];
-    for (;;) hoard.push(new Array(1e6).fill(Math.random()));
+  function plant(step: number, record: { loss: number }): void {
+    if (!fault || step !== 2) return;
+    if (fault === 'throw') throw new Error('planted fault: the run threw at step 2');
+    if (fault === 'nan') record.loss = NaN;
+    if (fault === 'crash') process.kill(process.pid, 'SIGSEGV');
+    if (fault === 'hang') for (;;);
+    if (fault === 'oom') {
+      const hoard: number[][] = [];
+      for (;;) hoard.push(new Array(1e6).fill(Math.random()));
+    }
+  }
+  try {
+    const rows = await executeRun(spec, {
+      shard: shard || null,
+      onProgress: (r, total) => {
+        plant(r.step, r);
+        const now = performance.now();
+        if (now - lastReport < 250 && r.step !== total - 1) return;
+        lastReport = now;
+        say({ type: 'step', step: r.step + 1, total, loss: r.loss, tokensPerS: r.tokens / (r.ms / 1000) });
+      },
+      onEval: (e) => say({ type: 'eval', step: e.step, accuracy: e.accuracy }),
+    });
+    writeFileAtomic(rowsFile, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  } catch (error) {
+    const e = error as Error;
+    writeFileAtomic(`${rowsFile}.error`, JSON.stringify({ error: e.message ?? String(e), name: e.name, stack: e.stack }));
+    process.exitCode = 3;
   }
 }
-try {
-  const rows = await executeRun(spec, {
-    shard: shard || null,
-    onProgress: (r, total) => {
-      plant(r.step, r);
-      const now = performance.now();
-      if (now - lastReport < 250 && r.step !== total - 1) return;
-      lastReport = now;
-      say({ type: 'step', step: r.step + 1, total, loss: r.loss, tokensPerS: r.tokens / (r.ms / 1000) });
-    },
-    onEval: (e) => say({ type: 'eval', step: e.step, accuracy: e.accuracy }),
-  });
-  writeFileAtomic(rowsFile, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
-} catch (error) {
-  const e = error as Error;
-  writeFileAtomic(`${rowsFile}.error`, JSON.stringify({ error: e.message ?? String(e), name: e.name, stack: e.stack }));
-  process.exitCode = 3;
+
+export function register(program: Command): void {
+  program
+    .command('_child <specFile> <rowsFile> [shard]', { hidden: true })
+    .description('run one spec in this process (used by the runner)')
+    .action(childMain);
 }

@@ -32,10 +32,10 @@ export class BackendUnavailableError extends Error {
   }
 }
 
-/** Dynamic import that resolves to null when the package is not installed. */
-async function optionalImport(specifier: string): Promise<Record<string, unknown> | null> {
+/** A dynamic import that resolves to null when the package is not installed (literal specifiers, so bundlers see them). */
+async function optionalImport(load: () => Promise<unknown>): Promise<Record<string, unknown> | null> {
   try {
-    return (await import(specifier)) as Record<string, unknown>;
+    return (await load()) as Record<string, unknown>;
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return null;
@@ -54,10 +54,10 @@ async function loadBackendPackage(name: BackendName): Promise<boolean> {
     case 'tensorflow':
       // tfjs-node-gpu is an optional peer: its install downloads libtensorflow, which CPU users should not need.
       if (tf.findBackendFactory('tensorflow')) return true;
-      return (await optionalImport('@tensorflow/tfjs-node-gpu')) !== null || (await optionalImport('@tensorflow/tfjs-node')) !== null;
+      return (await optionalImport(() => import('@tensorflow/tfjs-node-gpu'))) !== null || (await optionalImport(() => import('@tensorflow/tfjs-node'))) !== null;
     case 'webgpu': {
       if (tf.findBackendFactory('webgpu')) return true;
-      const dawn = await optionalImport('webgpu');
+      const dawn = await optionalImport(() => import('webgpu'));
       if (!dawn) return false;
       const create = dawn.create as (flags: string[]) => unknown;
       const globals = dawn.globals as Record<string, unknown>;
@@ -69,7 +69,7 @@ async function loadBackendPackage(name: BackendName): Promise<boolean> {
       const featureLevel = process.env.SEQARENA_WEBGPU_FEATURE_LEVEL;
       const requestAdapter = (options: object = {}) => gpu.requestAdapter(featureLevel ? { ...options, featureLevel } : options);
       Object.defineProperty(globalThis, 'navigator', { value: { gpu: Object.assign(Object.create(gpu), { requestAdapter }) }, configurable: true });
-      return (await optionalImport('@tensorflow/tfjs-backend-webgpu')) !== null;
+      return (await optionalImport(() => import('@tensorflow/tfjs-backend-webgpu'))) !== null;
     }
   }
 }

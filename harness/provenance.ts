@@ -1,10 +1,10 @@
 /** Where a result came from: git commit, versions, machine. Recorded in every row and in env.json. */
-import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execaSync } from 'execa';
 import * as tf from '@tensorflow/tfjs';
+import packageJson from '../package.json' with { type: 'json' };
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -25,7 +25,7 @@ export function gitSha(): string | null {
 }
 
 export function seqarenaVersion(): string {
-  return (JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  return packageJson.version;
 }
 
 export function versionsString(): string {

@@ -15,7 +15,8 @@ import { estimateBytes, machineMemoryBytes, resolveRun, type ResolvedRun, type R
 import { runColumns } from './run.ts';
 
 export const PROGRESS_PREFIX = '@@seqarena ';
-const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'child.ts');
+/** The CLI entry each run re-executes (`seqarena _child …`); a bundled build sets SEQARENA_ENTRY to itself. */
+const ENTRY = process.env.SEQARENA_ENTRY ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'seqarena.js');
 
 export type RunnerEvent =
   | { type: 'start'; index: number; total: number; run: ResolvedRun }
@@ -86,7 +87,7 @@ export async function runInChild(run: ResolvedRun, outDir: string, shard: string
   fs.rmSync(rowsFile, { force: true });
   fs.rmSync(`${rowsFile}.error`, { force: true });
   const started = performance.now();
-  const child: ResultPromise = execa(process.execPath, ['--import', 'tsx', CHILD, specFile, rowsFile, shard ?? ''], {
+  const child: ResultPromise = execa(process.execPath, [ENTRY, '_child', specFile, rowsFile, shard ?? ''], {
     timeout: run.spec.timeLimitS * 1000,
     reject: false,
     killSignal: 'SIGKILL',

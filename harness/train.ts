@@ -252,6 +252,7 @@ export async function evaluate(run: ResolvedRun, model: Model, examples: Example
     [pairs.map((p) => detok(p.target))],
     hypotheses,
     pairs.map((p) => p.target),
+    pairs.map((p) => p.slice),
   );
   let correctWeighted = 0;
   for (const c of chunks) correctWeighted += (await tokenAccuracy(model, c as PairExample[], run.io.padId)) * c.length;

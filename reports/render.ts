@@ -2,7 +2,6 @@
  * Rendering specs without a browser: Vega-Lite compiles to Vega, vega's headless View draws SVG, and
  * resvg rasterises that SVG to PNG (twice the SVG's size, for sharp images in READMEs).
  */
-import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { ChartSpec, RenderedChart } from './types.ts';
@@ -71,7 +70,9 @@ export async function renderSvg(spec: TopLevelSpec, messages?: string[]): Promis
   }
 }
 
-export function renderPng(svg: string, zoom = 2): Buffer {
+/** SVG → PNG. resvg is a native module, loaded on first use so that commands which draw nothing never load it. */
+export async function renderPng(svg: string, zoom = 2): Promise<Buffer> {
+  const { Resvg } = await import('@resvg/resvg-js');
   const resvg = new Resvg(svg, {
     background: 'white',
     fitTo: { mode: 'zoom', value: zoom },
@@ -82,5 +83,5 @@ export function renderPng(svg: string, zoom = 2): Buffer {
 
 export async function renderChart(chart: ChartSpec): Promise<RenderedChart> {
   const svg = await renderSvg(chart.spec);
-  return { name: chart.name, svg, png: renderPng(svg) };
+  return { name: chart.name, svg, png: await renderPng(svg) };
 }

@@ -211,7 +211,7 @@ test('text widths follow Liberation Sans metrics, not vega\'s 0.8 em guess', () 
 
 test('PNG: a real PNG, twice the SVG size', async () => {
   const { svg } = await chart(specs.accuracyVsLength);
-  const png = renderPng(svg);
+  const png = await renderPng(svg);
   assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   const width = png.readUInt32BE(16);
   const height = png.readUInt32BE(20);

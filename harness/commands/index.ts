@@ -1,6 +1,7 @@
 /** Every CLI command, each in its own file exporting `register(program)`. */
 import type { Command } from 'commander';
 import { register as bench } from './bench.ts';
+import { register as child } from '../child.ts';
 import { register as data } from './data.ts';
 import { register as list } from './list.ts';
 import { register as run } from './run.ts';
@@ -18,6 +19,7 @@ type Register = (program: Command) => void;
 
 export const COMMANDS: Register[] = [
   bench,
+  child,
   run,
   list,
   data,

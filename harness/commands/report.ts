@@ -1,7 +1,6 @@
 /** `seqarena report`: charts, an offline HTML page and a Markdown summary from one or more results directories. */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { writeReport } from '../../reports/index.ts';
 import { resolveBaseline, resolveResultsDir } from '../baseline.ts';
 import { readRowsFrom } from '../results/io.ts';
 import { loadThresholds } from './compare.ts';
@@ -21,6 +20,7 @@ export function register(program: Command): void {
       const dirs = dirArgs.length > 0 ? dirArgs.map((d) => resolveResultsDir(d)) : [resolveResultsDir(undefined)];
       const baselineDir = opts.baseline === undefined ? undefined : resolveBaseline(opts.baseline, readRowsFrom(dirs, { warn: () => {} }));
       const compareOptions = baselineDir === undefined ? undefined : { thresholds: loadThresholds(undefined).thresholds };
+      const { writeReport } = await import('../../reports/index.ts');
       const page = await writeReport(dirs, opts.out ?? path.join(dirs[0], 'report'), baselineDir, compareOptions);
       process.stdout.write(`${page}\n`);
     });
