@@ -25,7 +25,7 @@ import { calibrate, initEngine, type BackendChoice } from './engine.ts';
 import { unknownName, UsageError } from './errors.ts';
 import { gitSha, versionsString } from './provenance.ts';
 import { metricRow, type RunColumns } from './results/rows.ts';
-import type { ResultRow } from './results/schema.ts';
+import type { ResultRow, RunStatus } from './results/schema.ts';
 import { shortHash } from './spec.ts';
 import { logLogSlope } from './stats.ts';
 
@@ -260,8 +260,11 @@ function columns(ctx: Context, arch: string, seqLen: number | null, extra: { par
   };
 }
 
-const skippedRows = (cols: RunColumns, reason: string): ResultRow[] =>
-  (['forward_ms', 'forward_backward_ms', 'peak_bytes'] as const).map((metric) => metricRow(cols, metric, { value: null, status: 'skipped', error: reason }));
+const failedRows = (cols: RunColumns, status: RunStatus, reason: string): ResultRow[] =>
+  (['forward_ms', 'forward_backward_ms', 'peak_bytes'] as const).map((metric) => metricRow(cols, metric, { value: null, status, error: reason }));
+
+/** 'oom' for an allocation failure (wasm heap, typed array, JS heap), else 'error'. */
+const failureStatus = (error: unknown): RunStatus => (/memory|allocat|array buffer|invalid array length/i.test(String(error)) ? 'oom' : 'error');
 
 /** Forward, forward + backward and peak memory of one mixer implementation at every length, then its exponents. */
 async function benchKernel(ctx: Context, name: MixerName, impl: Impl, emit: (rows: ResultRow[]) => void): Promise<void> {
@@ -270,16 +273,18 @@ async function benchKernel(ctx: Context, name: MixerName, impl: Impl, emit: (row
   const arch = `${name}/${impl}`;
   const { batch: b, width: d } = options;
   const measured: { l: number; forward: number; forwardBackward: number; bytes: number }[] = [];
+  let failedAt: number | null = null;
   for (const l of [...options.lengths].sort((x, y) => x - y)) {
     const cols = columns(ctx, arch, l, { params: mixer.params(d) });
     const estimatedBytes = mixer.bytes(impl, b, l, d);
     const estimatedMs = extrapolate(measured.map((m) => ({ l: m.l, ms: m.forwardBackward })), l, name === 'attention' ? 2 : 1);
     let reason: string | null = null;
-    if (impl === 'fused' && !(HOST_BACKENDS as readonly string[]).includes(ctx.backend)) reason = `fused kernels run on ${HOST_BACKENDS.join(' and ')}, not ${ctx.backend}`;
+    if (failedAt !== null) reason = `a shorter length (L = ${failedAt}) failed`;
+    else if (impl === 'fused' && !(HOST_BACKENDS as readonly string[]).includes(ctx.backend)) reason = `fused kernels run on ${HOST_BACKENDS.join(' and ')}, not ${ctx.backend}`;
     else if (estimatedBytes > options.maxMemoryBytes) reason = `estimated peak memory ${mb(estimatedBytes)} exceeds the ${mb(options.maxMemoryBytes)} limit (--max-memory-mb)`;
     else if (estimatedMs !== null && estimatedMs > options.maxSampleMs) reason = `estimated ${Math.round(estimatedMs)} ms per forward + backward exceeds the ${options.maxSampleMs} ms limit (--max-sample-ms)`;
     if (reason) {
-      emit(skippedRows(cols, reason));
+      emit(failedRows(cols, 'skipped', reason));
       continue;
     }
     const x = mixer.inputs(b, l, d, options.seed + l);
@@ -293,6 +298,10 @@ async function benchKernel(ctx: Context, name: MixerName, impl: Impl, emit: (row
         metricRow(cols, 'forward_backward_ms', { samples: forwardBackward.samples }),
         metricRow(cols, 'peak_bytes', { value: bytes }),
       ]);
+    } catch (error) {
+      // a failure at one length (out of memory, most likely) is recorded; longer lengths would fail too
+      emit(failedRows(cols, failureStatus(error), String((error as Error)?.message ?? error)));
+      failedAt = l;
     } finally {
       tf.dispose(x);
     }
@@ -330,6 +339,7 @@ async function benchDecode(ctx: Context, name: MixerName, emit: (rows: ResultRow
   const token = tf.fill([b], 1, 'int32') as tf.Tensor1D;
   let state = model.initState(b);
   let position = 0;
+  let measuredContexts = 0;
   try {
     for (const context of contexts) {
       // feed tokens until `context` are cached, then time steps from that same state (step never disposes it)
@@ -349,7 +359,12 @@ async function benchDecode(ctx: Context, name: MixerName, emit: (rows: ResultRow
       const m = await measure(`${name} decode step at context ${context}`, stepOnce, options);
       const cols = columns(ctx, name, context, { params, dModel, nLayers, preset: 'nano' });
       emit([metricRow(cols, 'decode_step_ms', { samples: m.samples, slice: `model=${archName}` })]);
+      measuredContexts++;
     }
+  } catch (error) {
+    const status = failureStatus(error);
+    const reason = `decoding with ${archName} failed: ${String((error as Error)?.message ?? error)}`;
+    emit(contexts.slice(measuredContexts).map((c) => metricRow(columns(ctx, name, c, { params, dModel, nLayers, preset: 'nano' }), 'decode_step_ms', { value: null, status, error: reason, slice: `model=${archName}` })));
   } finally {
     state.dispose();
     token.dispose();
