@@ -35,7 +35,10 @@ export const hybridConfig = z
     d_conv: z.number().int().min(2).default(4).describe("Width of the M blocks' causal depthwise convolution"),
     expand: z.number().int().positive().default(2).describe('Inner width di = expand · d_model of the M blocks'),
     dt_rank: z.number().int().positive().optional().describe("Rank of Δ's projection in the M blocks; ⌈d_model / 16⌉ when omitted"),
-    scan: z.enum(SCAN_IMPLS).default('auto').describe('Scan of the M blocks: the fused kernel on cpu/wasm (`auto`), or one forced'),
+    scan: z
+      .enum(SCAN_IMPLS)
+      .default('auto')
+      .describe('Scan of the M blocks: `auto` is fused on cpu/wasm, chunked elsewhere; or force fused, chunked, reference'),
     seed: z.number().int().nonnegative().default(0).describe('Seed of the weight initialisation'),
   })
   .superRefine((c, ctx) => {

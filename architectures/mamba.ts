@@ -50,7 +50,10 @@ function configSchema(selectiveByDefault: boolean) {
         .boolean()
         .default(selectiveByDefault)
         .describe('Input-dependent Δ, B, C (Mamba); false: learned constants (the LTI ablation)'),
-      scan: z.enum(SCAN_IMPLS).default('auto').describe('Scan implementation: the fused kernel on cpu/wasm (`auto`), or one forced'),
+      scan: z
+        .enum(SCAN_IMPLS)
+        .default('auto')
+        .describe('Scan: `auto` is the fused kernel on cpu/wasm and the chunked scan elsewhere; fused, chunked or reference force one'),
       seed: z.number().int().nonnegative().default(0).describe('Seed of the weight initialisation'),
     })
     .superRefine((c, ctx) => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { selectiveScan, selectiveScanReference } from '../architectures/kernels/selective-scan.ts';
+import { selectiveScan, selectiveScanChunked, selectiveScanReference } from '../architectures/kernels/selective-scan.ts';
 import { fusedScanSupported, selectiveScanFused } from '../architectures/kernels/selective-scan-fused.ts';
 import { assertClose, assertNoLeak, maxAbsDiff, useBackend } from './helpers.ts';
 
@@ -63,6 +63,30 @@ for (const backend of ['cpu', 'wasm'] as const) {
   });
 }
 
+test('chunked scan equals the sequential reference, forward and all six gradients, for any chunk size (cpu)', async () => {
+  await useBackend('cpu');
+  for (const [b, l, di, n] of GRID) {
+    const inputs = makeInputs(b, l, di, n, 3 * b + l);
+    const w = tf.randomNormal([b, l, di], 0, 1, 'float32', 98);
+    const ref = valueAndGrads(selectiveScanReference, inputs, w);
+    for (const chunk of [undefined, 1, 4, 64]) {
+      const scan: ScanFn = (...xs) => selectiveScanChunked(...xs, chunk);
+      let chunked!: ReturnType<typeof valueAndGrads>;
+      await assertNoLeak(() => {
+        chunked = valueAndGrads(scan, inputs, w);
+      }, 'chunked scan forward+backward');
+      const where = `(b, l, di, n) = (${b}, ${l}, ${di}, ${n}), chunk ${chunk ?? '√l'}`;
+      const yErr = maxAbsDiff(chunked.y, ref.y);
+      assert.ok(yErr <= 1e-4 * scale(ref.y), `y differs by ${yErr} at ${where}`);
+      ref.grads.forEach((g, i) => {
+        const err = maxAbsDiff(chunked.grads[i], g);
+        assert.ok(err <= 1e-4 * scale(g), `d${NAMES[i]} differs by ${err} (scale ${scale(g)}) at ${where}`);
+      });
+    }
+    tf.dispose([...inputs, w]);
+  }
+});
+
 test('fused scan gradients match central finite differences (cpu, fp32 tolerance)', async () => {
   await useBackend('cpu');
   const inputs = makeInputs(1, 4, 2, 3, 3);
@@ -102,21 +126,26 @@ test('a hand-computed scan: one channel, one state, three steps', async () => {
   const h2 = h1 / 2 + 2 * ln2;
   const h3 = h2 / 2 + 4 * ln2;
   const expected = [2 * h1 + 0.5, 2 * h2 + 1, 2 * h3 + 2];
-  for (const scan of [selectiveScanReference, selectiveScanFused]) {
-    assertClose(scan(u, delta, A, B, C, D).dataSync(), expected, 1e-6, 1e-5, scan.name);
+  const chunkedBy2: ScanFn = (...xs) => selectiveScanChunked(...xs, 2);
+  for (const [name, scan] of Object.entries({ selectiveScanReference, selectiveScanFused, chunkedBy2 })) {
+    const y = scan(u, delta, A, B, C, D);
+    assertClose(y.dataSync(), expected, 1e-6, 1e-5, name);
+    y.dispose();
   }
   tf.dispose([u, delta, A, B, C, D]);
 });
 
-test('dispatcher: fused on host backends, forced reference when asked, clear error on a bad shape', async () => {
+test('dispatcher: fused on host backends, chunked or reference when asked, clear error on a bad shape', async () => {
   await useBackend('wasm');
   const inputs = makeInputs(2, 6, 3, 4, 11);
   const fused = tf.tidy(() => selectiveScanFused(...inputs).dataSync());
   const auto = tf.tidy(() => selectiveScan(...inputs).dataSync());
   const ref = tf.tidy(() => selectiveScan(...inputs, 'reference').dataSync());
   assert.deepEqual(auto, fused, 'auto uses the fused kernel on wasm (bit-identical)');
-  assert.equal(fusedScanSupported('webgpu'), false, 'webgpu falls back to the reference');
-  assert.equal(fusedScanSupported('tensorflow'), false, 'tensorflow falls back to the reference');
+  assert.equal(fusedScanSupported('webgpu'), false, 'webgpu gets the chunked scan');
+  assert.equal(fusedScanSupported('tensorflow'), false, 'tensorflow gets the chunked scan');
+  const chunked = tf.tidy(() => selectiveScan(...inputs, 'chunked').dataSync());
+  assert.ok(maxAbsDiff(chunked, ref) <= 1e-4 * scale(ref));
   assert.ok(maxAbsDiff(ref, fused) <= 1e-4 * scale(ref));
   const badB = tf.zeros([2, 6, 5]) as tf.Tensor3D;
   assert.throws(() => selectiveScan(inputs[0], inputs[1], inputs[2], badB, inputs[4], inputs[5]), /B has shape \[2,6,5\], expected \[2,6,4\]/);

@@ -1,7 +1,8 @@
 /**
  * The selective scan of Mamba (Gu & Dao 2023, "Mamba: Linear-Time Sequence Modeling with Selective State
- * Spaces", arXiv:2312.00752): a readable reference written with composed tfjs ops, and the dispatcher
- * the model calls, which picks the fused kernel (selective-scan-fused.ts) where it can run.
+ * Spaces", arXiv:2312.00752): a readable reference written with composed tfjs ops, a chunked composed
+ * scan for GPU backends, and the dispatcher the model calls, which picks the fused kernel
+ * (selective-scan-fused.ts) where it can run.
  *
  * Glossary (as in mamba-minimal):
  *   b  batch size                 l  sequence length
@@ -18,16 +19,16 @@
 import * as tf from '@tensorflow/tfjs';
 import { fusedScanSupported, selectiveScanFused } from './selective-scan-fused.ts';
 
-/** Which scan a model uses: the fused kernel where supported (`auto`), or one of them forced. */
-export const SCAN_IMPLS = ['auto', 'fused', 'reference'] as const;
+/** Which scan a model uses: `auto` picks fused on cpu/wasm and chunked elsewhere; the others force one. */
+export const SCAN_IMPLS = ['auto', 'fused', 'chunked', 'reference'] as const;
 export type ScanImpl = (typeof SCAN_IMPLS)[number];
 
 /**
- * Split axis 1 into its steps, once: slicing one step at a time is slow in tfjs. A length-1 axis is
+ * Split an axis into its steps, once: slicing one step at a time is slow in tfjs. A length-1 axis is
  * squeezed instead, because tfjs 4.22's Unpack gradient fails when there is a single output.
  */
-function unstackTime(x: tf.Tensor): tf.Tensor[] {
-  return x.shape[1] === 1 ? [x.squeeze([1])] : tf.unstack(x, 1);
+function unstackTime(x: tf.Tensor, axis = 1): tf.Tensor[] {
+  return x.shape[axis] === 1 ? [x.squeeze([axis])] : tf.unstack(x, axis);
 }
 
 /**
@@ -62,7 +63,62 @@ export function selectiveScanReference(
 }
 
 /**
- * The scan the model calls: the fused kernel on cpu and wasm, the reference elsewhere (webgpu,
+ * The same scan in about 2√l sequential steps instead of l, for backends where every small op is a kernel
+ * launch (webgpu, tensorflow). Split time into nc chunks of T steps, then:
+ *   1. within chunks, all chunks at once: T steps from a zero state give local states h̃_t and the
+ *      running decays P_t = Ā_t ⋯ Ā_1 of the chunk;
+ *   2. across chunks: nc steps carry the state entering each chunk, H_c = P_T(c−1) H_{c−1} + h̃_T(c−1);
+ *   3. h_t = h̃_t + P_t H_c, all at once.
+ * P_t is a product of factors in (0, 1]: it can only underflow to 0, never overflow, unlike log-space
+ * cumulative sums. The padding after the end has Δ = 0 (decay 1, no input), so it changes nothing before it.
+ */
+export function selectiveScanChunked(
+  u: tf.Tensor3D,
+  delta: tf.Tensor3D,
+  A: tf.Tensor2D,
+  B: tf.Tensor3D,
+  C: tf.Tensor3D,
+  D: tf.Tensor1D,
+  chunk: number = Math.ceil(Math.sqrt(u.shape[1])),
+): tf.Tensor3D {
+  return tf.tidy(() => {
+    const [b, l, di] = u.shape;
+    const n = A.shape[1];
+    const T = Math.min(chunk, l);
+    const nc = Math.ceil(l / T);
+    const pad = (x: tf.Tensor3D): tf.Tensor3D => tf.pad(x, [[0, 0], [0, nc * T - l], [0, 0]]); // (b, nc·T, ·)
+    const [up, deltap, Bp, Cp] = [u, delta, B, C].map(pad);
+    const deltaA = tf.exp(deltap.expandDims(-1).mul(A)).reshape([b * nc, T, di, n]);
+    const deltaBu = deltap.mul(up).expandDims(-1).mul(Bp.expandDims(2)).reshape([b * nc, T, di, n]);
+    const deltaAs = unstackTime(deltaA); // T × (b·nc, di, n)
+    const deltaBus = unstackTime(deltaBu); // T × (b·nc, di, n)
+    let local: tf.Tensor = tf.zeros([b * nc, di, n]);
+    let decay: tf.Tensor = tf.ones([b * nc, di, n]);
+    const locals: tf.Tensor[] = [];
+    const decays: tf.Tensor[] = [];
+    for (let t = 0; t < T; t++) {
+      local = deltaAs[t].mul(local).add(deltaBus[t]);
+      decay = deltaAs[t].mul(decay);
+      locals.push(local);
+      decays.push(decay);
+    }
+    const chunkEnds = unstackTime(local.reshape([b, nc, di, n])); // nc × (b, di, n)
+    const chunkDecays = unstackTime(decay.reshape([b, nc, di, n])); // nc × (b, di, n)
+    let state: tf.Tensor = tf.zeros([b, di, n]);
+    const entering: tf.Tensor[] = [];
+    for (let c = 0; c < nc; c++) {
+      entering.push(state);
+      state = chunkDecays[c].mul(state).add(chunkEnds[c]);
+    }
+    const h0 = tf.stack(entering, 1).reshape([b * nc, 1, di, n]);
+    const h = tf.stack(locals, 1).add(tf.stack(decays, 1).mul(h0)); // (b·nc, T, di, n)
+    const y = h.mul(Cp.reshape([b * nc, T, 1, n])).sum(-1).reshape([b, nc * T, di]); // (b, nc·T, di)
+    return y.slice([0, 0, 0], [b, l, di]).add(u.mul(D)) as tf.Tensor3D;
+  });
+}
+
+/**
+ * The scan the model calls: the fused kernel on cpu and wasm, the chunked scan elsewhere (webgpu,
  * tensorflow), unless `impl` forces one. Same signature and result as `selectiveScanReference`.
  */
 export function selectiveScan(
@@ -74,6 +130,7 @@ export function selectiveScan(
   D: tf.Tensor1D,
   impl: ScanImpl = 'auto',
 ): tf.Tensor3D {
-  const fused = impl === 'fused' || (impl === 'auto' && fusedScanSupported());
-  return fused ? selectiveScanFused(u, delta, A, B, C, D) : selectiveScanReference(u, delta, A, B, C, D);
+  if (impl === 'fused' || (impl === 'auto' && fusedScanSupported())) return selectiveScanFused(u, delta, A, B, C, D);
+  if (impl === 'reference') return selectiveScanReference(u, delta, A, B, C, D);
+  return selectiveScanChunked(u, delta, A, B, C, D);
 }
