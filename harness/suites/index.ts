@@ -1,5 +1,6 @@
 /** The suite registry: standard suites and the paper-findings suites. */
 import { full, quick, smoke, standard } from './standard.ts';
+import { efficiencySuite, inductionHeadsSuite, mqarSuite, scanSuite, selectiveCopyingSuite } from './papers.ts';
 import type { Suite } from './types.ts';
 
 export const SUITES = {
@@ -7,4 +8,9 @@ export const SUITES = {
   default: standard,
   full,
   smoke,
+  'selective-copying': selectiveCopyingSuite,
+  'induction-heads': inductionHeadsSuite,
+  mqar: mqarSuite,
+  scan: scanSuite,
+  efficiency: efficiencySuite,
 } satisfies Record<string, Suite>;

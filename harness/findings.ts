@@ -1,0 +1,130 @@
+/**
+ * Paper findings, evaluated: after a suite with findings has run, each finding's check is applied to
+ * the suite's rows and the outcomes are written to findings.json beside results.jsonl, where the report
+ * reads them. A finding that does not hold is a result to publish, not a failure: nothing here sets an
+ * exit code. The row helpers below are what the checks in suites/papers.ts are written with.
+ */
+import path from 'node:path';
+import { writeFileAtomic } from './results/io.ts';
+import type { ResultRow } from './results/schema.ts';
+import { resolveRun, type RunSpecInput } from './spec.ts';
+import type { FindingResult, Scale, Suite } from './suites/types.ts';
+
+export const FINDINGS_JSON = 'findings.json';
+/** Bumped when a field of findings.json changes meaning; the report refuses newer versions. */
+export const FINDINGS_VERSION = 1;
+
+/** Each finding of `suite` checked on the suite's rows (rows of other suites are ignored). */
+export function evaluateFindings(suite: Suite, rows: ResultRow[], scale: Scale): FindingResult[] {
+  const own = rows.filter((r) => r.suite === suite.name);
+  return (suite.findings ?? []).map((finding) => {
+    let outcome: Pick<FindingResult, 'measured' | 'held' | 'detail'>;
+    try {
+      outcome = finding.evaluate(own, scale);
+    } catch (e) {
+      // A broken check must not cost the report of a suite that ran for an hour; it shows as not judged.
+      outcome = { measured: [], held: null, detail: `the check could not be evaluated: ${(e as Error).message}` };
+    }
+    return {
+      id: finding.id,
+      suite: suite.name,
+      claim: finding.claim,
+      source: finding.source,
+      published: finding.published,
+      expectation: finding.expectation,
+      scale,
+      ...outcome,
+    };
+  });
+}
+
+/** Write findings.json into a results directory (atomically: a crash never leaves half a file). */
+export function writeFindings(outDir: string, results: FindingResult[]): string {
+  const file = path.join(outDir, FINDINGS_JSON);
+  writeFileAtomic(file, JSON.stringify({ schema_version: FINDINGS_VERSION, findings: results }, null, 2) + '\n');
+  return file;
+}
+
+export const OUTCOME_LABELS = { held: '✅ held', notHeld: '❌ not held', notJudged: '➖ not judged' } as const;
+
+export function outcomeLabel(held: boolean | null): string {
+  return held === null ? OUTCOME_LABELS.notJudged : held ? OUTCOME_LABELS.held : OUTCOME_LABELS.notHeld;
+}
+
+/** The console summary bench prints: one line per finding, outcome first. */
+export function findingsSummary(results: FindingResult[]): string {
+  if (results.length === 0) return '';
+  const lines = results.map((r) => `  ${outcomeLabel(r.held).padEnd(14)} ${r.suite}/${r.id}: ${r.expectation}\n${' '.repeat(17)}${r.detail}`);
+  return `findings (${results[0].scale} scale; expected outcomes from the papers, not tests):\n${lines.join('\n')}\n`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Row helpers for the checks
+
+/** Rows of the runs that share this spec's model and task (any learning rate, step count or backend). */
+export function rowsOfSpec(rows: ResultRow[], spec: RunSpecInput): ResultRow[] {
+  const hash = resolveRun(spec).configHash;
+  return rows.filter((r) => r.config_hash === hash);
+}
+
+/** A measured figure: its value and how many items (answers, samples) stand behind it. */
+export interface Figure {
+  value: number;
+  n: number;
+}
+
+function okFigures(rows: ResultRow[], metric: string, slice: string | null): (ResultRow & { value: number })[] {
+  return rows.filter((r): r is ResultRow & { value: number } => r.status === 'ok' && r.metric === metric && r.slice === slice && r.value !== null && Number.isFinite(r.value));
+}
+
+/** The largest value of `metric` over the runs given (zoology's "best over the learning-rate sweep"); null if none ran. */
+export function bestOf(rows: ResultRow[], metric: string, slice: string | null = null): Figure | null {
+  const found = okFigures(rows, metric, slice);
+  if (found.length === 0) return null;
+  const best = found.reduce((a, b) => (b.value > a.value ? b : a));
+  return { value: best.value, n: best.n };
+}
+
+/** The median (p50) of a timing metric, taken from the first run that has it; null if none ran. */
+export function medianOf(rows: ResultRow[], metric: string, slice: string | null = null): Figure | null {
+  const found = okFigures(rows, metric, slice);
+  if (found.length === 0) return null;
+  return { value: found[0].p50 ?? found[0].value, n: found[0].n };
+}
+
+/** A labelled measured value for a FindingResult (null when the run is missing or failed). */
+export function measured(label: string, figure: Figure | null, unit: string): FindingResult['measured'][number] {
+  return figure === null ? { label, value: null, unit } : { label, value: figure.value, unit, n: figure.n };
+}
+
+/** One condition of a finding's expectation, checked: true, false, or null when its figure is missing. */
+export interface Check {
+  ok: boolean | null;
+  text: string;
+}
+
+/** `label value ≥ threshold`, with the reading in words for the finding's detail. */
+export function compare(label: string, figure: Figure | number | null, op: '≥' | '≤', threshold: number): Check {
+  if (figure === null) return { ok: null, text: `${label}: missing (the run failed or did not run)` };
+  const value = typeof figure === 'number' ? figure : figure.value;
+  if (!Number.isFinite(value)) return { ok: null, text: `${label}: could not be computed` };
+  const ok = op === '≥' ? value >= threshold : value <= threshold;
+  return { ok, text: `${label} ${show(value)} (${ok ? 'meets' : 'misses'} ${op} ${threshold})` };
+}
+
+/**
+ * All checks together, in three-valued logic: not held if any check fails, not judged if none fails
+ * but one lacks its figure, held otherwise.
+ */
+export function verdict(checks: Check[], context: string[] = []): Pick<FindingResult, 'held' | 'detail'> {
+  const oks = checks.map((c) => c.ok);
+  const held = oks.includes(false) ? false : oks.includes(null) ? null : true;
+  return { held, detail: [...checks.map((c) => c.text), ...context].join('; ') };
+}
+
+/** "0.98" for fractions, 3 significant digits otherwise; "missing" for absent figures. */
+export function show(figure: Figure | number | null): string {
+  if (figure === null) return 'missing';
+  const v = typeof figure === 'number' ? figure : figure.value;
+  return Math.abs(v) <= 1 ? v.toFixed(2) : Number(v.toPrecision(3)).toString();
+}
