@@ -4,9 +4,10 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { BACKEND_CHOICES, type BackendChoice } from '../engine.ts';
 import { lookup, UsageError } from '../errors.ts';
+import { evaluateFindings, findingsSummary, writeFindings } from '../findings.ts';
 import { progressPrinter } from '../progress.ts';
 import { environment } from '../provenance.ts';
-import { writeEnv, writeFileAtomic, RESULTS_JSONL } from '../results/io.ts';
+import { readRows, writeEnv, writeFileAtomic, RESULTS_JSONL } from '../results/io.ts';
 import { parseShard, runSuite } from '../runner.ts';
 import { SUITES } from '../suites/index.ts';
 import type { Scale, Suite } from '../suites/types.ts';
@@ -100,6 +101,12 @@ export async function bench(options: BenchOptions): Promise<number> {
   const minutes = ((performance.now() - started) / 60000).toFixed(1);
   process.stderr.write(`done in ${minutes} min: ${summary.ran} ran, ${summary.skipped} resumed, ${summary.failed} not ok\n`);
   process.stdout.write(`results: ${path.join(outDir, 'results.csv')} (also results.jsonl, env.json)\n`);
+  if (suite.findings && fs.existsSync(path.join(outDir, RESULTS_JSONL))) {
+    // The papers' expected outcomes, checked on this directory's rows; shown, never an exit code.
+    const findings = evaluateFindings(suite, readRows(outDir), scale as Scale);
+    writeFindings(outDir, findings);
+    process.stdout.write(findingsSummary(findings));
+  }
   if (options.report) {
     const { writeReport } = await import('../../reports/index.ts');
     const page = await writeReport([outDir], path.join(outDir, 'report'));

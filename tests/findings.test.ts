@@ -1,0 +1,292 @@
+/**
+ * The paper-findings suites and their checks: every run resolves at both scales; each finding holds on
+ * rows planted with the published pattern, does not hold on the reversed pattern, and is not judged
+ * without rows; findings.json round-trips; the report section states every outcome.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { evaluateFindings, FINDINGS_JSON, writeFindings } from '../harness/findings.ts';
+import { ResultsFileError } from '../harness/results/io.ts';
+import type { MetricName } from '../harness/results/metrics.ts';
+import { metricRow, type Figure } from '../harness/results/rows.ts';
+import type { ResultRow } from '../harness/results/schema.ts';
+import { resolveRun, type RunSpecInput } from '../harness/spec.ts';
+import { SUITES } from '../harness/suites/index.ts';
+import type { FindingResult, Scale, Suite } from '../harness/suites/types.ts';
+import { findingsTables, readFindings } from '../reports/findings.ts';
+import { renderHtml } from '../reports/html.ts';
+import { tableMarkdown } from '../reports/markdown.ts';
+
+const PAPER_SUITES = ['selective-copying', 'induction-heads', 'mqar', 'scan', 'efficiency'] as const;
+type PaperSuite = (typeof PAPER_SUITES)[number];
+const suite = (name: PaperSuite): Suite => SUITES[name];
+
+/** One row of `metric` for the run `spec`, as the runner would write it. */
+function row(spec: RunSpecInput, metric: MetricName, figure: Figure): ResultRow {
+  const run = resolveRun(spec);
+  return metricRow(
+    {
+      run_id: run.runId,
+      git_sha: null,
+      suite: run.spec.suite,
+      task: run.task.name,
+      arch: run.arch.name,
+      preset: run.spec.preset,
+      seq_len: run.seqLen,
+      batch_size: run.spec.training.batchSize,
+      d_model: 64,
+      n_layers: 2,
+      params: 1000,
+      seed: 0,
+      backend: 'wasm',
+      device: 'test',
+      versions: 'test',
+      config_hash: run.configHash,
+      shard: null,
+      host: 'test',
+    },
+    metric,
+    figure,
+  );
+}
+
+const runsOf = (name: PaperSuite, scale: Scale = 'cpu') => suite(name).runs({ scale });
+const where = (runs: RunSpecInput[], match: Partial<{ arch: string; task: string; positions: string; seq_len: number; d_model: number }>) =>
+  runs.filter(
+    (r) =>
+      (match.arch === undefined || r.arch === match.arch) &&
+      (match.task === undefined || r.task === match.task) &&
+      (match.positions === undefined || (r.config as { positions?: string } | undefined)?.positions === match.positions) &&
+      (match.seq_len === undefined || (r.taskParams as { seq_len?: number }).seq_len === match.seq_len) &&
+      (match.d_model === undefined || (r.config as { d_model?: number }).d_model === match.d_model),
+  );
+
+function judge(name: PaperSuite, id: string, rows: ResultRow[], scale: Scale = 'cpu'): FindingResult {
+  const result = evaluateFindings(suite(name), rows, scale).find((r) => r.id === id);
+  assert.ok(result, `${name} has no finding ${id}`);
+  return result;
+}
+
+test('every paper suite resolves at both scales, under its own name, with unique runs and findings', () => {
+  for (const name of PAPER_SUITES) {
+    const s = suite(name);
+    assert.equal(s.name, name, `registry key ${name} names suite ${s.name}`);
+    assert.ok((s.findings ?? []).length > 0, `${name} states no findings`);
+    assert.equal(new Set(s.findings!.map((f) => f.id)).size, s.findings!.length, `${name}: finding ids repeat`);
+    for (const scale of ['cpu', 'paper'] as const) {
+      const runs = s.runs({ scale });
+      assert.ok(runs.length > 0, `${name} at ${scale} has no runs`);
+      const ids = runs.map((spec) => {
+        assert.equal(spec.suite, name, `${name} at ${scale}: a run is labelled suite ${spec.suite}`);
+        return resolveRun(spec).runId;
+      });
+      assert.equal(new Set(ids).size, ids.length, `${name} at ${scale}: two runs share a spec`);
+    }
+  }
+});
+
+test('the CPU scale is smaller than the paper scale in every suite', () => {
+  const steps = (runs: RunSpecInput[]) => runs.reduce((s, r) => s + (r.training?.steps ?? 200), 0);
+  for (const name of PAPER_SUITES) assert.ok(steps(runsOf(name, 'cpu')) < steps(runsOf(name, 'paper')), `${name}: cpu scale trains no less than paper scale`);
+});
+
+test('efficiency runs every family at the Transformer parameter count within 10%', () => {
+  for (const scale of ['cpu', 'paper'] as const) {
+    const runs = runsOf('efficiency', scale);
+    const counts = ['transformer', 'mamba', 'lstm'].map((arch) => {
+      const run = resolveRun(where(runs, { arch })[0]);
+      return run.arch.paramCount(run.config, run.io);
+    });
+    for (const c of counts) assert.ok(Math.abs(c - counts[0]) / counts[0] < 0.1, `${scale}: parameter counts ${counts.join(', ')} are not matched`);
+  }
+});
+
+test('selective copying: held when selective beats LTI, not held when reversed, not judged without rows', () => {
+  const runs = runsOf('selective-copying');
+  const plant = (mamba: number, lti: number) => [
+    row(where(runs, { arch: 'mamba' })[0], 'accuracy', { value: mamba, n: 512 }),
+    row(where(runs, { arch: 'mamba-lti' })[0], 'accuracy', { value: lti, n: 512 }),
+  ];
+  assert.equal(judge('selective-copying', 'selection-beats-lti', plant(0.99, 0.2)).held, true);
+  assert.equal(judge('selective-copying', 'selection-beats-lti', plant(0.2, 0.99)).held, false);
+  const missing = judge('selective-copying', 'selection-beats-lti', plant(0.99, 0.2).slice(0, 1));
+  assert.equal(missing.held, null);
+  assert.match(missing.detail, /missing/);
+  assert.equal(judge('selective-copying', 'selection-beats-lti', []).held, null);
+});
+
+test('a failed run counts as missing, not as a measured zero', () => {
+  const runs = runsOf('selective-copying');
+  const rows = [
+    row(where(runs, { arch: 'mamba' })[0], 'accuracy', { value: 0.99 }),
+    row(where(runs, { arch: 'mamba-lti' })[0], 'accuracy', { value: 0.1, status: 'timeout', error: 'time limit' }),
+  ];
+  assert.equal(judge('selective-copying', 'selection-beats-lti', rows).held, null);
+});
+
+/** Induction-heads rows: accuracy at the training length and at each eval_len slice. */
+function inductionRows(spec: RunSpecInput, accuracyAt: (multiple: number) => number): ResultRow[] {
+  const params = resolveRun(spec).params as { seq_len: number; eval_multipliers: number[] };
+  return [
+    row(spec, 'accuracy', { value: accuracyAt(1), n: 128 }),
+    ...params.eval_multipliers.map((m) => row(spec, 'accuracy', { value: accuracyAt(m), n: 64, slice: `eval_len=${params.seq_len * m}` })),
+  ];
+}
+
+test('induction heads: Mamba extrapolation and learned positions failing, each planted and reversed', () => {
+  for (const scale of ['cpu', 'paper'] as const) {
+    const runs = runsOf('induction-heads', scale);
+    const mamba = where(runs, { arch: 'mamba' })[0];
+    const learned = where(runs, { arch: 'transformer', positions: 'learned' })[0];
+    assert.equal(judge('induction-heads', 'mamba-extrapolates', inductionRows(mamba, () => 1), scale).held, true);
+    assert.equal(judge('induction-heads', 'mamba-extrapolates', inductionRows(mamba, (m) => (m >= 8 ? 0.3 : 1)), scale).held, false);
+    assert.equal(judge('induction-heads', 'mamba-extrapolates', [], scale).held, null);
+    const fails = (m: number) => (m === 1 ? 1 : m === 2 ? 0.6 : 0.2);
+    assert.equal(judge('induction-heads', 'absolute-positions-do-not-extrapolate', inductionRows(learned, fails), scale).held, true);
+    assert.equal(judge('induction-heads', 'absolute-positions-do-not-extrapolate', inductionRows(learned, () => 1), scale).held, false);
+    assert.equal(judge('induction-heads', 'absolute-positions-do-not-extrapolate', [], scale).held, null);
+  }
+});
+
+test('induction heads: a Transformer that never learned the task does not count as failing to extrapolate', () => {
+  const learned = where(runsOf('induction-heads'), { arch: 'transformer', positions: 'learned' })[0];
+  assert.equal(judge('induction-heads', 'absolute-positions-do-not-extrapolate', inductionRows(learned, () => 0.1)).held, false);
+});
+
+/** MQAR rows: accuracy of every run from `accuracy(family, d_model, learningRate)`. */
+function mqarRows(scale: Scale, accuracy: (arch: string, dModel: number, lr: number) => number): ResultRow[] {
+  return runsOf('mqar', scale).map((spec) => row(spec, 'accuracy', { value: accuracy(spec.arch, (spec.config as { d_model: number }).d_model, spec.training!.learningRate!), n: 256 }));
+}
+
+test('mqar: attention solves every width (best over the learning rates); recurrent families need width', () => {
+  for (const scale of ['cpu', 'paper'] as const) {
+    const widths = [...new Set(runsOf('mqar', scale).map((r) => (r.config as { d_model: number }).d_model))].sort((a, b) => a - b);
+    const rates = [...new Set(runsOf('mqar', scale).map((r) => r.training!.learningRate!))].sort((a, b) => a - b);
+    // Attention is perfect at one learning rate and poor at the others: the best one counts.
+    const zoology = (arch: string, d: number, lr: number) => (arch === 'transformer' ? (lr === rates[rates.length - 1] ? 1 : 0.2) : d === widths[0] ? 0.3 : d === widths[widths.length - 1] ? 0.95 : 0.6);
+    const reversed = (arch: string, d: number) => (arch === 'transformer' ? (d === widths[0] ? 0.3 : 0.95) : 1);
+    for (const id of ['attention-solves-at-every-width', 'mamba-needs-width', 'lstm-needs-width']) {
+      assert.equal(judge('mqar', id, mqarRows(scale, zoology), scale).held, true, `${id} at ${scale} on the planted pattern`);
+      assert.equal(judge('mqar', id, mqarRows(scale, reversed), scale).held, false, `${id} at ${scale} on the reversed pattern`);
+      assert.equal(judge('mqar', id, [], scale).held, null, `${id} at ${scale} without rows`);
+    }
+  }
+});
+
+test('scan: simple split solved and length split failed, each planted and reversed', () => {
+  const runs = runsOf('scan');
+  const plant = (simple: number, length: number) =>
+    runs.map((spec) => row(spec, 'exact_match', { value: spec.task === 'scan-simple' ? simple : length, n: 256 }));
+  assert.equal(judge('scan', 'simple-split-solved', plant(0.97, 0.1)).held, true);
+  assert.equal(judge('scan', 'simple-split-solved', plant(0.4, 0.1)).held, false);
+  assert.equal(judge('scan', 'length-split-fails', plant(0.97, 0.1)).held, true);
+  assert.equal(judge('scan', 'length-split-fails', plant(0.97, 0.9)).held, false);
+  // Failing both splits is not the published result: the models must have learned SCAN first.
+  assert.equal(judge('scan', 'length-split-fails', plant(0.1, 0.05)).held, false);
+  assert.equal(judge('scan', 'simple-split-solved', []).held, null);
+  assert.equal(judge('scan', 'length-split-fails', []).held, null);
+});
+
+/** Efficiency rows: step-time samples and measured decode state of every run, from functions of L. */
+function efficiencyRows(scale: Scale, stepMs: (arch: string, l: number) => number, stateBytes: (arch: string, l: number) => number): ResultRow[] {
+  return runsOf('efficiency', scale).flatMap((spec) => {
+    const l = (spec.taskParams as { seq_len: number }).seq_len;
+    const ms = stepMs(spec.arch, l);
+    const context = spec.training!.decodeTokens! + 1;
+    return [
+      row(spec, 'step_latency_ms', { samples: [ms * 0.98, ms, ms * 1.02] }),
+      row(spec, 'state_bytes', { value: stateBytes(spec.arch, context), slice: `measured_context=${context}` }),
+      row(spec, 'state_bytes', { value: 123, slice: `context=${l}` }),
+    ];
+  });
+}
+
+test('efficiency: attention cost and KV cache growth, each planted and reversed', () => {
+  for (const scale of ['cpu', 'paper'] as const) {
+    const published = efficiencyRows(
+      scale,
+      (arch, l) => (arch === 'transformer' ? (l * l) / 64 + l : l),
+      (arch, l) => (arch === 'transformer' ? 512 * l : 9000),
+    );
+    const reversed = efficiencyRows(
+      scale,
+      (arch, l) => (arch === 'transformer' ? l : (l * l) / 64 + l),
+      (arch, l) => (arch === 'transformer' ? 9000 : 512 * l),
+    );
+    assert.equal(judge('efficiency', 'attention-cost-grows-faster', published, scale).held, true, scale);
+    assert.equal(judge('efficiency', 'attention-cost-grows-faster', reversed, scale).held, false, scale);
+    assert.equal(judge('efficiency', 'kv-cache-grows', published, scale).held, true, scale);
+    assert.equal(judge('efficiency', 'kv-cache-grows', reversed, scale).held, false, scale);
+    assert.equal(judge('efficiency', 'attention-cost-grows-faster', [], scale).held, null);
+    assert.equal(judge('efficiency', 'kv-cache-grows', [], scale).held, null);
+  }
+});
+
+test('efficiency: the time exponents are fitted on lengths every family ran', () => {
+  const quadratic = (arch: string, l: number) => (arch === 'transformer' ? (l * l) / 64 + l : l);
+  const rows = efficiencyRows('cpu', quadratic, () => 1).filter((r) => !(r.arch === 'lstm' && (r.seq_len ?? 0) >= 1024));
+  const result = judge('efficiency', 'attention-cost-grows-faster', rows);
+  assert.equal(result.held, true);
+  assert.ok(result.measured.some((m) => /L = 64, 128, 256, 512\)/.test(m.label)), result.measured.map((m) => m.label).join(' | '));
+});
+
+test('rows of another suite are not read as this suite’s', () => {
+  const runs = runsOf('selective-copying');
+  const foreign = [row(where(runs, { arch: 'mamba' })[0], 'accuracy', { value: 0.99 }), row(where(runs, { arch: 'mamba-lti' })[0], 'accuracy', { value: 0.1 })].map((r) => ({ ...r, suite: 'quick' }));
+  assert.equal(judge('selective-copying', 'selection-beats-lti', foreign).held, null);
+});
+
+test('a check that throws is recorded as not judged, with the reason', () => {
+  const broken: Suite = {
+    name: 'broken',
+    description: 'a suite whose check throws',
+    runs: () => [],
+    findings: [{ id: 'x', claim: 'c', source: 's', published: [], expectation: 'e', evaluate: () => { throw new Error('no such slice'); } }],
+  };
+  const [result] = evaluateFindings(broken, [], 'cpu');
+  assert.equal(result.held, null);
+  assert.match(result.detail, /no such slice/);
+});
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'seqarena-findings-'));
+}
+
+test('findings.json round-trips, is absent for suites without findings, and refuses a newer version', () => {
+  const runs = runsOf('selective-copying');
+  const results = evaluateFindings(suite('selective-copying'), [row(where(runs, { arch: 'mamba' })[0], 'accuracy', { value: 0.99 }), row(where(runs, { arch: 'mamba-lti' })[0], 'accuracy', { value: 0.7 })], 'cpu');
+  const dir = tempDir();
+  try {
+    assert.deepEqual(readFindings(dir), []);
+    writeFindings(dir, results);
+    assert.deepEqual(readFindings(dir), results);
+    assert.deepEqual(fs.readdirSync(dir), [FINDINGS_JSON], 'a temporary file was left behind');
+    fs.writeFileSync(path.join(dir, FINDINGS_JSON), JSON.stringify({ schema_version: 99, findings: results }));
+    assert.throws(() => readFindings(dir), ResultsFileError);
+    fs.writeFileSync(path.join(dir, FINDINGS_JSON), '{"schema_version": 1, "findings": [{"id": 3}]}');
+    assert.throws(() => readFindings(dir), /not a findings file/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the findings section states held, not held and not judged plainly, with published and measured numbers', () => {
+  const sc = runsOf('selective-copying');
+  const ih = where(runsOf('induction-heads'), { arch: 'mamba' })[0];
+  const results = [
+    ...evaluateFindings(suite('selective-copying'), [row(where(sc, { arch: 'mamba' })[0], 'accuracy', { value: 0.99, n: 512 }), row(where(sc, { arch: 'mamba-lti' })[0], 'accuracy', { value: 0.2, n: 512 })], 'cpu'),
+    ...evaluateFindings(suite('induction-heads'), inductionRows(ih, (m) => (m >= 8 ? 0.4 : 1)), 'cpu'),
+  ];
+  const tables = findingsTables(results);
+  assert.deepEqual(tables.map((t) => t.title), ['Paper findings: selective-copying (cpu scale)', 'Paper findings: induction-heads (cpu scale)']);
+  const markdown = tables.map((t) => tableMarkdown(t)).join('\n');
+  for (const text of ['✅ held', '❌ not held', '➖ not judged', '99.8 % accuracy', 'Mamba (selective): 0.99 accuracy (n=512)', 'Mamba at L = 1024: 0.40 accuracy', 'Table 1', 'missing']) {
+    assert.ok(markdown.includes(text), `Markdown lacks "${text}"`);
+  }
+  assert.match(tables[1].note, /^0 of 2 expected outcome\(s\) held, 1 did not, 1 could not be judged/);
+  const html = renderHtml({ title: 't', subtitle: 's', alerts: [], tablesBefore: tables, tablesAfter: [], charts: [] });
+  for (const text of ['✅ held', '❌ not held', '➖ not judged', 'Paper findings: induction-heads (cpu scale)']) assert.ok(html.includes(text), `HTML lacks "${text}"`);
+});
