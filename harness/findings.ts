@@ -5,6 +5,7 @@
  * exit code. The row helpers below are what the checks in suites/papers.ts are written with.
  */
 import path from 'node:path';
+import { outcome } from '../reports/findings.ts';
 import { writeFileAtomic } from './results/io.ts';
 import type { ResultRow } from './results/schema.ts';
 import { resolveRun, type RunSpecInput } from './spec.ts';
@@ -18,12 +19,12 @@ export const FINDINGS_VERSION = 1;
 export function evaluateFindings(suite: Suite, rows: ResultRow[], scale: Scale): FindingResult[] {
   const own = rows.filter((r) => r.suite === suite.name);
   return (suite.findings ?? []).map((finding) => {
-    let outcome: Pick<FindingResult, 'measured' | 'held' | 'detail'>;
+    let checked: Pick<FindingResult, 'measured' | 'held' | 'detail'>;
     try {
-      outcome = finding.evaluate(own, scale);
+      checked = finding.evaluate(own, scale);
     } catch (e) {
       // A broken check must not cost the report of a suite that ran for an hour; it shows as not judged.
-      outcome = { measured: [], held: null, detail: `the check could not be evaluated: ${(e as Error).message}` };
+      checked = { measured: [], held: null, detail: `the check could not be evaluated: ${(e as Error).message}` };
     }
     return {
       id: finding.id,
@@ -33,7 +34,7 @@ export function evaluateFindings(suite: Suite, rows: ResultRow[], scale: Scale):
       published: finding.published,
       expectation: finding.expectation,
       scale,
-      ...outcome,
+      ...checked,
     };
   });
 }
@@ -45,16 +46,10 @@ export function writeFindings(outDir: string, results: FindingResult[]): string 
   return file;
 }
 
-export const OUTCOME_LABELS = { held: '✅ held', notHeld: '❌ not held', notJudged: '➖ not judged' } as const;
-
-export function outcomeLabel(held: boolean | null): string {
-  return held === null ? OUTCOME_LABELS.notJudged : held ? OUTCOME_LABELS.held : OUTCOME_LABELS.notHeld;
-}
-
 /** The console summary bench prints: one line per finding, outcome first. */
 export function findingsSummary(results: FindingResult[]): string {
   if (results.length === 0) return '';
-  const lines = results.map((r) => `  ${outcomeLabel(r.held).padEnd(14)} ${r.suite}/${r.id}: ${r.expectation}\n${' '.repeat(17)}${r.detail}`);
+  const lines = results.map((r) => `  ${outcome(r.held).padEnd(14)} ${r.suite}/${r.id}: ${r.expectation}\n${' '.repeat(17)}${r.detail}`);
   return `findings (${results[0].scale} scale; expected outcomes from the papers, not tests):\n${lines.join('\n')}\n`;
 }
 

@@ -54,7 +54,7 @@ export function readFindings(dir: string): FindingResult[] {
   return result.data.findings;
 }
 
-export const OUTCOMES = { held: '✅ held', notHeld: '❌ not held', notJudged: '➖ not judged' } as const;
+const OUTCOMES = { held: '✅ held', notHeld: '❌ not held', notJudged: '➖ not judged' } as const;
 
 export function outcome(held: boolean | null): string {
   return held === null ? OUTCOMES.notJudged : held ? OUTCOMES.held : OUTCOMES.notHeld;
