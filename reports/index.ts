@@ -11,6 +11,7 @@ import { UsageError } from '../harness/errors.ts';
 import { readEnv, readRows, readRowsFrom, writeFileAtomic } from '../harness/results/io.ts';
 import type { ResultRow } from '../harness/results/schema.ts';
 import { failedRuns, sortedUnique } from './data.ts';
+import { findingsTables, readFindings } from './findings.ts';
 import { renderHtml } from './html.ts';
 import { renderMarkdown } from './markdown.ts';
 import { renderChart } from './render.ts';
@@ -52,7 +53,7 @@ function writeCharts(dir: string, charts: RenderedChart[]): void {
   }
 }
 
-export async function buildReport({ rows, envs, outDir, baseline }: ReportInput): Promise<Report> {
+export async function buildReport({ rows, envs, outDir, baseline, findings }: ReportInput): Promise<Report> {
   if (rows.length === 0) throw new UsageError('no result rows to report on; run `seqarena bench` (or `seqarena run`) first, or pass a results directory that has rows');
   const specs = buildCharts(rows, baseline);
   const charts: RenderedChart[] = [];
@@ -64,7 +65,7 @@ export async function buildReport({ rows, envs, outDir, baseline }: ReportInput)
     ...(regressions.length > 0 ? [`${regressions.length} regression(s) against the baseline: ${list(regressions.map((c) => `${c.arch} ${c.task} ${c.metric}`))}.`] : []),
     ...(failed.length > 0 ? [`${failed.length} run(s) did not finish (${list(sortedUnique(failed.map((f) => f.status)))}); see "Failed and missing runs".`] : []),
   ];
-  const before = [comparisonTable(baseline), ...resultsTables(rows), failuresTable(rows)].filter((t): t is Table => t !== null);
+  const before = [comparisonTable(baseline), ...findingsTables(findings ?? []), ...resultsTables(rows), failuresTable(rows)].filter((t): t is Table => t !== null);
   const after = [microTable(rows), environmentTable(rows, envs)].filter((t): t is Table => t !== null);
   const page = { title: 'seqarena report', subtitle: subtitle(rows), alerts, tablesBefore: before, tablesAfter: after, charts: specs };
   const html = renderHtml(page);
@@ -87,7 +88,8 @@ export async function writeReport(resultsDirs: string[], outDir: string, baselin
   const rows = readRowsFrom(resultsDirs);
   if (rows.length === 0) throw new UsageError(`no result rows in ${resultsDirs.join(', ')}; run \`seqarena bench\` first, or pass a results directory with finished runs`);
   const envs = resultsDirs.map(readEnv).filter((e): e is Environment => e !== null);
+  const findings = resultsDirs.flatMap(readFindings);
   const baseline = baselineDir === undefined ? undefined : compareRows(readRows(baselineDir), rows, compareOptions);
-  await buildReport({ rows, envs, outDir, baseline });
+  await buildReport({ rows, envs, outDir, baseline, findings });
   return path.join(outDir, HTML_FILE);
 }

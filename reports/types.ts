@@ -1,6 +1,7 @@
 /** What reports take in and hand out: chart specs, rendered charts, the regression comparison. */
 import type { TopLevelSpec } from 'vega-lite';
 import type { Phase, ResultRow, RunStatus } from '../harness/results/schema.ts';
+import type { FindingResult } from '../harness/suites/types.ts';
 
 /** How a metric moved against the baseline, by the compare rules for its direction. */
 export type Verdict = 'regression' | 'improvement' | 'unchanged' | 'new' | 'missing';
@@ -58,6 +59,8 @@ export interface ReportInput {
   outDir: string;
   /** The comparison of these rows against a baseline, drawn as the regression view when given. */
   baseline?: ComparisonRow[];
+  /** Paper findings checked on these rows (findings.json of each results directory), shown above the results. */
+  findings?: FindingResult[];
 }
 
 export interface Report {

@@ -290,3 +290,23 @@ test('the findings section states held, not held and not judged plainly, with pu
   const html = renderHtml({ title: 't', subtitle: 's', alerts: [], tablesBefore: tables, tablesAfter: [], charts: [] });
   for (const text of ['✅ held', '❌ not held', '➖ not judged', 'Paper findings: induction-heads (cpu scale)']) assert.ok(html.includes(text), `HTML lacks "${text}"`);
 });
+
+test('the report reads findings.json from each results directory and puts the section in the page and the Markdown', async () => {
+  const { appendRows } = await import('../harness/results/io.ts');
+  const { writeReport, MARKDOWN_FILE } = await import('../reports/index.ts');
+  const runs = runsOf('selective-copying');
+  const rows = [row(where(runs, { arch: 'mamba' })[0], 'accuracy', { value: 0.3, n: 512 }), row(where(runs, { arch: 'mamba-lti' })[0], 'accuracy', { value: 0.2, n: 512 })];
+  const dir = tempDir();
+  try {
+    appendRows(dir, rows);
+    writeFindings(dir, evaluateFindings(suite('selective-copying'), rows, 'cpu'));
+    const page = await writeReport([dir], path.join(dir, 'report'));
+    const markdown = fs.readFileSync(path.join(dir, 'report', MARKDOWN_FILE), 'utf8');
+    assert.match(markdown, /## Paper findings: selective-copying \(cpu scale\)/);
+    assert.match(markdown, /❌ not held/);
+    assert.match(markdown, /Mamba 0\.30 \(misses ≥ 0\.9\)/);
+    assert.ok(fs.readFileSync(page, 'utf8').includes('Paper findings: selective-copying (cpu scale)'));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
