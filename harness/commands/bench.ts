@@ -101,7 +101,9 @@ export async function bench(options: BenchOptions): Promise<number> {
   const minutes = ((performance.now() - started) / 60000).toFixed(1);
   process.stderr.write(`done in ${minutes} min: ${summary.ran} ran, ${summary.skipped} resumed, ${summary.failed} not ok\n`);
   process.stdout.write(`results: ${path.join(outDir, 'results.csv')} (also results.jsonl, env.json)\n`);
-  if (suite.findings && fs.existsSync(path.join(outDir, RESULTS_JSONL))) {
+  if (suite.findings && shard) {
+    process.stdout.write(`findings: not evaluated on shard ${shard} alone (it holds part of the suite's runs); evaluate them on the merged results\n`);
+  } else if (suite.findings && fs.existsSync(path.join(outDir, RESULTS_JSONL))) {
     // The papers' expected outcomes, checked on this directory's rows; shown, never an exit code.
     const findings = evaluateFindings(suite, readRows(outDir), scale as Scale);
     writeFindings(outDir, findings);
