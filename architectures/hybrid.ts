@@ -17,10 +17,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { applyRotary, attention, rotaryTables } from './kernels/attention.ts';
+import { rotaryTables } from './kernels/attention.ts';
 import { SCAN_IMPLS } from './kernels/selective-scan.ts';
-import { Embedding, Linear, ParamStore, RMSNorm, tensorBytes } from './layers.ts';
+import { Embedding, ParamStore, RMSNorm, tensorBytes } from './layers.ts';
 import { MambaBlock, mambaConfig, mambaLayerFlops, mambaLayerStateBytes, type MambaConfig, type MixerState } from './mamba.ts';
+import { MultiHeadAttention, type KV } from './transformer.ts';
 import type { Architecture, DecodeState, Flops, LMModel, ModelIO, StepOutput } from './types.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -75,59 +76,33 @@ function mambaPart(cfg: HybridConfig): MambaConfig {
 // ---------------------------------------------------------------------------------------------------------
 // Attention block
 
-/** Keys and values split into heads: (b, h, l, hs) each. (A type alias, so tf.tidy can return it.) */
-type KV = { k: tf.Tensor4D; v: tf.Tensor4D };
-
-function splitHeads(x: tf.Tensor, h: number): tf.Tensor4D {
-  const [b, l, d] = x.shape;
-  return x.reshape([b, l, h, d / h]).transpose([0, 2, 1, 3]); // (b, h, l, hs)
-}
-
-function mergeHeads(x: tf.Tensor4D): tf.Tensor {
-  const [b, h, l, hs] = x.shape;
-  return x.transpose([0, 2, 1, 3]).reshape([b, l, h * hs]); // (b, l, d)
-}
-
 // GPT-2's initialisation; the projection into the residual stream is scaled by 1/√layers.
 const INIT_STD = 0.02;
 
-/** Pre-norm residual: x + proj(attention(RMSNorm(x))), causal, rotary positions. */
+/** Pre-norm residual: x + attention(RMSNorm(x)), causal, rotary positions (the Transformer's attention). */
 class AttentionBlock {
   readonly norm: RMSNorm;
-  readonly query: Linear;
-  readonly keyValue: Linear;
-  readonly proj: Linear;
+  readonly attention: MultiHeadAttention;
   constructor(
     store: ParamStore,
     name: string,
     private readonly cfg: HybridConfig,
   ) {
-    const d = cfg.d_model;
-    this.norm = new RMSNorm(store, `${name}.norm`, d);
-    this.query = new Linear(store, `${name}.query`, d, d, { std: INIT_STD });
-    this.keyValue = new Linear(store, `${name}.key_value`, d, 2 * d, { std: INIT_STD });
-    this.proj = new Linear(store, `${name}.proj`, d, d, { std: INIT_STD / Math.sqrt(cfg.pattern.length) });
+    this.norm = new RMSNorm(store, `${name}.norm`, cfg.d_model);
+    this.attention = new MultiHeadAttention(store, name, cfg.d_model, cfg.n_heads, INIT_STD / Math.sqrt(cfg.pattern.length));
   }
 
   static paramCount(d: number): number {
-    return RMSNorm.paramCount(d) + Linear.paramCount(d, d) + Linear.paramCount(d, 2 * d) + Linear.paramCount(d, d);
+    return RMSNorm.paramCount(d) + MultiHeadAttention.paramCount(d);
   }
 
   /** x (b, l, d) at positions start … start+l−1, after the cached keys and values `past` → output and grown cache. */
   apply(x: tf.Tensor3D, past: KV | null, start: number): { y: tf.Tensor3D; kv: KV } {
     return tf.tidy(() => {
       const [, l, d] = x.shape;
-      const h = this.cfg.n_heads;
-      const rotary = rotaryTables(start, l, d / h);
-      const xn = this.norm.apply(x);
-      const q = applyRotary(splitHeads(this.query.apply(xn), h), rotary); // (b, h, l, hs)
-      const [k, v] = tf.split(this.keyValue.apply(xn), 2, -1); // (b, l, d) each
-      const fresh: KV = { k: applyRotary(splitHeads(k, h), rotary), v: splitHeads(v, h) };
-      const kv: KV = past
-        ? { k: tf.concat([past.k, fresh.k], 2) as tf.Tensor4D, v: tf.concat([past.v, fresh.v], 2) as tf.Tensor4D } // (b, h, past + l, hs)
-        : fresh;
-      const y = mergeHeads(attention(q, kv.k, kv.v, { causal: true })); // (b, l, d)
-      return { y: x.add(this.proj.apply(y)) as tf.Tensor3D, kv };
+      const rotary = rotaryTables(start, l, d / this.cfg.n_heads);
+      const { y, kv } = this.attention.selfAttend(this.norm.apply(x), past, { causal: true }, rotary); // (b, l, d)
+      return { y: x.add(y) as tf.Tensor3D, kv };
     });
   }
 }

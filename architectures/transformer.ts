@@ -108,7 +108,7 @@ class Positions {
 // Multi-head attention
 
 /** Keys and values split into heads: (b, h, l, hs) each. (A type alias, so tf.tidy can return it.) */
-type KV = { k: tf.Tensor4D; v: tf.Tensor4D };
+export type KV = { k: tf.Tensor4D; v: tf.Tensor4D };
 
 function splitHeads(x: tf.Tensor, h: number): tf.Tensor4D {
   const [b, l, d] = x.shape;
@@ -120,20 +120,24 @@ function mergeHeads(x: tf.Tensor4D): tf.Tensor {
   return x.transpose([0, 2, 1, 3]).reshape([b, l, h * hs]); // (b, l, d)
 }
 
-/** Self- or cross-attention: queries from x, keys and values from x itself or from the encoder output. */
-class MultiHeadAttention {
+/**
+ * Self- or cross-attention: queries from x, keys and values from x itself or from the encoder output.
+ * `projStd` initialises the projection into the residual stream (GPT-2 scales it by 1/√layers).
+ */
+export class MultiHeadAttention {
   readonly query: Linear;
   readonly keyValue: Linear;
   readonly proj: Linear;
   constructor(
     store: ParamStore,
     name: string,
-    private readonly cfg: TransformerConfig,
+    d: number,
+    private readonly nHeads: number,
+    projStd: number,
   ) {
-    const d = cfg.d_model;
     this.query = new Linear(store, `${name}.query`, d, d, { std: INIT_STD });
     this.keyValue = new Linear(store, `${name}.key_value`, d, 2 * d, { std: INIT_STD });
-    this.proj = new Linear(store, `${name}.proj`, d, d, { std: residualStd(cfg) });
+    this.proj = new Linear(store, `${name}.proj`, d, d, { std: projStd });
   }
 
   static paramCount(d: number): number {
@@ -143,13 +147,13 @@ class MultiHeadAttention {
   /** Keys and values of x (b, l, d); keys rotated to their positions when positions are rotary. */
   keysValues(x: tf.Tensor, rotary?: RotaryTables): KV {
     const [k, v] = tf.split(this.keyValue.apply(x), 2, -1); // (b, l, d) each
-    const kh = splitHeads(k, this.cfg.n_heads);
-    return { k: rotary ? applyRotary(kh, rotary) : kh, v: splitHeads(v, this.cfg.n_heads) };
+    const kh = splitHeads(k, this.nHeads);
+    return { k: rotary ? applyRotary(kh, rotary) : kh, v: splitHeads(v, this.nHeads) };
   }
 
   /** Queries from x (b, lq, d) attend to kv → (b, lq, d). */
   attend(x: tf.Tensor, kv: KV, opts: AttentionOptions, rotary?: RotaryTables): tf.Tensor {
-    const q = splitHeads(this.query.apply(x), this.cfg.n_heads); // (b, h, lq, hs)
+    const q = splitHeads(this.query.apply(x), this.nHeads); // (b, h, lq, hs)
     const y = attention(rotary ? applyRotary(q, rotary) : q, kv.k, kv.v, opts); // (b, h, lq, hs)
     return this.proj.apply(mergeHeads(y)); // (b, lq, d)
   }
@@ -203,7 +207,7 @@ class Block {
     private readonly cfg: TransformerConfig,
   ) {
     this.ln1 = new LayerNorm(store, `${name}.ln1`, cfg.d_model);
-    this.attn = new MultiHeadAttention(store, `${name}.attn`, cfg);
+    this.attn = new MultiHeadAttention(store, `${name}.attn`, cfg.d_model, cfg.n_heads, residualStd(cfg));
     this.ln2 = new LayerNorm(store, `${name}.ln2`, cfg.d_model);
     this.mlp = new MLP(store, `${name}.mlp`, cfg);
   }
@@ -233,9 +237,9 @@ class DecoderBlock {
     private readonly cfg: TransformerConfig,
   ) {
     this.ln1 = new LayerNorm(store, `${name}.ln1`, cfg.d_model);
-    this.selfAttn = new MultiHeadAttention(store, `${name}.self_attn`, cfg);
+    this.selfAttn = new MultiHeadAttention(store, `${name}.self_attn`, cfg.d_model, cfg.n_heads, residualStd(cfg));
     this.ln2 = new LayerNorm(store, `${name}.ln2`, cfg.d_model);
-    this.crossAttn = new MultiHeadAttention(store, `${name}.cross_attn`, cfg);
+    this.crossAttn = new MultiHeadAttention(store, `${name}.cross_attn`, cfg.d_model, cfg.n_heads, residualStd(cfg));
     this.ln3 = new LayerNorm(store, `${name}.ln3`, cfg.d_model);
     this.mlp = new MLP(store, `${name}.mlp`, cfg);
   }
