@@ -2,6 +2,7 @@
  * compare: planted regressions are flagged, same-distribution reruns are not, calibration cancels a
  * uniformly slower machine, and the CLI exits 1 on a regression and 0 otherwise.
  */
+import { testColumns } from './fixtures/columns.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -25,29 +26,7 @@ function normal(r: Rng, mean: number, sd: number, n: number): number[] {
   return Array.from({ length: n }, () => mean + sd * Math.sqrt(-2 * Math.log(1 - r.float())) * Math.cos(2 * Math.PI * r.float()));
 }
 
-function columns(runId: string, arch = 'mamba', overrides: Partial<RunColumns> = {}): RunColumns {
-  return {
-    run_id: runId,
-    git_sha: 'abc123',
-    suite: 'quick',
-    task: 'mqar',
-    arch,
-    preset: 'nano',
-    seq_len: 64,
-    batch_size: 8,
-    d_model: 32,
-    n_layers: 2,
-    params: 10_000,
-    seed: 0,
-    backend: 'wasm',
-    device: 'test cpu',
-    versions: 'node=20 tfjs=4.22.0 seqarena=0.1.0',
-    config_hash: `cfg-${arch}`,
-    shard: null,
-    host: 'test',
-    ...overrides,
-  };
-}
+const columns = testColumns;
 
 interface RunFigures {
   speed?: number; // machine speed factor: calibration and every throughput scale with it

@@ -3,6 +3,7 @@
  * { name: string, unit: string, value: number, range?: string, extra?: string } (the action's README),
  * split by direction, with unique names; the Markdown export lists every figure.
  */
+import { testColumns } from './fixtures/columns.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -29,29 +30,7 @@ const Entry = z.strictObject({
 });
 const BenchmarkFile = z.array(Entry);
 
-function columns(runId: string, arch: string, extra: Partial<RunColumns> = {}): RunColumns {
-  return {
-    run_id: runId,
-    git_sha: 'abc123',
-    suite: 'quick',
-    task: 'mqar',
-    arch,
-    preset: 'nano',
-    seq_len: 64,
-    batch_size: 8,
-    d_model: 32,
-    n_layers: 2,
-    params: 10_000,
-    seed: 0,
-    backend: 'wasm',
-    device: 'test cpu',
-    versions: 'node=20 tfjs=4.22.0 seqarena=0.1.0',
-    config_hash: `cfg-${arch}`,
-    shard: null,
-    host: null,
-    ...extra,
-  };
-}
+const columns = (runId: string, arch: string, extra: Partial<RunColumns> = {}): RunColumns => testColumns(runId, arch, { host: null, ...extra });
 
 function rows(): ResultRow[] {
   const run = (c: RunColumns, scale: number): ResultRow[] => [

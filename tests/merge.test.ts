@@ -3,6 +3,7 @@
  * different suites or schema versions are refused naming the directories. history: one point per
  * directory × figure, ordered by date.
  */
+import { testColumns } from './fixtures/columns.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -19,27 +20,7 @@ import { rng } from '../tasks/rng.ts';
 const random = rng(21);
 
 function run(runId: string, arch: string, shard: string, extra: Partial<RunColumns> = {}): ResultRow[] {
-  const c: RunColumns = {
-    run_id: runId,
-    git_sha: 'abc123',
-    suite: 'quick',
-    task: 'mqar',
-    arch,
-    preset: 'nano',
-    seq_len: 64,
-    batch_size: 8,
-    d_model: 32,
-    n_layers: 2,
-    params: 10_000,
-    seed: 0,
-    backend: 'wasm',
-    device: 'test cpu',
-    versions: 'node=20 tfjs=4.22.0 seqarena=0.1.0',
-    config_hash: `cfg-${arch}`,
-    shard,
-    host: `host-${shard[0]}`,
-    ...extra,
-  };
+  const c = testColumns(runId, arch, { shard, host: `host-${shard[0]}`, ...extra });
   return [
     metricRow(c, 'matmul_gflops', { samples: [40 + random.float(), 41 + random.float()] }),
     metricRow(c, 'tokens_per_s', { samples: [1000 + 100 * random.float(), 1000 + 100 * random.float(), 1000 + 100 * random.float()] }),
