@@ -62,8 +62,8 @@ export function rowsOfSpec(rows: ResultRow[], spec: RunSpecInput): ResultRow[] {
   return rows.filter((r) => r.config_hash === hash);
 }
 
-/** A measured figure: its value and how many items (answers, samples) stand behind it. */
-export interface Figure {
+/** A measured value and how many items (answers, samples, points) stand behind it. */
+export interface Reading {
   value: number;
   n: number;
 }
@@ -73,7 +73,7 @@ function okFigures(rows: ResultRow[], metric: string, slice: string | null): (Re
 }
 
 /** The largest value of `metric` over the runs given (zoology's "best over the learning-rate sweep"); null if none ran. */
-export function bestOf(rows: ResultRow[], metric: string, slice: string | null = null): Figure | null {
+export function bestOf(rows: ResultRow[], metric: string, slice: string | null = null): Reading | null {
   const found = okFigures(rows, metric, slice);
   if (found.length === 0) return null;
   const best = found.reduce((a, b) => (b.value > a.value ? b : a));
@@ -81,14 +81,14 @@ export function bestOf(rows: ResultRow[], metric: string, slice: string | null =
 }
 
 /** The median (p50) of a timing metric, taken from the first run that has it; null if none ran. */
-export function medianOf(rows: ResultRow[], metric: string, slice: string | null = null): Figure | null {
+export function medianOf(rows: ResultRow[], metric: string, slice: string | null = null): Reading | null {
   const found = okFigures(rows, metric, slice);
   if (found.length === 0) return null;
   return { value: found[0].p50 ?? found[0].value, n: found[0].n };
 }
 
 /** A labelled measured value for a FindingResult (null when the run is missing or failed). */
-export function measured(label: string, figure: Figure | null, unit: string): FindingResult['measured'][number] {
+export function measured(label: string, figure: Reading | null, unit: string): FindingResult['measured'][number] {
   return figure === null ? { label, value: null, unit } : { label, value: figure.value, unit, n: figure.n };
 }
 
@@ -99,7 +99,7 @@ export interface Check {
 }
 
 /** `label value ≥ threshold`, with the reading in words for the finding's detail. */
-export function compare(label: string, figure: Figure | number | null, op: '≥' | '≤', threshold: number): Check {
+export function compare(label: string, figure: Reading | number | null, op: '≥' | '≤', threshold: number): Check {
   if (figure === null) return { ok: null, text: `${label}: missing (the run failed or did not run)` };
   const value = typeof figure === 'number' ? figure : figure.value;
   if (!Number.isFinite(value)) return { ok: null, text: `${label}: could not be computed` };
@@ -111,15 +111,13 @@ export function compare(label: string, figure: Figure | number | null, op: '≥'
  * All checks together, in three-valued logic: not held if any check fails, not judged if none fails
  * but one lacks its figure, held otherwise.
  */
-export function verdict(checks: Check[], context: string[] = []): Pick<FindingResult, 'held' | 'detail'> {
+export function verdict(checks: Check[]): Pick<FindingResult, 'held' | 'detail'> {
   const oks = checks.map((c) => c.ok);
   const held = oks.includes(false) ? false : oks.includes(null) ? null : true;
-  return { held, detail: [...checks.map((c) => c.text), ...context].join('; ') };
+  return { held, detail: checks.map((c) => c.text).join('; ') };
 }
 
-/** "0.98" for fractions, 3 significant digits otherwise; "missing" for absent figures. */
-export function show(figure: Figure | number | null): string {
-  if (figure === null) return 'missing';
-  const v = typeof figure === 'number' ? figure : figure.value;
-  return Math.abs(v) <= 1 ? v.toFixed(2) : Number(v.toPrecision(3)).toString();
+/** "0.98" for fractions and other values up to 1 in size, 3 significant digits otherwise. */
+export function show(value: number): string {
+  return Math.abs(value) <= 1 ? value.toFixed(2) : Number(value.toPrecision(3)).toString();
 }

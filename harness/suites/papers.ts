@@ -7,9 +7,9 @@
  *
  *   selective-copying  Gu & Dao 2023 (Mamba), §4.1.1, Table 1
  *   induction-heads    Gu & Dao 2023 (Mamba), §4.1.2, Table 11
- *   mqar               Arora et al. 2023 (Zoology), Figure 2
+ *   mqar               Arora et al. 2023 (Zoology), Reading 2
  *   scan               Lake & Baroni 2018, Experiments 1 and 2
- *   efficiency         Gu & Dao 2023 (Mamba), §4.5 and Figure 8, in miniature
+ *   efficiency         Gu & Dao 2023 (Mamba), §4.5 and Reading 8, in miniature
  *
  * Each suite is a function from scale to named run specs (so a finding can find the rows of "the LTI
  * model" by its config hash), and its findings read those specs at the scale that ran.
@@ -17,7 +17,7 @@
 import type { ResultRow } from '../results/schema.ts';
 import { ARCHITECTURES } from '../../architectures/index.ts';
 import type { Architecture } from '../../architectures/types.ts';
-import { bestOf, compare, measured, medianOf, rowsOfSpec, show, verdict, type Check, type Figure } from '../findings.ts';
+import { bestOf, compare, measured, medianOf, rowsOfSpec, show, verdict, type Check, type Reading } from '../findings.ts';
 import { resolveRun, type RunSpecInput, type TrainingSettings } from '../spec.ts';
 import { logLogSlope } from '../stats.ts';
 import type { Finding, Scale, Suite } from './types.ts';
@@ -36,7 +36,7 @@ function spec(suite: string, arch: string, preset: 'nano' | 'micro' | 'small' | 
 }
 
 /** The accuracy of one named run, on the whole test split or a slice of it. */
-const accuracyOf = (rows: ResultRow[], run: RunSpecInput, slice: string | null = null, metric = 'accuracy'): Figure | null => bestOf(rowsOfSpec(rows, run), metric, slice);
+const accuracyOf = (rows: ResultRow[], run: RunSpecInput, slice: string | null = null, metric = 'accuracy'): Reading | null => bestOf(rowsOfSpec(rows, run), metric, slice);
 
 // ---------------------------------------------------------------------------------------------------
 // selective-copying
@@ -210,7 +210,7 @@ interface MqarRun {
 }
 
 /**
- * Zoology Figure 2 (experiments/iclr24_zoology_figure2): 2-layer models, (L, kv) = (64, 4), (128, 8),
+ * Zoology Reading 2 (experiments/iclr24_zoology_figure2): 2-layer models, (L, kv) = (64, 4), (128, 8),
  * (256, 16), d_model 64–512, vocabulary 8192, 100,000 training examples for 64 epochs in batches of
  * 512 (256 at L = 256), learning rates logspace(−4, −2, 4), best learning rate reported. Zoology's
  * attention has one head and its blocks no MLP; our blocks keep theirs. CPU scale: (64, 4) only,
@@ -245,7 +245,7 @@ function mqarRuns(scale: Scale): MqarRun[] {
 /** Best accuracy over the learning-rate sweep of each (family, L, kv, d_model). */
 function mqarGrid(rows: ResultRow[], scale: Scale) {
   const runs = mqarRuns(scale);
-  const cells = new Map<string, { family: MqarFamily; seqLen: number; kvPairs: number; dModel: number; figure: Figure | null }>();
+  const cells = new Map<string, { family: MqarFamily; seqLen: number; kvPairs: number; dModel: number; figure: Reading | null }>();
   for (const r of runs) {
     const key = `${r.family} ${r.seqLen} ${r.kvPairs} ${r.dModel}`;
     // All learning rates of a cell share its config hash, so one lookup takes the best of them.
@@ -266,7 +266,7 @@ function needsWidthFinding(family: Exclude<MqarFamily, 'transformer'>): Finding 
   return {
     id: `${family}-needs-width`,
     claim: `Unlike attention, ${name} needs a larger model dimension to solve MQAR: it trails attention at small d_model and closes the gap as d_model grows`,
-    source: `${ZOOLOGY_PAPER}, Figure 2 (gated-convolution and recurrent models against attention)`,
+    source: `${ZOOLOGY_PAPER}, Reading 2 (gated-convolution and recurrent models against attention)`,
     published: [],
     expectation: `At the hardest (L, kv), ${name} (best learning rate) ≥ 0.1 below attention at the smallest d_model, and its gap to attention smaller at the largest d_model`,
     evaluate(rows, scale) {
@@ -298,13 +298,13 @@ function needsWidthFinding(family: Exclude<MqarFamily, 'transformer'>): Finding 
 
 export const mqarSuite: Suite = {
   name: MQAR,
-  description: 'Zoology Figure 2: MQAR accuracy against d_model for attention, Mamba and LSTM, best over a learning-rate sweep (CPU: (64, 4), d_model 16–64)',
+  description: 'Zoology Reading 2: MQAR accuracy against d_model for attention, Mamba and LSTM, best over a learning-rate sweep (CPU: (64, 4), d_model 16–64)',
   runs: ({ scale }) => mqarRuns(scale).map((r) => r.spec),
   findings: [
     {
       id: 'attention-solves-at-every-width',
       claim: 'Attention solves multi-query associative recall at every model dimension and (L, kv) tested',
-      source: `${ZOOLOGY_PAPER}, Figure 2 ((L, kv) = (64, 4), (128, 8), (256, 16); d_model 64–512)`,
+      source: `${ZOOLOGY_PAPER}, Reading 2 ((L, kv) = (64, 4), (128, 8), (256, 16); d_model 64–512)`,
       published: [{ label: 'attention, every d_model 64–512 and (L, kv) (read off the figure)', value: 1.0, unit: 'accuracy (≈)' }],
       expectation: 'Transformer (best learning rate) ≥ 0.9 at every (L, kv) and d_model',
       evaluate(rows, scale) {
@@ -393,7 +393,7 @@ export const scanSuite: Suite = {
       evaluate(rows, scale) {
         const simple = scanExactMatch(rows, scale, 'simple');
         const length = scanExactMatch(rows, scale, 'length');
-        const bestSimple = simple.reduce<Figure | null>((best, s) => (s.figure !== null && (best === null || s.figure.value > best.value) ? s.figure : best), null);
+        const bestSimple = simple.reduce<Reading | null>((best, s) => (s.figure !== null && (best === null || s.figure.value > best.value) ? s.figure : best), null);
         return {
           measured: length.map((s) => measured(`${SCAN_MODELS[s.model]}, length split`, s.figure, 'exact match')),
           ...verdict([compare('best on scan-simple', bestSimple, '≥', 0.5), ...length.map((s) => compare(SCAN_MODELS[s.model], s.figure, '≤', 0.3))]),
@@ -422,7 +422,7 @@ function matchedWidth(arch: Architecture, nLayers: number, target: number, probe
 }
 
 /**
- * Mamba §4.5 and Figure 8 in miniature: training step time, peak tensor memory, decode throughput and
+ * Mamba §4.5 and Reading 8 in miniature: training step time, peak tensor memory, decode throughput and
  * decode-state size against sequence length, every family at the Transformer's parameter count (the
  * Transformer uses rotary positions, so its count does not grow with L). Each run trains a few steps
  * on induction heads at length L and decodes L tokens from its cached state. CPU scale: L = 64 … 1024,
@@ -459,21 +459,21 @@ function efficiencyRuns(scale: Scale): { family: EfficiencyFamily; seqLen: numbe
 const EFFICIENCY_NAMES: Record<EfficiencyFamily, string> = { transformer: 'Transformer', mamba: 'Mamba', lstm: 'LSTM' };
 
 /** Per family, (x, y) points of a metric against sequence length (or, for state size, the measured context). */
-function efficiencyPoints(rows: ResultRow[], scale: Scale, family: EfficiencyFamily, read: (runRows: ResultRow[]) => { x: number; y: Figure } | null) {
+function efficiencyPoints(rows: ResultRow[], scale: Scale, family: EfficiencyFamily, read: (runRows: ResultRow[]) => { x: number; y: Reading } | null) {
   return efficiencyRuns(scale)
     .filter((r) => r.family === family)
     .map((r) => ({ seqLen: r.seqLen, point: read(rowsOfSpec(rows, r.spec)) }))
-    .filter((p): p is { seqLen: number; point: { x: number; y: Figure } } => p.point !== null);
+    .filter((p): p is { seqLen: number; point: { x: number; y: Reading } } => p.point !== null);
 }
 
 /** Measured decode-state bytes per sequence and the context they were measured at (`measured_context=N`). */
-function measuredState(runRows: ResultRow[]): { x: number; y: Figure } | null {
+function measuredState(runRows: ResultRow[]): { x: number; y: Reading } | null {
   const row = runRows.find((r) => r.status === 'ok' && r.metric === 'state_bytes' && r.slice?.startsWith('measured_context=') && r.value !== null);
   return row ? { x: Number(row.slice!.split('=')[1]), y: { value: row.value!, n: row.n } } : null;
 }
 
 /** Least-squares exponent over the points at `xs` (at least three of them). */
-function slopeAt(points: { x: number; y: Figure }[], xs: number[]): number | null {
+function slopeAt(points: { x: number; y: Reading }[], xs: number[]): number | null {
   const used = points.filter((p) => xs.includes(p.x));
   return used.length < 3 ? null : logLogSlope(used.map((p) => p.x), used.map((p) => p.y.value));
 }
@@ -488,7 +488,7 @@ export const efficiencySuite: Suite = {
     {
       id: 'attention-cost-grows-faster',
       claim: "Attention's training cost grows faster than linearly in sequence length; the selective scan's and the LSTM's grow linearly",
-      source: `${MAMBA_PAPER}, §4.5 and Figure 8 (left: scan vs FlashAttention-2 time against sequence length)`,
+      source: `${MAMBA_PAPER}, §4.5 and Reading 8 (left: scan vs FlashAttention-2 time against sequence length)`,
       published: [{ label: 'sequence length beyond which the Mamba scan is faster than FlashAttention-2', value: 2048, unit: 'tokens' }],
       expectation: `Transformer's log–log slope of step time against L (the longest ${TAIL_POINTS} lengths every family ran) ≥ 0.2 above Mamba's and above the LSTM's`,
       evaluate(rows, scale) {
@@ -497,7 +497,7 @@ export const efficiencySuite: Suite = {
           const l = runRows.find((r) => r.seq_len !== null)?.seq_len ?? null;
           return f === null || l === null ? null : { x: l, y: f };
         };
-        const points = Object.fromEntries(EFFICIENCY_FAMILIES.map((f) => [f, efficiencyPoints(rows, scale, f, latency).map((p) => p.point)])) as Record<EfficiencyFamily, { x: number; y: Figure }[]>;
+        const points = Object.fromEntries(EFFICIENCY_FAMILIES.map((f) => [f, efficiencyPoints(rows, scale, f, latency).map((p) => p.point)])) as Record<EfficiencyFamily, { x: number; y: Reading }[]>;
         // Slopes over the same lengths for every family, the longest ones, where the asymptotic cost shows.
         const shared = [...new Set(points.transformer.map((p) => p.x))].filter((x) => EFFICIENCY_FAMILIES.every((f) => points[f].some((p) => p.x === x))).sort((a, b) => a - b).slice(-TAIL_POINTS);
         const slopes = Object.fromEntries(EFFICIENCY_FAMILIES.map((f) => [f, slopeAt(points[f], shared)])) as Record<EfficiencyFamily, number | null>;
