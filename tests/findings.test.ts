@@ -19,38 +19,17 @@ import type { FindingResult, Scale, Suite } from '../harness/suites/types.ts';
 import { findingsTables, readFindings } from '../reports/findings.ts';
 import { renderHtml } from '../reports/html.ts';
 import { tableMarkdown } from '../reports/markdown.ts';
+import { testColumns } from './fixtures/columns.ts';
 
 const PAPER_SUITES = ['selective-copying', 'induction-heads', 'mqar', 'scan', 'efficiency'] as const;
 type PaperSuite = (typeof PAPER_SUITES)[number];
 const suite = (name: PaperSuite): Suite => SUITES[name];
 
-/** One row of `metric` for the run `spec`, as the runner would write it. */
+/** One row of `metric` for the run `spec`, with the identity columns the runner would give it. */
 function row(spec: RunSpecInput, metric: MetricName, figure: Figure): ResultRow {
   const run = resolveRun(spec);
-  return metricRow(
-    {
-      run_id: run.runId,
-      git_sha: null,
-      suite: run.spec.suite,
-      task: run.task.name,
-      arch: run.arch.name,
-      preset: run.spec.preset,
-      seq_len: run.seqLen,
-      batch_size: run.spec.training.batchSize,
-      d_model: 64,
-      n_layers: 2,
-      params: 1000,
-      seed: 0,
-      backend: 'wasm',
-      device: 'test',
-      versions: 'test',
-      config_hash: run.configHash,
-      shard: null,
-      host: 'test',
-    },
-    metric,
-    figure,
-  );
+  const columns = testColumns(run.runId, run.arch.name, { suite: run.spec.suite, task: run.task.name, preset: run.spec.preset, seq_len: run.seqLen, config_hash: run.configHash });
+  return metricRow(columns, metric, figure);
 }
 
 const runsOf = (name: PaperSuite, scale: Scale = 'cpu') => suite(name).runs({ scale });
