@@ -165,6 +165,14 @@ export function silu(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => x.mul(tf.sigmoid(x)));
 }
 
+/**
+ * Split an axis into its steps, once: slicing one step at a time is slow in tfjs. A length-1 axis is
+ * squeezed instead, because tfjs 4.22's Unpack gradient fails when there is a single output.
+ */
+export function unstackTime(x: tf.Tensor, axis = 1): tf.Tensor[] {
+  return x.shape[axis] === 1 ? [x.squeeze([axis])] : tf.unstack(x, axis);
+}
+
 /** Bytes of a set of tensors (fp32 and int32 are 4 bytes an element). */
 export function tensorBytes(tensors: (tf.Tensor | null | undefined)[]): number {
   return tensors.reduce((s, t) => s + (t ? t.size * 4 : 0), 0);

@@ -19,7 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { Embedding, Linear, ParamStore, matmulLast, tensorBytes } from './layers.ts';
+import { Embedding, Linear, ParamStore, matmulLast, tensorBytes, unstackTime } from './layers.ts';
 import { gruCell, gruSequence, lstmCell, lstmSequence, rnnCell, rnnSequence } from './kernels/recurrence.ts';
 import type { Architecture, DecodeState, Flops, LMModel, ModelIO, PresetName, Seq2SeqModel, StepOutput } from './types.ts';
 
@@ -519,7 +519,7 @@ class RecurrentSeq2Seq implements Seq2SeqModel {
       if (this.cfg.attention === 'bahdanau') {
         let layers = final;
         const outs: tf.Tensor2D[] = [];
-        for (const x of tf.unstack(y, 1) as tf.Tensor2D[]) {
+        for (const x of unstackTime(y) as tf.Tensor2D[]) {
           const step = this.decodeStep(x, layers, memory, training);
           outs.push(step.out);
           layers = step.layers;

@@ -243,7 +243,10 @@ export async function evaluate(run: ResolvedRun, model: Model, examples: Example
     return lmMetrics(lm, predictions);
   }
   const pairs = examples as PairExample[];
-  const maxNew = Math.max(...pairs.map((p) => p.target.length)) + 8;
+  // Room for a target a little longer than the longest reference, within the positions the model has
+  // (a decoder-only model reads `source <sep>` first).
+  const prefix = model.form === 'lm' ? Math.max(...pairs.map((p) => p.source.length)) + 1 : 1;
+  const maxNew = Math.min(Math.max(...pairs.map((p) => p.target.length)) + 8, run.io.maxLen - prefix + 1);
   const hypotheses: number[][] = [];
   for (const c of chunks) hypotheses.push(...(await greedyDecode(model, c as PairExample[], maxNew)));
   const detok = (tokens: number[]) => run.task.detokenize?.(params, tokens) ?? tokens.join(' ');

@@ -129,3 +129,20 @@ test('the same spec and seed give identical loss curves on cpu; another seed doe
   assert.deepEqual(await curve(0), first);
   assert.notDeepEqual(await curve(1), first);
 });
+
+test('encoder–decoders train on one-token sources (tfjs cannot differentiate an unstack of a single step)', async () => {
+  await useBackend('wasm');
+  for (const arch of Object.values(ARCHITECTURES as Record<string, Architecture>).filter((a) => a.form === 'seq2seq')) {
+    const config = arch.config.parse(arch.presets.nano);
+    const model = arch.build(config, { vocabSize: 16, maxLen: 16, padId: 0 });
+    if (model.form !== 'seq2seq') throw new Error('expected an encoder–decoder');
+    const batch = makeBatch([{ form: 'pair', source: [5], target: [6, 7] }, { form: 'pair', source: [9], target: [8] }], 'seq2seq', 0);
+    const grads = tf.tidy(() => {
+      const { grads } = tf.variableGrads(() => maskedCrossEntropy(model.forward(batch.source!, batch.input, true), batch.target, batch.mask), model.trainableWeights);
+      return Object.values(grads).map((g) => g.abs().sum().dataSync()[0]);
+    });
+    disposeBatch(batch);
+    model.dispose();
+    assert.ok(grads.every(Number.isFinite) && grads.some((g) => g > 0), `${arch.name}: gradients ${grads}`);
+  }
+});

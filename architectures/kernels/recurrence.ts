@@ -16,6 +16,7 @@
  *
  * Each exported `*Sequence` is the dispatcher models call; today it runs the reference.
  */
+import { unstackTime } from '../layers.ts';
 import * as tf from '@tensorflow/tfjs';
 
 export interface LstmSequenceOutput {
@@ -61,7 +62,7 @@ export function rnnCell(xProjT: tf.Tensor2D, wh: tf.Tensor2D, h: tf.Tensor2D): t
 /** The time axis split once: slicing step by step costs a kernel launch and a copy per step. */
 function timeSteps(xProj: tf.Tensor3D): tf.Tensor2D[] {
   if (xProj.shape[1] === 0) throw new Error(`recurrence over an empty sequence (xProj shape ${xProj.shape}); give at least one time step`);
-  return tf.unstack(xProj, 1) as tf.Tensor2D[]; // l × (b, gh)
+  return unstackTime(xProj) as tf.Tensor2D[]; // l × (b, gh)
 }
 
 export function lstmSequenceReference(xProj: tf.Tensor3D, wh: tf.Tensor2D, h0: tf.Tensor2D, c0: tf.Tensor2D): LstmSequenceOutput {

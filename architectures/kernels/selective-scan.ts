@@ -16,20 +16,13 @@
  * Discretisation (eq. 4): Ā = exp(ΔA) (zero-order hold), B̄ ≈ ΔB (the simplified Euler step Mamba uses).
  * Recurrence (eq. 2a, 2b):  h_t = Ā_t h_{t−1} + B̄_t u_t,   y_t = C_t h_t + D u_t.
  */
+import { unstackTime } from '../layers.ts';
 import * as tf from '@tensorflow/tfjs';
 import { fusedScanSupported, selectiveScanFused } from './selective-scan-fused.ts';
 
 /** Which scan a model uses: `auto` picks fused on cpu/wasm and chunked elsewhere; the others force one. */
 export const SCAN_IMPLS = ['auto', 'fused', 'chunked', 'reference'] as const;
 export type ScanImpl = (typeof SCAN_IMPLS)[number];
-
-/**
- * Split an axis into its steps, once: slicing one step at a time is slow in tfjs. A length-1 axis is
- * squeezed instead, because tfjs 4.22's Unpack gradient fails when there is a single output.
- */
-function unstackTime(x: tf.Tensor, axis = 1): tf.Tensor[] {
-  return x.shape[axis] === 1 ? [x.squeeze([axis])] : tf.unstack(x, axis);
-}
 
 /**
  * The sequential scan, one step per token like mamba-minimal's `x = deltaA[:, i] * x + deltaB_u[:, i]`.
