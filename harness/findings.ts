@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { outcome } from '../reports/findings.ts';
-import { writeFileAtomic } from './results/io.ts';
+import { readRows, writeFileAtomic } from './results/io.ts';
 import type { ResultRow } from './results/schema.ts';
 import { resolveRun, type RunSpecInput } from './spec.ts';
 import type { FindingResult, Scale, Suite } from './suites/types.ts';
@@ -51,6 +51,13 @@ export function findingsSummary(results: FindingResult[]): string {
   if (results.length === 0) return '';
   const lines = results.map((r) => `  ${outcome(r.held).padEnd(14)} ${r.suite}/${r.id}: ${r.expectation}\n${' '.repeat(17)}${r.detail}`);
   return `findings (${results[0].scale} scale; expected outcomes from the papers, not tests):\n${lines.join('\n')}\n`;
+}
+
+/** Check a suite's findings on the rows in `outDir`, write findings.json there, and return the console summary. */
+export function recordFindings(suite: Suite, outDir: string, scale: Scale): string {
+  const results = evaluateFindings(suite, readRows(outDir), scale);
+  writeFindings(outDir, results);
+  return findingsSummary(results);
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -133,3 +133,28 @@ test('history: one point per directory × figure, by date, with the commit and c
   const fromEnv = buildHistory([{ dir: 'x', rows: run('r9', 'gru', '1/1', { git_sha: null }), env: { git_sha: 'ccc333' } }]);
   assert.equal(fromEnv[0].git_sha, 'ccc333');
 });
+
+test('merging the shards of a paper suite judges its findings on the whole set', async () => {
+  const { Command } = await import('commander');
+  const { register } = await import('../harness/commands/merge.ts');
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'seqarena-merge-findings-'));
+  const shards = ['1/2', '2/2'].map((shard, i) => {
+    const dir = path.join(base, `shard-${i + 1}`);
+    appendRows(dir, run(`run-${i}`, 'mamba', shard, { suite: 'efficiency' }));
+    writeEnv(dir, { suite: 'efficiency', scale: 'cpu', shard });
+    return dir;
+  });
+  const out = path.join(base, 'merged');
+  const program = new Command().exitOverride();
+  register(program);
+  const write = process.stdout.write;
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  try {
+    await program.parseAsync(['merge', ...shards, '--out', out], { from: 'user' });
+  } finally {
+    process.stdout.write = write;
+  }
+  const findings = JSON.parse(fs.readFileSync(path.join(out, 'findings.json'), 'utf8')) as { findings: { suite: string; held: boolean | null }[] };
+  assert.ok(findings.findings.length > 0);
+  assert.ok(findings.findings.every((f) => f.suite === 'efficiency' && f.held === null), 'not enough rows to judge: each finding says so');
+});

@@ -4,10 +4,10 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { BACKEND_CHOICES, type BackendChoice } from '../engine.ts';
 import { lookup, UsageError } from '../errors.ts';
-import { evaluateFindings, findingsSummary, writeFindings } from '../findings.ts';
+import { recordFindings } from '../findings.ts';
 import { progressPrinter } from '../progress.ts';
 import { environment } from '../provenance.ts';
-import { readRows, writeEnv, writeFileAtomic, RESULTS_JSONL } from '../results/io.ts';
+import { writeEnv, writeFileAtomic, RESULTS_JSONL } from '../results/io.ts';
 import { parseShard, runSuite } from '../runner.ts';
 import { SUITES } from '../suites/index.ts';
 import type { Scale, Suite } from '../suites/types.ts';
@@ -50,14 +50,15 @@ function positiveNumber(value: string | undefined, flag: string): number | undef
 }
 
 export async function bench(options: BenchOptions): Promise<number> {
-  let { suite: suiteName, backend, scale, shard } = options;
+  let { suite: suiteName, backend, scale, shard, timeLimit, steps } = options;
   let outDir: string;
   if (options.resume) {
     outDir = options.resume;
     const file = path.join(outDir, SUITE_FILE);
     if (!fs.existsSync(file)) throw new UsageError(`cannot resume ${outDir}: it has no ${SUITE_FILE} (was it written by seqarena bench?)`);
-    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { suite: string; backend: string; scale: string; shard: string | null };
-    ({ suite: suiteName, backend, scale } = saved);
+    // The suite as it was started, overrides included, so that its runs keep their ids.
+    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { suite: string; backend: string; scale: string; shard: string | null; timeLimit?: string; steps?: string };
+    ({ suite: suiteName, backend, scale, timeLimit, steps } = saved);
     shard = saved.shard ?? undefined;
   } else {
     outDir = options.out ?? path.join('results', `${suiteName}-${timestamp()}${shard ? `-shard${shard.replace('/', 'of')}` : ''}`);
@@ -71,11 +72,11 @@ export async function bench(options: BenchOptions): Promise<number> {
   if (shard) parseShard(shard);
   const specs = suiteSpecs(suite, scale, {
     backend: backend as BackendChoice,
-    timeLimitS: positiveNumber(options.timeLimit, '--time-limit'),
-    steps: positiveNumber(options.steps, '--steps'),
+    timeLimitS: positiveNumber(timeLimit, '--time-limit'),
+    steps: positiveNumber(steps, '--steps'),
   });
   fs.mkdirSync(outDir, { recursive: true });
-  writeFileAtomic(path.join(outDir, SUITE_FILE), JSON.stringify({ suite: suite.name, backend, scale, shard: shard ?? null, runs: specs.length }, null, 2) + '\n');
+  writeFileAtomic(path.join(outDir, SUITE_FILE), JSON.stringify({ suite: suite.name, backend, scale, shard: shard ?? null, timeLimit, steps, runs: specs.length }, null, 2) + '\n');
   writeEnv(outDir, environment({ suite: suite.name, backend, scale, shard: shard ?? null }));
 
   const controller = new AbortController();
@@ -105,9 +106,7 @@ export async function bench(options: BenchOptions): Promise<number> {
     process.stdout.write(`findings: not evaluated on shard ${shard} alone (it holds part of the suite's runs); evaluate them on the merged results\n`);
   } else if (suite.findings && fs.existsSync(path.join(outDir, RESULTS_JSONL))) {
     // The papers' expected outcomes, checked on this directory's rows; shown, never an exit code.
-    const findings = evaluateFindings(suite, readRows(outDir), scale as Scale);
-    writeFindings(outDir, findings);
-    process.stdout.write(findingsSummary(findings));
+    process.stdout.write(recordFindings(suite, outDir, scale as Scale));
   }
   if (options.report) {
     const { writeReport } = await import('../../reports/index.ts');

@@ -1,5 +1,9 @@
 import type { Command } from 'commander';
+import { recordFindings } from '../findings.ts';
 import { mergeResults } from '../merge.ts';
+import { readEnv } from '../results/io.ts';
+import { SUITES } from '../suites/index.ts';
+import type { Scale, Suite } from '../suites/types.ts';
 
 export function register(program: Command): void {
   program
@@ -19,5 +23,9 @@ export function register(program: Command): void {
           `${merged.duplicates ? `, ${merged.duplicates} exact duplicates dropped` : ''}` +
           `${merged.conflicts.length ? `, ${merged.conflicts.length} conflicting rows dropped` : ''}\n`,
       );
+      // Shards of a paper suite: its findings can be judged only now that every run is together.
+      const env = readEnv(merged.outDir) ?? {};
+      const suite = (SUITES as Record<string, Suite>)[String(env.suite)];
+      if (suite?.findings && (env.scale === 'cpu' || env.scale === 'paper')) process.stdout.write(recordFindings(suite, merged.outDir, env.scale as Scale));
     });
 }
