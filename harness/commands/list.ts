@@ -49,7 +49,7 @@ export async function listing() {
   return { architectures: archs, tasks, suites, backends: await availableBackends(), parameter_counts_at: LIST_IO };
 }
 
-const show = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+const show = (v: unknown) => (v === undefined ? '(none)' : typeof v === 'string' ? v : JSON.stringify(v));
 
 export function register(program: Command): void {
   program

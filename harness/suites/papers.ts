@@ -7,7 +7,7 @@
  *
  *   selective-copying  Gu & Dao 2023 (Mamba), §4.1.1, Table 1
  *   induction-heads    Gu & Dao 2023 (Mamba), §4.1.2, Table 11
- *   mqar               Arora et al. 2023 (Zoology), Reading 2
+ *   mqar               Arora et al. 2023 (Zoology), Figure 2
  *   scan               Lake & Baroni 2018, Experiments 1 and 2
  *   efficiency         Gu & Dao 2023 (Mamba), §4.5 and Reading 8, in miniature
  *
@@ -210,7 +210,7 @@ interface MqarRun {
 }
 
 /**
- * Zoology Reading 2 (experiments/iclr24_zoology_figure2): 2-layer models, (L, kv) = (64, 4), (128, 8),
+ * Zoology Figure 2 (experiments/iclr24_zoology_figure2): 2-layer models, (L, kv) = (64, 4), (128, 8),
  * (256, 16), d_model 64–512, vocabulary 8192, 100,000 training examples for 64 epochs in batches of
  * 512 (256 at L = 256), learning rates logspace(−4, −2, 4), best learning rate reported. Zoology's
  * attention has one head and its blocks no MLP; our blocks keep theirs. CPU scale: (64, 4) only,
@@ -266,7 +266,7 @@ function needsWidthFinding(family: Exclude<MqarFamily, 'transformer'>): Finding 
   return {
     id: `${family}-needs-width`,
     claim: `Unlike attention, ${name} needs a larger model dimension to solve MQAR: it trails attention at small d_model and closes the gap as d_model grows`,
-    source: `${ZOOLOGY_PAPER}, Reading 2 (gated-convolution and recurrent models against attention)`,
+    source: `${ZOOLOGY_PAPER}, Figure 2 (gated-convolution and recurrent models against attention)`,
     published: [],
     expectation: `At the hardest (L, kv), ${name} (best learning rate) ≥ 0.1 below attention at the smallest d_model, and its gap to attention smaller at the largest d_model`,
     evaluate(rows, scale) {
@@ -298,13 +298,13 @@ function needsWidthFinding(family: Exclude<MqarFamily, 'transformer'>): Finding 
 
 export const mqarSuite: Suite = {
   name: MQAR,
-  description: 'Zoology Reading 2: MQAR accuracy against d_model for attention, Mamba and LSTM, best over a learning-rate sweep (CPU: (64, 4), d_model 16–64)',
+  description: 'Zoology Figure 2: MQAR accuracy against d_model for attention, Mamba and LSTM, best over a learning-rate sweep (CPU: (64, 4), d_model 16–64)',
   runs: ({ scale }) => mqarRuns(scale).map((r) => r.spec),
   findings: [
     {
       id: 'attention-solves-at-every-width',
       claim: 'Attention solves multi-query associative recall at every model dimension and (L, kv) tested',
-      source: `${ZOOLOGY_PAPER}, Reading 2 ((L, kv) = (64, 4), (128, 8), (256, 16); d_model 64–512)`,
+      source: `${ZOOLOGY_PAPER}, Figure 2 ((L, kv) = (64, 4), (128, 8), (256, 16); d_model 64–512)`,
       published: [{ label: 'attention, every d_model 64–512 and (L, kv) (read off the figure)', value: 1.0, unit: 'accuracy (≈)' }],
       expectation: 'Transformer (best learning rate) ≥ 0.9 at every (L, kv) and d_model',
       evaluate(rows, scale) {

@@ -52,7 +52,7 @@ export const quick: Suite = {
 
 export const standard: Suite = {
   name: 'default',
-  description: 'every family (micro) on the long-context tasks and SCAN, longer training; about an hour on 2 cores',
+  description: 'every family (micro) on the long-context tasks and SCAN, longer training; hours on 2 cores (shard it with --shard)',
   runs: () =>
     grid(
       'default',
