@@ -2,4 +2,4 @@
 // Entry point: runs the TypeScript CLI through tsx, so no build step is needed after `npm ci`.
 import { register } from 'tsx/esm/api';
 register();
-await import('../harness/cli.ts');
+await import('../harness/main.ts');

@@ -17,7 +17,7 @@ mkdir -p "$pack/app/node_modules/webgpu/dist/linux-x64" "$pack/debs"
 banner="import { createRequire as __cr } from 'node:module'; import { fileURLToPath as __fu } from 'node:url'; import { dirname as __dn } from 'node:path';
 const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);
 process.env.SEQARENA_ENTRY ??= __filename;"
-npx esbuild harness/cli.ts --bundle --platform=node --format=esm --target=node20 --minify \
+npx esbuild harness/main.ts --bundle --platform=node --format=esm --target=node20 --minify \
   --outfile="$pack/app/seqarena.mjs" --banner:js="$banner" \
   --external:webgpu --external:@resvg/resvg-js --external:playwright-core \
   --external:@tensorflow/tfjs-node-gpu --external:@tensorflow/tfjs-node --log-level=warning

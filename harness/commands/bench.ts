@@ -11,7 +11,7 @@ import { writeEnv, writeFileAtomic, RESULTS_JSONL } from '../results/io.ts';
 import { parseShard, runSuite } from '../runner.ts';
 import { SUITES } from '../suites/index.ts';
 import type { Scale, Suite } from '../suites/types.ts';
-import type { RunSpecInput } from '../spec.ts';
+import { resolveRun, type RunSpecInput } from '../spec.ts';
 
 export const SUITE_FILE = 'suite.json';
 
@@ -75,6 +75,7 @@ export async function bench(options: BenchOptions): Promise<number> {
     timeLimitS: positiveNumber(timeLimit, '--time-limit'),
     steps: positiveNumber(steps, '--steps'),
   });
+  specs.forEach((spec) => resolveRun(spec)); // a bad name or number stops here, before anything is written
   fs.mkdirSync(outDir, { recursive: true });
   writeFileAtomic(path.join(outDir, SUITE_FILE), JSON.stringify({ suite: suite.name, backend, scale, shard: shard ?? null, timeLimit, steps, runs: specs.length }, null, 2) + '\n');
   writeEnv(outDir, environment({ suite: suite.name, backend, scale, shard: shard ?? null }));

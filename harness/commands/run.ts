@@ -8,7 +8,7 @@ import { progressPrinter } from '../progress.ts';
 import { environment } from '../provenance.ts';
 import { writeEnv, RESULTS_JSONL } from '../results/io.ts';
 import { runSuite } from '../runner.ts';
-import { parseKeyValues, type RunSpecInput } from '../spec.ts';
+import { parseKeyValues, resolveRun, type RunSpecInput } from '../spec.ts';
 import { timestamp } from './bench.ts';
 
 interface RunOptions {
@@ -105,6 +105,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'results directory (default results/run-<timestamp>)')
     .action(async (o: RunOptions) => {
       const spec = specFromOptions(o);
+      resolveRun(spec); // a bad name or number stops here, before anything is written
       const outDir = o.out ?? path.join('results', `run-${timestamp()}`);
       if (!fs.existsSync(path.join(outDir, RESULTS_JSONL))) writeEnv(outDir, environment({ suite: 'run', backend: spec.backend ?? 'wasm' }));
       const printer = progressPrinter();

@@ -1,0 +1,116 @@
+/**
+ * Faults a user meets: bad names and numbers (exit 2, the bad value named, nothing written), broken
+ * results files (file and line named), a spec too big for the machine (skipped with the reason), and
+ * Ctrl-C in the middle of a suite (finished runs kept; --resume runs only what is missing).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { main } from '../harness/cli.ts';
+import { readRows, ResultsFileError } from '../harness/results/io.ts';
+import { metricRow } from '../harness/results/rows.ts';
+import { SCHEMA_VERSION } from '../harness/results/schema.ts';
+import { runSuite } from '../harness/runner.ts';
+import { testColumns } from './fixtures/columns.ts';
+
+const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `seqarena-${name}-`));
+
+/** Run the CLI in this process; returns the exit code and what it wrote to stderr. */
+async function cli(...args: string[]): Promise<{ code: number; stderr: string }> {
+  let stderr = '';
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
+  try {
+    return { code: await main(['node', 'seqarena', ...args]), stderr };
+  } finally {
+    process.stderr.write = write;
+  }
+}
+
+test('unknown names: exit 2, a did-you-mean and the valid names, nothing written', async () => {
+  const cases: [string[], RegExp][] = [
+    [['run', '--arch', 'lstn', '--task', 'mqar'], /unknown architecture 'lstn'\. Did you mean 'lstm'\? Valid architectures: transformer, /],
+    [['run', '--arch', 'lstm', '--task', 'mqr'], /unknown task 'mqr'\. Did you mean 'mqar'\?/],
+    [['run', '--arch', 'lstm', '--preset', 'tiny', '--task', 'mqar'], /preset: Invalid option: expected one of "nano"\|"micro"\|"small"/],
+    [['run', '--arch', 'lstm', '--task', 'mqar', '--backend', 'wsam'], /backend: Invalid option: expected one of "wasm"\|"cpu"\|"tensorflow"\|"webgpu"\|"auto"/],
+    [['bench', '--suite', 'quik'], /unknown suite 'quik'\. Did you mean 'quick'\?/],
+  ];
+  for (const [args, message] of cases) {
+    const out = path.join(tmp('bad-name'), 'out');
+    const { code, stderr } = await cli(...args, '--out', out);
+    assert.equal(code, 2, `${args.join(' ')} → exit ${code}`);
+    assert.match(stderr, message);
+    assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace for an input error');
+    assert.equal(fs.existsSync(out), false, `${args.join(' ')} wrote ${out}`);
+  }
+});
+
+test('invalid numbers name the field and the rule', async () => {
+  const divisible = await cli('run', '--arch', 'transformer', '--set', 'd_model=30', '--set', 'n_heads=4', '--task', 'mqar');
+  assert.equal(divisible.code, 2);
+  assert.match(divisible.stderr, /d_model 30 is not divisible by n_heads/);
+  const negative = await cli('run', '--arch', 'lstm', '--task', 'mqar', '--seq-len', '-8');
+  assert.equal(negative.code, 2);
+  assert.match(negative.stderr, /params of task mqar\.seq_len: Too small/);
+  const steps = await cli('run', '--arch', 'lstm', '--task', 'mqar', '--steps', '0');
+  assert.equal(steps.code, 2);
+  assert.match(steps.stderr, /run spec\.training\.steps: Too small: expected number to be >0/);
+  const spec = path.join(tmp('spec'), 'spec.json');
+  fs.writeFileSync(spec, JSON.stringify({ arch: 'mamba', task: 'mqar', config: { d_state: -1 } }));
+  const fromFile = await cli('run', '--spec', spec);
+  assert.equal(fromFile.code, 2);
+  assert.match(fromFile.stderr, /config of mamba\.d_state: Too small/);
+});
+
+test('results files: a half-written last line is skipped with its line; a newer schema is refused', async () => {
+  const dir = tmp('results');
+  const row = metricRow(testColumns('r1'), 'accuracy', { value: 0.5 });
+  fs.writeFileSync(path.join(dir, 'results.jsonl'), `${JSON.stringify(row)}\n${JSON.stringify(row).slice(0, 40)}`);
+  const warnings: string[] = [];
+  assert.equal(readRows(dir, { warn: (m) => warnings.push(m) }).length, 1);
+  assert.match(warnings[0], /results\.jsonl:2: half-written last line \(the writer was interrupted\); skipped/);
+  fs.writeFileSync(path.join(dir, 'results.jsonl'), `${JSON.stringify(row)}\n${JSON.stringify({ ...row, schema_version: SCHEMA_VERSION + 1 })}\n`);
+  assert.throws(() => readRows(dir), (e: unknown) => e instanceof ResultsFileError && /results\.jsonl:2: schema_version 2 is newer than this seqarena reads \(1\); upgrade seqarena/.test((e as Error).message));
+  const report = await cli('report', dir, '--out', path.join(dir, 'report'));
+  assert.equal(report.code, 2);
+  assert.match(report.stderr, /results\.jsonl:2: schema_version 2 is newer/);
+});
+
+test('a spec that needs more memory than the machine has is skipped with the reason, not run', async () => {
+  const dir = tmp('too-big');
+  const summary = await runSuite(
+    [{ arch: 'transformer', preset: 'small', task: 'induction-heads', taskParams: { seq_len: 16384, eval_multipliers: [2] }, training: { batchSize: 512 } }],
+    { outDir: dir },
+  );
+  assert.deepEqual(summary, { ran: 0, skipped: 0, failed: 1 });
+  const [run] = readRows(dir).filter((r) => r.phase === 'run');
+  assert.equal(run.status, 'skipped');
+  assert.match(run.error ?? '', /estimated memory [\d.]+ GiB exceeds 80% of this machine's [\d.]+ GiB; use a smaller batch, length or preset/);
+});
+
+test('Ctrl-C during a suite keeps finished runs; --resume runs only the rest', async () => {
+  const dir = path.join(tmp('interrupt'), 'smoke');
+  const bin = path.join(import.meta.dirname, '..', 'bin', 'seqarena.js');
+  const child = execa(process.execPath, [bin, 'bench', '--suite', 'smoke', '--backend', 'cpu', '--out', dir, '--no-report'], { reject: false });
+  const results = path.join(dir, 'results.jsonl');
+  const runRows = () => (fs.existsSync(results) ? readRows(dir).filter((r) => r.phase === 'run').length : 0);
+  while (runRows() < 1) await new Promise((r) => setTimeout(r, 200));
+  child.kill('SIGINT');
+  const stopped = await child;
+  assert.equal(stopped.exitCode, 130);
+  assert.match(stopped.stderr, new RegExp(`Resume with: seqarena bench --resume ${dir}`));
+  const kept = fs.readFileSync(results, 'utf8');
+  const finished = runRows();
+  assert.ok(finished >= 1 && finished < 3, `${finished} runs finished before the interrupt`);
+
+  const resumed = await execa(process.execPath, [bin, 'bench', '--resume', dir, '--no-report'], { reject: false });
+  assert.equal(resumed.exitCode, 0, resumed.stderr);
+  assert.match(resumed.stderr, new RegExp(`${3 - finished} ran, ${finished} resumed, 0 not ok`));
+  assert.ok(fs.readFileSync(results, 'utf8').startsWith(kept), 'rows written before the interrupt are untouched');
+  const ids = readRows(dir).filter((r) => r.phase === 'run').map((r) => r.run_id);
+  assert.equal(ids.length, 3);
+  assert.equal(new Set(ids).size, 3, 'no run was repeated');
+});
