@@ -10,6 +10,7 @@
  * Shapes: b batch, h heads, lq query length, lk key length, hs head size.
  */
 import * as tf from '@tensorflow/tfjs';
+import { attentionFused, fusedAttentionSupported } from './attention-fused.ts';
 
 export interface AttentionOptions {
   /**
@@ -52,9 +53,9 @@ export function attentionReference(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4
   });
 }
 
-/** The attention the models call. */
+/** The attention the models call: the fused online-softmax kernel (attention-fused.ts) on cpu and wasm, the reference elsewhere. */
 export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, opts: AttentionOptions): tf.Tensor4D {
-  return attentionReference(q, k, v, opts);
+  return fusedAttentionSupported() ? attentionFused(q, k, v, opts) : attentionReference(q, k, v, opts);
 }
 
 /** cos and sin of the rotation angles for positions start … start+length−1, each (length, hs/2). */

@@ -14,10 +14,12 @@
  *     r = σ(x_r + h·Wh_r + bh_r);  z = σ(x_z + h·Wh_z + bh_z);  n = tanh(x_n + r⊙(h·Wh_n + bh_n));
  *     h' = (1 − z)⊙n + z⊙h
  *
- * Each exported `*Sequence` is the dispatcher models call; today it runs the reference.
+ * Each exported `*Sequence` is the dispatcher models call: the fused kernel (recurrence-fused.ts) on the
+ * cpu and wasm backends, this reference elsewhere.
  */
 import { unstackTime } from '../layers.ts';
 import * as tf from '@tensorflow/tfjs';
+import { fusedRecurrenceSupported, gruSequenceFused, lstmSequenceFused, rnnSequenceFused } from './recurrence-fused.ts';
 
 export interface LstmSequenceOutput {
   hs: tf.Tensor3D; // (b, l, h) hidden state after every step
@@ -104,15 +106,15 @@ export function rnnSequenceReference(xProj: tf.Tensor3D, wh: tf.Tensor2D, h0: tf
 
 /** LSTM over a whole sequence. xProj: (b, l, 4h); wh: (h, 4h); h0, c0: (b, h). */
 export function lstmSequence(xProj: tf.Tensor3D, wh: tf.Tensor2D, h0: tf.Tensor2D, c0: tf.Tensor2D): LstmSequenceOutput {
-  return lstmSequenceReference(xProj, wh, h0, c0);
+  return fusedRecurrenceSupported() ? lstmSequenceFused(xProj, wh, h0, c0) : lstmSequenceReference(xProj, wh, h0, c0);
 }
 
 /** GRU over a whole sequence. xProj: (b, l, 3h) including the input bias; wh: (h, 3h); bh: (3h); h0: (b, h). */
 export function gruSequence(xProj: tf.Tensor3D, wh: tf.Tensor2D, bh: tf.Tensor1D, h0: tf.Tensor2D): RecurrenceOutput {
-  return gruSequenceReference(xProj, wh, bh, h0);
+  return fusedRecurrenceSupported() ? gruSequenceFused(xProj, wh, bh, h0) : gruSequenceReference(xProj, wh, bh, h0);
 }
 
 /** Elman RNN over a whole sequence. xProj: (b, l, h); wh: (h, h); h0: (b, h). */
 export function rnnSequence(xProj: tf.Tensor3D, wh: tf.Tensor2D, h0: tf.Tensor2D): RecurrenceOutput {
-  return rnnSequenceReference(xProj, wh, h0);
+  return fusedRecurrenceSupported() ? rnnSequenceFused(xProj, wh, h0) : rnnSequenceReference(xProj, wh, h0);
 }
