@@ -6,12 +6,9 @@ import { gruSequenceFused, lstmSequenceFused, rnnSequenceFused } from '../archit
 import { Arena } from '../architectures/kernels/simd.ts';
 import { assertClose, assertNoLeak, useBackend } from './helpers.ts';
 
-/**
- * (b, l, h): one unit; a batch with a few steps; wider and longer. (l = 1 is left out: the reference's
- * tf.unstack has no gradient for a single slice in tfjs 4.22, its Unpack gradient gets a lone dy.)
- */
+/** (b, l, h): one step of one unit; a batch with a few steps; wider and longer. */
 const SHAPES: [number, number, number][] = [
-  [1, 2, 1],
+  [1, 1, 1],
   [2, 5, 3],
   [3, 9, 8],
 ];
