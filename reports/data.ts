@@ -5,6 +5,10 @@
 import type { ResultRow } from '../harness/results/schema.ts';
 import { summarize } from '../harness/stats.ts';
 import type { FailedRun } from './types.ts';
+import { groupBy } from '../harness/compare.ts';
+
+/** Reports group rows with compare's `groupBy` (first-seen order). */
+export { groupBy };
 
 /** A row that carries a figure: its run finished and the value is a number. */
 export function hasValue(row: ResultRow): row is ResultRow & { value: number } {
@@ -81,18 +85,6 @@ export function pool(rows: (ResultRow & { value: number })[]): Pooled | null {
   const samples = rows.every((r) => r.samples !== null && r.samples.length > 0) ? rows.flatMap((r) => r.samples ?? []) : rows.map((r) => r.value);
   const s = summarize(samples);
   return { value: s.mean, n: s.n, stddev: s.stddev };
-}
-
-/** Group by a key, keeping first-seen order. */
-export function groupBy<T>(items: T[], key: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const k = key(item);
-    const group = groups.get(k);
-    if (group) group.push(item);
-    else groups.set(k, [item]);
-  }
-  return groups;
 }
 
 export const sortedUnique = <T extends string | number>(values: T[]): T[] =>
