@@ -2,6 +2,7 @@
  * The report as Markdown, for a README or a pull-request comment: the same tables as the page (units,
  * n and spread in every figure) and the charts as PNG images linked to their SVGs.
  */
+import type { PageInput } from './html.ts';
 import { describeFailure } from './data.ts';
 import type { Table } from './summary.ts';
 import type { ChartSpec } from './types.ts';
@@ -16,14 +17,8 @@ export function tableMarkdown(t: Table, level = '##'): string {
   return [`${level} ${t.title}`, '', t.note, '', header, rule, ...body].join('\n');
 }
 
-export interface MarkdownInput {
-  title: string;
-  subtitle: string;
-  alerts: string[];
-  tablesBefore: Table[];
-  tablesAfter: Table[];
-  charts: ChartSpec[];
-  /** Where the chart files are, relative to the Markdown file (default "charts"). */
+/** The page's content, and where the chart files are relative to the Markdown file (default "charts"). */
+export interface MarkdownInput extends PageInput {
   chartsDir?: string;
 }
 
