@@ -5,7 +5,6 @@
 import type { PageInput } from './html.ts';
 import { describeFailure } from './data.ts';
 import type { Table } from './summary.ts';
-import type { ChartSpec } from './types.ts';
 
 const escapeCell = (text: string): string => text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 
