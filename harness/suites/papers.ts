@@ -9,7 +9,7 @@
  *   induction-heads    Gu & Dao 2023 (Mamba), §4.1.2, Table 11
  *   mqar               Arora et al. 2023 (Zoology), Figure 2
  *   scan               Lake & Baroni 2018, Experiments 1 and 2
- *   efficiency         Gu & Dao 2023 (Mamba), §4.5 and Reading 8, in miniature
+ *   efficiency         Gu & Dao 2023 (Mamba), §4.5 and Figure 8, in miniature
  *
  * Each suite is a function from scale to named run specs (so a finding can find the rows of "the LTI
  * model" by its config hash), and its findings read those specs at the scale that ran.
@@ -422,7 +422,7 @@ function matchedWidth(arch: Architecture, nLayers: number, target: number, probe
 }
 
 /**
- * Mamba §4.5 and Reading 8 in miniature: training step time, peak tensor memory, decode throughput and
+ * Mamba §4.5 and Figure 8 in miniature: training step time, peak tensor memory, decode throughput and
  * decode-state size against sequence length, every family at the Transformer's parameter count (the
  * Transformer uses rotary positions, so its count does not grow with L). Each run trains a few steps
  * on induction heads at length L and decodes L tokens from its cached state. CPU scale: L = 64 … 1024,
@@ -488,7 +488,7 @@ export const efficiencySuite: Suite = {
     {
       id: 'attention-cost-grows-faster',
       claim: "Attention's training cost grows faster than linearly in sequence length; the selective scan's and the LSTM's grow linearly",
-      source: `${MAMBA_PAPER}, §4.5 and Reading 8 (left: scan vs FlashAttention-2 time against sequence length)`,
+      source: `${MAMBA_PAPER}, §4.5 and Figure 8 (left: scan vs FlashAttention-2 time against sequence length)`,
       published: [{ label: 'sequence length beyond which the Mamba scan is faster than FlashAttention-2', value: 2048, unit: 'tokens' }],
       expectation: `Transformer's log–log slope of step time against L (the longest ${TAIL_POINTS} lengths every family ran) ≥ 0.2 above Mamba's and above the LSTM's`,
       evaluate(rows, scale) {
