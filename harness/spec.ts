@@ -102,7 +102,9 @@ export function resolveRun(input: RunSpecInput): ResolvedRun {
   const io: ModelIO = { vocabSize: vocab.size, maxLen, padId: vocab.pad };
   const seqLen = typeof params.seq_len === 'number' ? params.seq_len : task.maxLen(params);
   const configHash = shortHash({ arch: arch.name, config, task: task.name, params });
-  const runId = shortHash({ ...spec, config, params });
+  // The time limit says how long a run may take, not what it is: raising it must not change the id.
+  const { timeLimitS: _limit, ...identity } = spec;
+  const runId = shortHash({ ...identity, config, params });
   return { spec, runId, configHash, arch, task, config, params, io, seqLen };
 }
 

@@ -76,3 +76,10 @@ test('shards partition a suite: every run in exactly one shard', () => {
   assert.ok(shards.every((s) => s.length >= Math.floor(ids.length / 3)));
   assert.throws(() => shardOf(runs, '4/3'), /--shard must be i\/n with 1 ≤ i ≤ n/);
 });
+
+test("a run's id is its spec: the time limit is not part of it, the training settings are", () => {
+  const id = (spec: RunSpecInput) => resolveRun(spec).runId;
+  assert.equal(id(tiny(0, 60)), id(tiny(0, 900)));
+  assert.notEqual(id(tiny(0)), id({ ...tiny(0), training: { ...tiny(0).training, steps: 5 } }));
+  assert.notEqual(id(tiny(0)), id(tiny(1)));
+});
