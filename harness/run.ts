@@ -76,7 +76,9 @@ async function measureInference(run: ResolvedRun, model: Model, columns: RunColu
   let state = model.form === 'seq2seq' ? model.initState(batch.source!) : model.initState(b);
   const latencies: number[] = [];
   let token = tf.fill([b], 4, 'int32') as tf.Tensor1D;
-  for (let i = 0; i < s.decodeTokens + 1; i++) {
+  // One untimed warm-up step, then decodeTokens timed ones, within the positions the model has.
+  const steps = Math.min(s.decodeTokens + 1, run.io.maxLen);
+  for (let i = 0; i < steps; i++) {
     const t0 = performance.now();
     const { logits, state: next } = model.step(token, state);
     const nextToken = tf.tidy(() => logits.argMax(-1).toInt()) as tf.Tensor1D;
@@ -88,7 +90,7 @@ async function measureInference(run: ResolvedRun, model: Model, columns: RunColu
     state = next;
     token = nextToken;
   }
-  const contextAfter = s.decodeTokens + 1;
+  const contextAfter = steps;
   rows.push(metricRow(columns, 'decode_latency_ms', { samples: latencies }));
   rows.push(metricRow(columns, 'decode_tokens_per_s', { samples: latencies.map((ms) => b / (ms / 1000)) }));
   rows.push(metricRow(columns, 'state_bytes', { value: state.bytes() / b, slice: `measured_context=${contextAfter}` }));
@@ -159,6 +161,10 @@ export async function executeRun(input: RunSpecInput, context: RunContext = {}):
       }
       if (run.spec.training.inference) rows.push(...(await measureInference(run, model, columns)));
     }
+  } catch (e) {
+    // What was measured before the failure stays in the results, under the run's error status.
+    status = 'error';
+    error = (e as Error).message ?? String(e);
   } finally {
     model.dispose();
   }

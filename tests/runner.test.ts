@@ -42,6 +42,7 @@ test('planted faults are recorded with their status and the suite goes on; resum
     assert.equal(status(6)?.status, 'ok', 'the run after all the faults still ran');
     assert.equal(status(1)?.status, 'error');
     assert.match(status(1)?.error ?? '', /planted fault: the run threw at step 2/);
+    assert.ok(rows.some((r) => r.seed === 1 && r.metric === 'matmul_gflops' && r.status === 'error'), 'what the failed run measured before the fault is kept');
     assert.equal(status(2)?.status, 'diverged');
     assert.match(status(2)?.error ?? '', /loss became NaN at step 2/);
     assert.equal(status(3)?.status, 'crashed');
