@@ -71,7 +71,8 @@ export function resultsTables(rows: ResultRow[]): Table[] {
   const groups = [...groupBy(rows.filter((r) => !microRuns.has(r.run_id)), (r) => `${r.task}|${r.arch}|${r.seq_len}`).values()].sort(
     (a, b) => a[0].task.localeCompare(b[0].task) || a[0].arch.localeCompare(b[0].arch) || (a[0].seq_len ?? 0) - (b[0].seq_len ?? 0),
   );
-  const longContext = groups.filter((g) => !translation.has(g[0].task));
+  // A group with calibration rows alone is no training run (the micro suite's calibration, say).
+  const longContext = groups.filter((g) => !translation.has(g[0].task) && g.some((r) => r.phase !== 'calibration'));
   const pairs = groups.filter((g) => translation.has(g[0].task));
   const speedColumns = ['train tokens/s', 'decode tokens/s', 'peak tensor memory', 'status'];
   const tables: Table[] = [];
