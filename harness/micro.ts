@@ -27,7 +27,7 @@ import { gitSha, versionsString } from './provenance.ts';
 import { metricRow, type RunColumns } from './results/rows.ts';
 import type { ResultRow, RunStatus } from './results/schema.ts';
 import { shortHash } from './spec.ts';
-import { logLogSlope } from './stats.ts';
+import { logLogSlope, summarize } from './stats.ts';
 
 export const MIXERS = ['attention', 'lstm', 'gru', 'rnn', 'scan', 'lti-scan'] as const;
 export type MixerName = (typeof MIXERS)[number];
@@ -437,11 +437,7 @@ function rmePercent(row: ResultRow): number | null {
 }
 
 function p99(row: ResultRow): number | null {
-  const s = row.samples ? [...row.samples].sort((a, b) => a - b) : null;
-  if (!s || s.length === 0) return null;
-  const pos = (s.length - 1) * 0.99;
-  const lo = Math.floor(pos);
-  return s[lo] + (s[Math.ceil(pos)] - s[lo]) * (pos - lo);
+  return row.samples && row.samples.length > 0 ? summarize(row.samples).p99 : null;
 }
 
 function timing(row: ResultRow | undefined): string {

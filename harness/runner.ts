@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
+import { deviceName } from './engine.ts';
 import { appendRows, readRows, RESULTS_JSONL } from './results/io.ts';
 import { metricRow } from './results/rows.ts';
 import type { ResultRow, RunStatus } from './results/schema.ts';
@@ -70,7 +71,8 @@ const OOM_PATTERNS = /heap out of memory|Out of memory|could not allocate memory
 
 /** Rows for a run that produced none of its own: one `run` row with its status, plus peak RSS. */
 function failureRows(run: ResolvedRun, shard: string | null, status: RunStatus, error: string, seconds: number, rss: number): ResultRow[] {
-  const columns = runColumns(run, run.spec.backend, os.cpus()[0]?.model.trim() ?? 'unknown', null, shard);
+  // The same device name a finished run records, so one machine is spelt one way in the results.
+  const columns = runColumns(run, run.spec.backend, deviceName(run.spec.backend === 'auto' ? 'wasm' : run.spec.backend), null, shard);
   return [
     metricRow(columns, 'peak_rss_bytes', { value: rss || null, status, error }),
     metricRow(columns, 'wall_time_s', { value: seconds, status, error }),
