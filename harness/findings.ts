@@ -73,6 +73,8 @@ export function rowsOfSpec(rows: ResultRow[], spec: RunSpecInput): ResultRow[] {
 export interface Reading {
   value: number;
   n: number;
+  /** Standard deviation of the samples behind a timing (absent for counts such as accuracy). */
+  stddev?: number;
 }
 
 function okFigures(rows: ResultRow[], metric: string, slice: string | null): (ResultRow & { value: number })[] {
@@ -91,12 +93,14 @@ export function bestOf(rows: ResultRow[], metric: string, slice: string | null =
 export function medianOf(rows: ResultRow[], metric: string, slice: string | null = null): Reading | null {
   const found = okFigures(rows, metric, slice);
   if (found.length === 0) return null;
-  return { value: found[0].p50 ?? found[0].value, n: found[0].n };
+  const { p50, value, n, stddev } = found[0];
+  return { value: p50 ?? value, n, ...(stddev === null ? {} : { stddev }) };
 }
 
 /** A labelled measured value for a FindingResult (null when the run is missing or failed). */
 export function measured(label: string, figure: Reading | null, unit: string): FindingResult['measured'][number] {
-  return figure === null ? { label, value: null, unit } : { label, value: figure.value, unit, n: figure.n };
+  if (figure === null) return { label, value: null, unit };
+  return { label, value: figure.value, unit, n: figure.n, ...(figure.stddev === undefined ? {} : { stddev: figure.stddev }) };
 }
 
 /** One condition of a finding's expectation, checked: true, false, or null when its figure is missing. */

@@ -24,7 +24,7 @@ const FindingRecord: z.ZodType<FindingResult> = z.object({
   claim: z.string(),
   source: z.string(),
   published: z.array(PublishedValue),
-  measured: z.array(z.object({ label: z.string(), value: z.number().nullable(), unit: z.string(), n: z.number().optional() })),
+  measured: z.array(z.object({ label: z.string(), value: z.number().nullable(), unit: z.string(), n: z.number().optional(), stddev: z.number().optional() })),
   expectation: z.string(),
   held: z.boolean().nullable(),
   detail: z.string(),
@@ -61,18 +61,21 @@ export function outcome(held: boolean | null): string {
 }
 
 /** A value in its unit: fractions to two decimals, bytes in KiB/MiB, anything else to 3 significant digits. */
-function formatValue(value: number | null, unit: string): string {
+function formatValue(value: number | null, unit: string, stddev?: number): string {
   if (value === null) return 'missing';
-  if (unit === 'bytes' || unit.startsWith('bytes/')) return `${formatBytes(value)}${unit === 'bytes' ? '' : unit.slice('bytes'.length)}`;
-  if (unit === 'accuracy' || unit === 'exact match' || unit === 'fraction') return `${value.toFixed(2)} ${unit}`;
-  return `${formatNumber(value)} ${unit}`;
+  if (unit === 'bytes' || unit.startsWith('bytes/')) {
+    const spread = stddev === undefined ? '' : ` ± ${formatBytes(stddev)}`;
+    return `${formatBytes(value)}${spread}${unit === 'bytes' ? '' : unit.slice('bytes'.length)}`;
+  }
+  if (unit === 'accuracy' || unit === 'exact match' || unit === 'fraction' || unit === 'exponent') return `${value.toFixed(2)}${stddev === undefined ? '' : ` ± ${stddev.toFixed(2)}`} ${unit}`;
+  return `${formatNumber(value)}${stddev === undefined ? '' : ` ± ${formatNumber(stddev)}`} ${unit}`;
 }
 
 const published = (f: FindingResult): string =>
   f.published.length === 0 ? 'qualitative (no single number; see the claim)' : f.published.map((p) => `${p.label}: ${formatNumber(p.value)} ${p.unit}`).join('; ');
 
 const measuredText = (f: FindingResult): string =>
-  f.measured.length === 0 ? 'nothing measured' : f.measured.map((m) => `${m.label}: ${formatValue(m.value, m.unit)}${m.n !== undefined && m.value !== null ? ` (n=${m.n})` : ''}`).join('; ');
+  f.measured.length === 0 ? 'nothing measured' : f.measured.map((m) => `${m.label}: ${formatValue(m.value, m.unit, m.stddev)}${m.n !== undefined && m.value !== null ? ` (n=${m.n})` : ''}`).join('; ');
 
 /** One table per suite, findings in the order the suite states them. */
 export function findingsTables(results: FindingResult[]): Table[] {
@@ -93,4 +96,69 @@ export function findingsTables(results: FindingResult[]): Table[] {
       rows: findings.map((f) => [outcome(f.held), f.claim, f.source, published(f), measuredText(f), f.expectation, f.detail]),
     };
   });
+}
+
+// ---------------------------------------------------------------------------------------------------
+// One table for a README: every suite's findings together, with the machine and the commands
+
+/** What a results directory says about the run that produced its findings. */
+export interface FindingsSource {
+  dir: string;
+  findings: FindingResult[];
+  env: Record<string, unknown> | null;
+  /** Seconds of run time: the sum of the runs' wall-clock times (the longest shard's, when shards ran in parallel); null if unknown. */
+  elapsedS: number | null;
+  /** How many shards ran (1 for an unsharded suite). */
+  shards: number;
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' && v.length > 0 ? v : null);
+
+/** The machine in words, from env.json: "AMD EPYC, 2 cores, 23.5 GiB, no GPU; Node 20.20.2, tfjs 4.22.0". */
+export function machineText(env: Record<string, unknown> | null): string {
+  if (env === null) return 'machine unknown (no env.json)';
+  const cpu = (env.cpu ?? {}) as { model?: string; cores?: number };
+  const gpu = env.gpu as { name?: string } | string | null | undefined;
+  const gpuText = gpu === null || gpu === undefined ? 'no GPU' : typeof gpu === 'string' ? gpu : gpu.name ?? 'a GPU';
+  const memory = typeof env.memory_bytes === 'number' ? `, ${formatBytes(env.memory_bytes)}` : '';
+  return `${cpu.model ?? 'unknown CPU'}, ${cpu.cores ?? '?'} cores${memory}, ${gpuText}; Node ${str(env.node) ?? '?'}, tfjs ${str(env.tfjs) ?? '?'}, seqarena ${str(env.seqarena) ?? '?'}`;
+}
+
+/** The command that reproduces a results directory's suite, with the shards it ran as. */
+export function commandText(source: FindingsSource): string {
+  const env = source.env ?? {};
+  const suite = str(env.suite) ?? source.findings[0]?.suite ?? '?';
+  const scale = str(env.scale) ?? source.findings[0]?.scale ?? 'cpu';
+  const backend = str(env.backend) ?? 'wasm';
+  const base = `seqarena bench --suite ${suite}${scale === 'cpu' ? '' : ` --scale ${scale}`}${backend === 'wasm' ? '' : ` --backend ${backend}`}`;
+  return source.shards > 1 ? `${base} --shard i/${source.shards} (${source.shards} shards in parallel, then seqarena merge)` : base;
+}
+
+const minutes = (s: number | null): string => (s === null ? 'time unknown' : `${(s / 60).toFixed(1)} min`);
+
+/**
+ * All findings as one Markdown table (suite, finding and source, published, measured with units and n,
+ * expected outcome, outcome), preceded by the machine and, per suite, the command and its wall-clock time.
+ */
+export function findingsSummaryMarkdown(sources: FindingsSource[]): string {
+  const all = sources.flatMap((s) => s.findings);
+  const held = all.filter((f) => f.held === true).length;
+  const notHeld = all.filter((f) => f.held === false).length;
+  const machines = [...new Set(sources.map((s) => machineText(s.env)))];
+  const lines = [
+    `${held} of ${all.length} expected outcomes held, ${notHeld} did not, ${all.length - held - notHeld} could not be judged.`,
+    '',
+    `Machine: ${machines.join(' / ')}.`,
+    '',
+    ...sources.map(
+      (s) =>
+        `- \`${commandText(s)}\` → \`${s.dir}\` (commit ${str(s.env?.git_sha) ?? 'unknown'}): ${s.findings.length} finding(s), ${minutes(s.elapsedS)} of run time${s.shards > 1 ? ' (longest shard)' : ''}`,
+    ),
+    '',
+  ];
+  const columns = ['suite', 'finding (source)', 'published', 'seqarena', 'expected outcome', 'outcome'];
+  const rows = all.map((f) => [`\`${f.suite}\` (${f.scale})`, `${f.claim} (${f.source})`, published(f), measuredText(f), f.expectation, outcome(f.held)]);
+  const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+  lines.push(`| ${columns.join(' | ')} |`, `| ${columns.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`));
+  return lines.join('\n') + '\n';
 }

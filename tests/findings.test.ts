@@ -289,3 +289,51 @@ test('the report reads findings.json from each results directory and puts the se
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('seqarena findings: one table from several results directories, rechecked from rows, with run time per shard and units', async () => {
+  const { appendRows, writeEnv } = await import('../harness/results/io.ts');
+  const { loadFindingsSource } = await import('../harness/commands/findings.ts');
+  const { findingsSummaryMarkdown } = await import('../reports/findings.ts');
+  const sc = runsOf('selective-copying');
+  const ef = runsOf('efficiency');
+  const dirs = [tempDir(), tempDir()];
+  try {
+    // selective copying, run as two shards: run time is the longest shard's sum of run wall times.
+    const mamba = { ...row(where(sc, { arch: 'mamba' })[0], 'accuracy', { value: 0.95, n: 512 }), shard: '1/2' };
+    const lti = { ...row(where(sc, { arch: 'mamba-lti' })[0], 'accuracy', { value: 0.2, n: 512 }), shard: '2/2' };
+    const wall = (r: ResultRow, seconds: number): ResultRow => ({ ...row(where(sc, { arch: r.arch })[0], 'wall_time_s', { value: seconds }), shard: r.shard });
+    appendRows(dirs[0], [mamba, wall(mamba, 600), wall(mamba, 300), lti, wall(lti, 120)]);
+    writeEnv(dirs[0], { suite: 'selective-copying', scale: 'cpu', backend: 'wasm', cpu: { model: 'Test CPU', cores: 2 }, memory_bytes: 2 ** 34, gpu: null, node: '20', tfjs: '4.22.0', seqarena: '0.1.0', git_sha: 'abc123' });
+    // efficiency: decode state of one length only, so its checks cannot be judged.
+    const tf = where(ef, { arch: 'transformer' })[0];
+    appendRows(dirs[1], [row(tf, 'state_bytes', { value: 3 * 2 ** 20, n: 1, slice: 'context=1025' }), row(tf, 'step_latency_ms', { value: 12, n: 6, stddev: 1.5, p50: 11 })]);
+    writeEnv(dirs[1], { suite: 'efficiency', scale: 'cpu', backend: 'wasm', cpu: { model: 'Test CPU', cores: 2 }, gpu: null, git_sha: 'def456' });
+
+    assert.throws(() => loadFindingsSource(dirs[0], false), /no findings\.json.*--recheck/);
+    const sources = dirs.map((d) => loadFindingsSource(d, true));
+    assert.ok(fs.existsSync(path.join(dirs[0], FINDINGS_JSON)), '--recheck writes findings.json');
+    assert.equal(sources[0].elapsedS, 900, 'the longest shard: 600 s + 300 s');
+    assert.equal(sources[0].shards, 2);
+    assert.deepEqual(readFindings(dirs[0]).map((f) => f.held), [true]);
+
+    const markdown = findingsSummaryMarkdown(sources);
+    for (const text of [
+      '1 of 3 expected outcomes held, 0 did not, 2 could not be judged.',
+      'Machine: Test CPU, 2 cores, 16 GiB, no GPU',
+      '`seqarena bench --suite selective-copying --shard i/2 (2 shards in parallel, then seqarena merge)`',
+      '15.0 min of run time (longest shard)',
+      '`seqarena bench --suite efficiency`',
+      'Mamba (selective): 0.95 accuracy (n=512)',
+      '99.8 % accuracy',
+      '➖ not judged',
+    ]) {
+      assert.ok(markdown.includes(text), `findings table lacks "${text}":\n${markdown}`);
+    }
+    // One header row, one rule, one row per finding; no cell breaks the table with a bare pipe.
+    const tableLines = markdown.split('\n').filter((l) => l.startsWith('| '));
+    assert.equal(tableLines.length, 2 + 1 + suite('efficiency').findings!.length);
+    assert.ok(tableLines.every((l) => l.replace(/\\\|/g, '').split('|').length === 8), 'every table line has six cells');
+  } finally {
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  }
+});

@@ -14,6 +14,7 @@ import { register as exporter } from './export.ts';
 import { register as report } from './report.ts';
 import { register as micro } from './micro.ts';
 import { register as score } from './score.ts';
+import { register as findings } from './findings.ts';
 
 type Register = (program: Command) => void;
 
@@ -32,4 +33,5 @@ export const COMMANDS: Register[] = [
   report,
   micro,
   score,
+  findings,
 ];
