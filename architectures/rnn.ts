@@ -9,7 +9,9 @@
  *
  * Faithful to PyTorch's nn.RNN / nn.LSTM / nn.GRU: plain stacked layers (no norms, no residuals), dropout
  * between layers only while training, gate orders i,f,g,o and r,z,n, two biases per layer (b_ih and b_hh,
- * so parameter counts equal PyTorch's), and every recurrent weight and bias drawn uniform ±1/√hidden.
+ * so parameter counts equal PyTorch's), every recurrent weight and bias drawn uniform ±1/√hidden, and
+ * embeddings drawn N(0, 1) as nn.Embedding draws them (`embed_std`; at GPT-2's 0.02 the input term
+ * x·W_ih is ~50× smaller than h·W_hh and the models barely learn in a few hundred steps).
  * One deliberate difference, a config field: the LSTM forget-gate bias starts 1 higher (Jozefowicz et al.
  * 2015; Keras's unit_forget_bias), which helps gradients flow early in training; `forget_bias: 0` gives
  * PyTorch's initialisation exactly.
@@ -178,6 +180,11 @@ const sizeFields = {
   n_layers: z.number().int().positive().default(2).describe('Stacked recurrent layers'),
   dropout: z.number().min(0).lt(1).default(0).describe('Dropout between stacked layers while training'),
   tie_embeddings: z.boolean().default(true).describe('Output head is the transposed embedding table (no head bias)'),
+  embed_std: z
+    .number()
+    .positive()
+    .default(1)
+    .describe("Std of the normal embedding init: 1 is PyTorch's nn.Embedding (GPT-2's 0.02 starves the ±1/√h input weights)"),
   seed: z.number().int().nonnegative().default(0).describe('Seed of the weight initialisation'),
 };
 const forgetBiasField = z.number().default(1).describe('Added to the LSTM forget-gate bias at init (0 = PyTorch)');
@@ -211,7 +218,7 @@ class RecurrentLM implements LMModel {
   ) {
     const d = cfg.d_model;
     this.store = new ParamStore(cfg.seed);
-    this.embedding = new Embedding(this.store, 'embed', io.vocabSize, d);
+    this.embedding = new Embedding(this.store, 'embed', io.vocabSize, d, cfg.embed_std);
     this.layers = stackedLayers(this.store, 'layer', kind, Array(cfg.n_layers).fill(d), d, cfg.forget_bias ?? 0);
     this.head = new OutputHead(this.store, this.embedding, d, io.vocabSize, cfg.tie_embeddings);
   }
@@ -436,8 +443,8 @@ class RecurrentSeq2Seq implements Seq2SeqModel {
   ) {
     const d = cfg.d_model;
     this.store = new ParamStore(cfg.seed);
-    this.sourceEmbedding = new Embedding(this.store, 'src_embed', io.vocabSize, d);
-    this.targetEmbedding = new Embedding(this.store, 'tgt_embed', io.vocabSize, d);
+    this.sourceEmbedding = new Embedding(this.store, 'src_embed', io.vocabSize, d, cfg.embed_std);
+    this.targetEmbedding = new Embedding(this.store, 'tgt_embed', io.vocabSize, d, cfg.embed_std);
     this.encoder = stackedLayers(this.store, 'enc', cfg.cell, Array(cfg.n_layers).fill(d), d, cfg.forget_bias);
     this.decoder = stackedLayers(this.store, 'dec', cfg.cell, decoderInputDims(cfg), d, cfg.forget_bias);
     this.attention = new Attention(this.store, cfg.attention, d);

@@ -306,7 +306,7 @@ test('seqarena findings: one table from several results directories, rechecked f
     writeEnv(dirs[0], { suite: 'selective-copying', scale: 'cpu', backend: 'wasm', cpu: { model: 'Test CPU', cores: 2 }, memory_bytes: 2 ** 34, gpu: null, node: '20', tfjs: '4.22.0', seqarena: '0.1.0', git_sha: 'abc123' });
     // efficiency: decode state of one length only, so its checks cannot be judged.
     const tf = where(ef, { arch: 'transformer' })[0];
-    appendRows(dirs[1], [row(tf, 'state_bytes', { value: 3 * 2 ** 20, n: 1, slice: 'context=1025' }), row(tf, 'step_latency_ms', { value: 12, n: 6, stddev: 1.5, p50: 11 })]);
+    appendRows(dirs[1], [row(tf, 'state_bytes', { value: 3 * 2 ** 20, n: 1, slice: 'context=1025' }), row(tf, 'step_latency_ms', { samples: [10, 11, 12, 13, 14, 12] })]);
     writeEnv(dirs[1], { suite: 'efficiency', scale: 'cpu', backend: 'wasm', cpu: { model: 'Test CPU', cores: 2 }, gpu: null, git_sha: 'def456' });
 
     assert.throws(() => loadFindingsSource(dirs[0], false), /no findings\.json.*--recheck/);

@@ -238,3 +238,24 @@ test(`lstm-seq2seq overfits a fixed batch of padded pairs on wasm (loss < ${FIT_
   model.dispose();
   await useBackend('cpu');
 });
+
+test("embeddings start N(0, 1) as PyTorch's nn.Embedding draws them, or at embed_std", async () => {
+  await useBackend('cpu');
+  const stdOf = (v: tf.Variable): number => tf.tidy(() => tf.moments(v).variance.sqrt().dataSync()[0]);
+  const embeddingTables = (model: { trainableWeights: tf.Variable[] }) => model.trainableWeights.filter((v) => /embed/.test(v.name));
+  const width = 64; // 12 × 64 draws per table: enough for the std to land within 10%
+  for (const [what, model] of [
+    ['lstm LM', buildLM(lstmLM, { d_model: width })],
+    ['gru LM', buildLM(gruLM, { d_model: width })],
+    ['lstm-seq2seq', buildSeq2Seq({ d_model: width })],
+  ] as const) {
+    const tables = embeddingTables(model);
+    assert.equal(tables.length, what === 'lstm-seq2seq' ? 2 : 1, `${what}: embedding tables`);
+    for (const t of tables) assert.ok(Math.abs(stdOf(t) - 1) < 0.1, `${what}: ${t.name} std ${stdOf(t)} is not ≈ 1`);
+    model.dispose();
+  }
+  const gpt2 = buildLM(lstmLM, { d_model: width, embed_std: 0.02 });
+  const std = stdOf(embeddingTables(gpt2)[0]);
+  assert.ok(Math.abs(std - 0.02) < 0.002, `embed_std 0.02 gave std ${std}`);
+  gpt2.dispose();
+});
