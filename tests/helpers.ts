@@ -1,6 +1,7 @@
-/** Shared test helpers: backend selection, closeness checks, tensor-leak checks. */
+/** Shared test helpers: backend selection, closeness checks, tensor-leak checks, step-by-step decoding against the full forward. */
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import type { DecodeState, StepOutput } from '../architectures/types.ts';
 import { initEngine, type BackendName } from '../harness/engine.ts';
 
 /** Switch to a backend (with the engine's missing kernels registered). */
@@ -32,4 +33,41 @@ export async function assertNoLeak(fn: () => unknown | Promise<unknown>, what = 
   const before = tf.memory().numTensors;
   await fn();
   assert.equal(tf.memory().numTensors, before, `${what} leaked ${tf.memory().numTensors - before} tensors`);
+}
+
+/** What step-by-step decoding needs of a model: LMs and seq2seq models both have it. */
+interface Stepper {
+  step(token: tf.Tensor1D, state: DecodeState): StepOutput;
+}
+
+/**
+ * Decode `rows` (b sequences of one length, one column a step) with model.step from `start()`, and assert
+ * each step's logits (b, v) equal `expected(t)` (b rows of v logits, the full forward at position t)
+ * within atol + rtol·|expected|. `afterStep(t, next)` checks the state after position t. Every token,
+ * logits and state made here is disposed, the starting state too, and nothing may leak.
+ */
+export async function assertStepsMatchForward(
+  model: Stepper,
+  start: () => DecodeState,
+  rows: number[][],
+  expected: (t: number) => ArrayLike<number>[],
+  what: string,
+  options: { atol?: number; rtol?: number; afterStep?: (t: number, next: DecodeState) => void } = {},
+): Promise<void> {
+  const { atol = 1e-4, rtol = 1e-4, afterStep } = options;
+  await assertNoLeak(() => {
+    let current = start();
+    for (let t = 0; t < rows[0].length; t++) {
+      const token = tf.tensor1d(rows.map((row) => row[t]), 'int32');
+      const { logits, state: next } = model.step(token, current);
+      const got = logits.arraySync();
+      tf.dispose([token, logits]);
+      current.dispose();
+      current = next;
+      const want = expected(t);
+      rows.forEach((_, row) => assertClose(got[row], want[row], atol, rtol, `${what}: row ${row} position ${t}`));
+      afterStep?.(t, next);
+    }
+    current.dispose();
+  }, `${what} decoding`);
 }

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { hybrid, type HybridLM } from '../architectures/hybrid.ts';
 import { mamba } from '../architectures/mamba.ts';
 import { PRESET_NAMES, type ModelIO } from '../architectures/types.ts';
-import { assertClose, assertNoLeak, maxAbsDiff, useBackend } from './helpers.ts';
+import { assertClose, assertNoLeak, assertStepsMatchForward, maxAbsDiff, useBackend } from './helpers.ts';
 
 const IO: ModelIO = { vocabSize: 11, maxLen: 64, padId: 0 };
 const TINY = { d_model: 16, n_heads: 2, d_state: 4 };
@@ -55,20 +55,14 @@ test('hybrid MAMA: step() decoding equals the full forward; the state grows only
   const model = build('MAMA');
   const seq = [[3, 1, 4, 1, 5, 9, 2], [6, 5, 3, 5, 8, 9, 7]];
   const full = tf.tidy(() => model.forward(tokens(seq)).arraySync());
-  await assertNoLeak(() => {
-    let state = model.initState(2);
-    for (let t = 0; t < seq[0].length; t++) {
-      assert.equal(state.bytes(), 2 * hybrid.stateBytes(model.cfg, IO, t), `state bytes after ${t} tokens`);
-      const token = tf.tensor1d([seq[0][t], seq[1][t]], 'int32');
-      const { logits, state: next } = model.step(token, state);
-      const got = logits.arraySync();
-      for (let s = 0; s < 2; s++) assertClose(got[s], full[s][t], 1e-4, 1e-4, `seq ${s} step ${t}`);
-      tf.dispose([token, logits]);
-      state.dispose();
-      state = next;
-    }
-    state.dispose();
-  }, 'decoding');
+  const start = () => {
+    const state = model.initState(2);
+    assert.equal(state.bytes(), 2 * hybrid.stateBytes(model.cfg, IO, 0), 'state bytes before decoding');
+    return state;
+  };
+  await assertStepsMatchForward(model, start, seq, (t) => full.map((row) => row[t]), 'hybrid MAMA', {
+    afterStep: (t, next) => assert.equal(next.bytes(), 2 * hybrid.stateBytes(model.cfg, IO, t + 1), `state bytes after ${t + 1} tokens`),
+  });
   model.dispose();
 });
 

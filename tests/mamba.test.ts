@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { causalConv1d, mamba, mambaLti, MambaLM, type MambaConfig } from '../architectures/mamba.ts';
 import { PRESET_NAMES, type ModelIO } from '../architectures/types.ts';
-import { assertClose, assertNoLeak, maxAbsDiff, useBackend } from './helpers.ts';
+import { assertClose, assertNoLeak, assertStepsMatchForward, maxAbsDiff, useBackend } from './helpers.ts';
 
 const IO: ModelIO = { vocabSize: 11, maxLen: 64, padId: 0 };
 const TINY = { d_model: 16, n_layers: 2, d_state: 4 };
@@ -51,22 +51,15 @@ for (const arch of VARIANTS) {
       const model = build(arch);
       const seq = [[3, 1, 4, 1, 5, 9, 2], [6, 5, 3, 5, 8, 9, 7]];
       const full = tf.tidy(() => model.forward(tokens(seq)).arraySync());
-      await assertNoLeak(() => {
-        let state = model.initState(2);
-        const expectedBytes = 2 * arch.stateBytes(model.cfg, IO, 0);
+      const expectedBytes = 2 * arch.stateBytes(model.cfg, IO, 0);
+      const start = () => {
+        const state = model.initState(2);
         assert.equal(state.bytes(), expectedBytes);
-        for (let t = 0; t < seq[0].length; t++) {
-          const token = tf.tensor1d([seq[0][t], seq[1][t]], 'int32');
-          const { logits, state: next } = model.step(token, state);
-          const got = logits.arraySync();
-          for (let s = 0; s < 2; s++) assertClose(got[s], full[s][t], 1e-4, 1e-4, `seq ${s} step ${t}`);
-          assert.equal(next.bytes(), expectedBytes, 'state size must not grow');
-          tf.dispose([token, logits]);
-          state.dispose();
-          state = next;
-        }
-        state.dispose();
-      }, 'decoding');
+        return state;
+      };
+      await assertStepsMatchForward(model, start, seq, (t) => full.map((row) => row[t]), arch.name, {
+        afterStep: (_, next) => assert.equal(next.bytes(), expectedBytes, 'state size must not grow'),
+      });
       model.dispose();
     });
   }

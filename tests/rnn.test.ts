@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { gruLM, lstmLM, lstmSeq2Seq, rnnLM } from '../architectures/rnn.ts';
 import { PRESET_NAMES, type LMModel, type ModelIO, type Seq2SeqModel } from '../architectures/types.ts';
-import { assertClose, assertNoLeak, maxAbsDiff, useBackend } from './helpers.ts';
+import { assertClose, assertNoLeak, assertStepsMatchForward, maxAbsDiff, useBackend } from './helpers.ts';
 
 await useBackend('cpu');
 
@@ -56,21 +56,10 @@ test('LM step() decoding equals the full forward within 1e-4; the state stays th
     const model = buildLM(arch, { tie_embeddings: arch !== gruLM });
     const full = tf.tidy(() => model.forward(ids(tokens)).arraySync());
     const cfg = arch.config.parse(tiny);
-    await assertNoLeak(() => {
-      let state = model.initState(2);
-      for (let t = 0; t < tokens[0].length; t++) {
-        const token = tf.tensor1d(tokens.map((row) => row[t]), 'int32');
-        const { logits, state: next } = model.step(token, state);
-        token.dispose();
-        state.dispose();
-        state = next;
-        const stepped = logits.arraySync();
-        logits.dispose();
-        for (let row = 0; row < 2; row++) assertClose(stepped[row], full[row][t], 1e-4, 0, `${arch.name} row ${row} position ${t}`);
-        assert.equal(state.bytes(), 2 * arch.stateBytes(cfg, io, t + 1), `${arch.name} state bytes at ${t + 1}`);
-      }
-      state.dispose();
-    }, `${arch.name} decoding`);
+    await assertStepsMatchForward(model, () => model.initState(2), tokens, (t) => full.map((row) => row[t]), arch.name, {
+      rtol: 0,
+      afterStep: (t, state) => assert.equal(state.bytes(), 2 * arch.stateBytes(cfg, io, t + 1), `${arch.name} state bytes at ${t + 1}`),
+    });
     assert.equal(arch.stateBytes(cfg, io, 1), arch.stateBytes(cfg, io, 4096));
     model.dispose();
   }
@@ -90,23 +79,6 @@ test('dropout acts between layers while training only', () => {
   model.dispose();
 });
 
-/** Decode the target step by step from initState(source). */
-function stepLogits(model: Seq2SeqModel, source: tf.Tensor2D, targetIn: number[][]): number[][][] {
-  let state = model.initState(source);
-  const out: number[][][] = [];
-  for (let t = 0; t < targetIn[0].length; t++) {
-    const token = tf.tensor1d(targetIn.map((row) => row[t]), 'int32');
-    const { logits, state: next } = model.step(token, state);
-    token.dispose();
-    state.dispose();
-    state = next;
-    out.push(logits.arraySync());
-    logits.dispose();
-  }
-  state.dispose();
-  return out;
-}
-
 test('seq2seq step() decoding equals the teacher-forced forward within 1e-4, every cell × attention, nothing leaks', async () => {
   const source = ids([
     [3, 4, 5, 6, 0, 0],
@@ -119,12 +91,7 @@ test('seq2seq step() decoding equals the teacher-forced forward within 1e-4, eve
   for (const variant of SEQ2SEQ_VARIANTS) {
     const model = buildSeq2Seq(variant);
     const full = tf.tidy(() => model.forward(source, ids(targetIn)).arraySync());
-    await assertNoLeak(() => {
-      const stepped = stepLogits(model, source, targetIn);
-      for (let t = 0; t < targetIn[0].length; t++) {
-        for (let row = 0; row < 2; row++) assertClose(stepped[t][row], full[row][t], 1e-4, 0, `${variant.cell}/${variant.attention} row ${row} position ${t}`);
-      }
-    }, `${variant.cell}/${variant.attention} decoding`);
+    await assertStepsMatchForward(model, () => model.initState(source), targetIn, (t) => full.map((row) => row[t]), `${variant.cell}/${variant.attention}`, { rtol: 0 });
     model.dispose();
   }
   source.dispose();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { transformer, transformerConfig, transformerEncDec, type TransformerConfig } from '../architectures/transformer.ts';
 import { PRESET_NAMES, type DecodeState, type LMModel, type ModelIO, type Seq2SeqModel } from '../architectures/types.ts';
-import { assertClose, assertNoLeak, maxAbsDiff, useBackend } from './helpers.ts';
+import { assertClose, assertNoLeak, assertStepsMatchForward, maxAbsDiff, useBackend } from './helpers.ts';
 
 const io: ModelIO = { vocabSize: 32, maxLen: 16, padId: 0 };
 
@@ -120,24 +120,17 @@ for (const positionsKind of ['learned', 'rope'] as const) {
     await useBackend('cpu');
     const cfg = config({ positions: positionsKind });
     const model = largeWeights(transformer.build(cfg, io) as LMModel);
-    const before = tf.memory().numTensors;
     const [b, l] = [2, 9];
-    const input = int2d(tokens(b, l, 2));
-    const full = model.forward(input);
-    let state: DecodeState = model.initState(b);
-    assert.equal(state.bytes(), 0);
-    for (let i = 0; i < l; i++) {
-      const token = tf.tidy(() => input.slice([0, i], [b, 1]).reshape([b]) as tf.Tensor1D);
-      const out = model.step(token, state);
-      assertClose(out.logits.dataSync(), positions(full, i, i + 1), 1e-4, 1e-4, `step ${i} logits`);
-      state.dispose();
-      state = out.state;
-      assert.equal(state.bytes(), b * transformer.stateBytes(cfg, io, i + 1), `state bytes after ${i + 1} tokens`);
-      tf.dispose([token, out.logits]);
-    }
-    state.dispose();
-    tf.dispose([input, full]);
-    assert.equal(tf.memory().numTensors, before, 'decoding leaks tensors');
+    const rows = tokens(b, l, 2);
+    const full = tf.tidy(() => model.forward(int2d(rows)).arraySync());
+    const start = (): DecodeState => {
+      const state = model.initState(b);
+      assert.equal(state.bytes(), 0);
+      return state;
+    };
+    await assertStepsMatchForward(model, start, rows, (t) => full.map((row) => row[t]), `decoder-only (${positionsKind})`, {
+      afterStep: (t, state) => assert.equal(state.bytes(), b * transformer.stateBytes(cfg, io, t + 1), `state bytes after ${t + 1} tokens`),
+    });
     model.dispose();
   });
 }
@@ -195,28 +188,18 @@ for (const positionsKind of ['learned', 'rope'] as const) {
     await useBackend('cpu');
     const cfg = config({ positions: positionsKind });
     const model = largeWeights(transformerEncDec.build(cfg, io) as Seq2SeqModel);
-    const before = tf.memory().numTensors;
     const [b, l] = [2, 6];
     // The second source is padded: the cached cross-attention must mask it as the forward does.
     const sourceRows = tokens(b, l, 7);
     sourceRows[1] = [...sourceRows[1].slice(0, 3), io.padId, io.padId, io.padId];
     const source = int2d(sourceRows);
-    const target = int2d(tokens(b, l, 8));
-    const full = model.forward(source, target);
-    let state = model.initState(source);
-    for (let i = 0; i < l; i++) {
-      const token = tf.tidy(() => target.slice([0, i], [b, 1]).reshape([b]) as tf.Tensor1D);
-      const out = model.step(token, state);
-      assertClose(out.logits.dataSync(), positions(full, i, i + 1), 1e-4, 1e-4, `step ${i} logits`);
-      state.dispose();
-      state = out.state;
-      tf.dispose([token, out.logits]);
-    }
-    // Source and target both of length l: the state is the analytic size.
-    assert.equal(state.bytes(), b * transformerEncDec.stateBytes(cfg, io, l));
-    state.dispose();
-    tf.dispose([source, target, full]);
-    assert.equal(tf.memory().numTensors, before, 'decoding leaks tensors');
+    const targetRows = tokens(b, l, 8);
+    const full = tf.tidy(() => model.forward(source, int2d(targetRows)).arraySync());
+    await assertStepsMatchForward(model, () => model.initState(source), targetRows, (t) => full.map((row) => row[t]), `encoder–decoder (${positionsKind})`, {
+      // Source and target both of length l: after the last token the state is the analytic size.
+      afterStep: (t, state) => t === l - 1 && assert.equal(state.bytes(), b * transformerEncDec.stateBytes(cfg, io, l)),
+    });
+    source.dispose();
     model.dispose();
   });
 }
