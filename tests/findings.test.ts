@@ -337,3 +337,26 @@ test('seqarena findings: one table from several results directories, rechecked f
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   }
 });
+
+test('bench --dry-run prints every run of a paper suite with its budget and the total, and writes nothing', async () => {
+  const { main } = await import('../harness/cli.ts');
+  const { planText } = await import('../harness/commands/bench.ts');
+  const runs = runsOf('scan', 'paper');
+  const text = planText(runs, 'plan');
+  for (const spec of runs) assert.ok(text.includes(resolveRun(spec).runId), `plan lacks run ${resolveRun(spec).runId}`);
+  assert.match(text, /lstm-seq2seq\s+d=200 L=2 /, 'the paper-scale LSTM is 200 units wide');
+  assert.match(text, /1\.0e5×1\s+0\.001\s+1440 min/, '100,000 steps of batch 1 at 1e-3, a day each');
+  assert.match(text, /^total: 8 runs, \d\.\d\de\+\d+ training FLOP/m);
+
+  const out = path.join(tempDir(), 'never');
+  let stdout = '';
+  const write = process.stdout.write;
+  process.stdout.write = ((chunk: string) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
+  try {
+    assert.equal(await main(['node', 'seqarena', 'bench', '--suite', 'selective-copying', '--shard', '2/2', '--dry-run', '--out', out]), 0);
+  } finally {
+    process.stdout.write = write;
+  }
+  assert.match(stdout, /--shard 2\/2: 2 runs \(dry run: nothing is run or written\)/);
+  assert.equal(fs.existsSync(out), false, 'a dry run wrote its results directory');
+});

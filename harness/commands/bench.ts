@@ -8,7 +8,7 @@ import { recordFindings } from '../findings.ts';
 import { progressPrinter } from '../progress.ts';
 import { environment } from '../provenance.ts';
 import { writeEnv, writeFileAtomic, RESULTS_JSONL } from '../results/io.ts';
-import { parseShard, runSuite } from '../runner.ts';
+import { parseShard, runSuite, shardOf } from '../runner.ts';
 import { SUITES } from '../suites/index.ts';
 import type { Scale, Suite } from '../suites/types.ts';
 import { resolveRun, type RunSpecInput } from '../spec.ts';
@@ -26,6 +26,7 @@ interface BenchOptions {
   steps?: string;
   report: boolean;
   strict?: boolean;
+  dryRun?: boolean;
 }
 
 export function timestamp(): string {
@@ -40,6 +41,47 @@ export function suiteSpecs(suite: Suite, scale: Scale, overrides: { backend: Bac
     ...(overrides.timeLimitS ? { timeLimitS: overrides.timeLimitS } : {}),
     ...(overrides.steps ? { training: { ...spec.training, steps: overrides.steps } } : {}),
   }));
+}
+
+const compact = (n: number): string => (n >= 1e4 ? n.toExponential(1).replace('e+', 'e') : String(n));
+
+/**
+ * The plan of a suite without running it: one line per run (model, task, training budget, time limit,
+ * training FLOPs from the architecture's closed-form count) and the total, so a paper-scale suite can be
+ * read and sized before a GPU is booked.
+ */
+export function planText(specs: RunSpecInput[], header: string): string {
+  const runs = specs.map((spec) => resolveRun(spec));
+  const lines = runs.map((run) => {
+    const t = run.spec.training;
+    const size = run.arch.size(run.config as never);
+    const params = run.arch.paramCount(run.config as never, run.io);
+    const tokens = t.steps * t.batchSize * run.seqLen;
+    const flops = run.arch.flopsPerToken(run.config as never, run.io, run.seqLen).training * tokens;
+    // Only what differs from the task's defaults (and the length), to keep a line readable.
+    const defaults = run.task.params.safeParse({}).data as Record<string, unknown> | undefined;
+    const taskParams = Object.entries(run.params)
+      .filter(([k, v]) => (typeof v === 'number' || typeof v === 'string') && (k === 'seq_len' || defaults?.[k] !== v))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    return {
+      cells: [run.runId, run.arch.name, `d=${size.dModel} L=${size.nLayers} ${compact(params)} params`, `${run.task.name} ${taskParams}`, `${compact(t.steps)}×${t.batchSize}`, String(t.learningRate), `${(run.spec.timeLimitS / 60).toFixed(0)} min`, flops.toExponential(1)],
+      flops,
+      limit: run.spec.timeLimitS,
+    };
+  });
+  const columns = ['run', 'arch', 'model', 'task', 'steps×batch', 'lr', 'limit', 'train FLOP'];
+  const widths = columns.map((c, i) => Math.max(c.length, ...lines.map((l) => l.cells[i].length)));
+  const row = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
+  const totalFlops = lines.reduce((sum, l) => sum + l.flops, 0);
+  const totalLimit = lines.reduce((sum, l) => sum + l.limit, 0);
+  return [
+    header,
+    row(columns),
+    ...lines.map((l) => row(l.cells)),
+    `total: ${lines.length} runs, ${totalFlops.toExponential(2)} training FLOP (model FLOPs, forward + backward), at most ${(totalLimit / 3600).toFixed(1)} h by the runs' time limits`,
+    '',
+  ].join('\n');
 }
 
 function positiveNumber(value: string | undefined, flag: string): number | undefined {
@@ -76,6 +118,11 @@ export async function bench(options: BenchOptions): Promise<number> {
     steps: positiveNumber(steps, '--steps'),
   });
   specs.forEach((spec) => resolveRun(spec)); // a bad name or number stops here, before anything is written
+  if (options.dryRun) {
+    const mine = shard ? shardOf(specs.map((spec) => ({ spec, runId: resolveRun(spec).runId })), shard).map((r) => r.spec) : specs;
+    process.stdout.write(planText(mine, `seqarena bench --suite ${suite.name} --scale ${scale} --backend ${backend}${shard ? ` --shard ${shard}` : ''}: ${mine.length} runs (dry run: nothing is run or written)`));
+    return 0;
+  }
   fs.mkdirSync(outDir, { recursive: true });
   writeFileAtomic(path.join(outDir, SUITE_FILE), JSON.stringify({ suite: suite.name, backend, scale, shard: shard ?? null, timeLimit, steps, runs: specs.length }, null, 2) + '\n');
   writeEnv(outDir, environment({ suite: suite.name, backend, scale, shard: shard ?? null }));
@@ -131,6 +178,7 @@ export function register(program: Command): void {
     .option('--steps <n>', 'override the training steps of every run (smoke tests)')
     .option('--no-report', 'skip writing the HTML/Markdown report')
     .option('--strict', 'exit 1 when any run is not ok')
+    .option('--dry-run', 'print the runs (model, task, steps, time limit, training FLOPs) and their total without running anything')
     .action(async (options: BenchOptions) => {
       process.exitCode = await bench(options);
     });
