@@ -110,6 +110,8 @@ export interface FindingsSource {
   elapsedS: number | null;
   /** How many shards ran (1 for an unsharded suite). */
   shards: number;
+  /** The commits the suite's rows were produced at (shards or resumed runs may differ), most rows first. */
+  commits: string[];
 }
 
 const str = (v: unknown): string | null => (typeof v === 'string' && v.length > 0 ? v : null);
@@ -152,7 +154,7 @@ export function findingsSummaryMarkdown(sources: FindingsSource[]): string {
     '',
     ...sources.map(
       (s) =>
-        `- \`${commandText(s)}\` → \`${s.dir}\` (commit ${str(s.env?.git_sha) ?? 'unknown'}): ${s.findings.length} finding(s), ${minutes(s.elapsedS)} of run time${s.shards > 1 ? ' (longest shard)' : ''}`,
+        `- \`${commandText(s)}\` → \`${s.dir}\` (${s.commits.length === 0 ? 'commit unknown' : `commit${s.commits.length > 1 ? 's' : ''} ${s.commits.join(', ')}`}): ${s.findings.length} finding(s), ${minutes(s.elapsedS)} of run time${s.shards > 1 ? ' (longest shard)' : ''}`,
     ),
     '',
   ];

@@ -323,6 +323,7 @@ test('seqarena findings: one table from several results directories, rechecked f
       '`seqarena bench --suite selective-copying --shard i/2 (2 shards in parallel, then seqarena merge)`',
       '15.0 min of run time (longest shard)',
       '`seqarena bench --suite efficiency`',
+      '(commit abc123)', // the test rows' git_sha
       'Mamba (selective): 0.95 accuracy (n=512)',
       '99.8 % accuracy',
       '➖ not judged',

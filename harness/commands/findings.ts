@@ -64,7 +64,11 @@ export function loadFindingsSource(dir: string, recheck: boolean): FindingsSourc
     if (findings.length === 0) throw new UsageError(`'${dir}' has no ${FINDINGS_FILE}; it is written by \`seqarena bench\` for a paper suite (or by \`seqarena merge\` for its shards); add --recheck to evaluate it from the rows`);
   }
   const elapsed = elapsedSeconds(rows);
-  return { dir, findings, env, elapsedS: elapsed.seconds, shards: elapsed.shards };
+  const perCommit = new Map<string, number>();
+  // Short form: rows of one commit may carry its id at different lengths.
+  for (const r of rows) if (r.git_sha) perCommit.set(r.git_sha.slice(0, 7), (perCommit.get(r.git_sha.slice(0, 7)) ?? 0) + 1);
+  const commits = [...perCommit.entries()].sort((a, b) => b[1] - a[1]).map(([sha]) => sha);
+  return { dir, findings, env, elapsedS: elapsed.seconds, shards: elapsed.shards, commits };
 }
 
 export function register(program: Command): void {
