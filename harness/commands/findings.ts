@@ -28,7 +28,8 @@ export function elapsedSeconds(rows: ResultRow[]): { seconds: number | null; sha
     const key = r.shard ?? '';
     perShard.set(key, (perShard.get(key) ?? 0) + r.value);
   }
-  const shards = new Set(rows.map((r) => r.shard ?? '')).size;
+  // Shards are the distinct shard labels; rows without one (an unsharded suite, or a run rerun alone) add none.
+  const shards = new Set(rows.filter((r) => r.shard !== null).map((r) => r.shard)).size;
   return { seconds: perShard.size === 0 ? null : Math.max(...perShard.values()), shards: Math.max(shards, 1) };
 }
 
