@@ -71,12 +71,23 @@ export function mergeRowSets(sets: readonly ResultSet[]): MergedRows {
   return { rows, duplicates, conflicts };
 }
 
+/**
+ * Which suite a set belongs to: a source that is not a suite's (a run rerun alone with `seqarena run`,
+ * whose env says suite 'run') does not veto what the suite's shards agree on, so the merge can still
+ * judge the suite's findings.
+ */
+const SUITE_KEYS = ['suite', 'scale'];
+const isSuiteEnv = (e: Record<string, unknown>): boolean => typeof e.suite === 'string' && e.suite !== 'run';
+
 /** env.json of a merge: what every source agrees on at the top, and each source's env in `sources`. */
 export function mergeEnvs(sources: { dir: string; env: Record<string, unknown> | null }[]): Record<string, unknown> {
   const envs = sources.map((s) => s.env ?? {});
   const common: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(envs[0] ?? {})) {
-    if (envs.every((e) => key in e && JSON.stringify(e[key]) === JSON.stringify(value))) common[key] = value;
+  const keys = new Set(envs.flatMap((e) => Object.keys(e)));
+  for (const key of keys) {
+    const voters = SUITE_KEYS.includes(key) ? envs.filter(isSuiteEnv) : envs;
+    const value = voters[0]?.[key];
+    if (voters.length > 0 && voters.every((e) => key in e && JSON.stringify(e[key]) === JSON.stringify(value))) common[key] = value;
   }
   return { ...common, merged_at: new Date().toISOString(), sources: sources.map((s) => ({ dir: s.dir, env: s.env })) };
 }

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { mergeResults, mergeRowSets } from '../harness/merge.ts';
+import { mergeEnvs, mergeResults, mergeRowSets } from '../harness/merge.ts';
 import { buildHistory, readHistory } from '../harness/history.ts';
 import { UsageError } from '../harness/errors.ts';
 import { appendRows, readEnv, readRows, writeEnv } from '../harness/results/io.ts';
@@ -157,4 +157,18 @@ test('merging the shards of a paper suite judges its findings on the whole set',
   const findings = JSON.parse(fs.readFileSync(path.join(out, 'findings.json'), 'utf8')) as { findings: { suite: string; held: boolean | null }[] };
   assert.ok(findings.findings.length > 0);
   assert.ok(findings.findings.every((f) => f.suite === 'efficiency' && f.held === null), 'not enough rows to judge: each finding says so');
+});
+
+test('merge env: a source that names no suite (a run rerun alone) does not drop the suite the shards agree on', () => {
+  const shard = (i: number) => ({ dir: `s${i}`, env: { suite: 'selective-copying', scale: 'cpu', backend: 'wasm', shard: `${i}/2`, node: '20' } });
+  const rerun = { dir: 'rerun', env: { suite: 'run', backend: 'wasm', node: '20' } }; // as `seqarena run` writes it
+  const merged = mergeEnvs([rerun, shard(1), shard(2)]);
+  assert.equal(merged.suite, 'selective-copying');
+  assert.equal(merged.scale, 'cpu');
+  assert.equal(merged.backend, 'wasm');
+  assert.equal(merged.shard, undefined, 'shards disagree: no common shard');
+  // Shards that disagree on the suite still leave it out.
+  const mixed = mergeEnvs([shard(1), { dir: 'other', env: { suite: 'scan', scale: 'cpu' } }]);
+  assert.equal(mixed.suite, undefined);
+  assert.equal(mixed.scale, 'cpu');
 });
