@@ -342,9 +342,9 @@ test('seqarena findings: one table from several results directories, rechecked f
 test('bench --dry-run prints every run of a paper suite with its budget and the total, and writes nothing', async () => {
   const { main } = await import('../harness/cli.ts');
   const { planText } = await import('../harness/commands/bench.ts');
-  const runs = runsOf('scan', 'paper');
+  const runs = runsOf('scan', 'paper').map((spec) => resolveRun(spec));
   const text = planText(runs, 'plan');
-  for (const spec of runs) assert.ok(text.includes(resolveRun(spec).runId), `plan lacks run ${resolveRun(spec).runId}`);
+  for (const run of runs) assert.ok(text.includes(run.runId), `plan lacks run ${run.runId}`);
   assert.match(text, /lstm-seq2seq\s+d=200 L=2 /, 'the paper-scale LSTM is 200 units wide');
   assert.match(text, /1\.0e5×1\s+0\.001\s+1440 min/, '100,000 steps of batch 1 at 1e-3, a day each');
   assert.match(text, /^total: 8 runs, \d\.\d\de\+\d+ training FLOP/m);

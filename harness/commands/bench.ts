@@ -11,7 +11,7 @@ import { writeEnv, writeFileAtomic, RESULTS_JSONL } from '../results/io.ts';
 import { parseShard, runSuite, shardOf } from '../runner.ts';
 import { SUITES } from '../suites/index.ts';
 import type { Scale, Suite } from '../suites/types.ts';
-import { resolveRun, type RunSpecInput } from '../spec.ts';
+import { resolveRun, type ResolvedRun, type RunSpecInput } from '../spec.ts';
 
 export const SUITE_FILE = 'suite.json';
 
@@ -50,8 +50,7 @@ const compact = (n: number): string => (n >= 1e4 ? n.toExponential(1).replace('e
  * training FLOPs from the architecture's closed-form count) and the total, so a paper-scale suite can be
  * read and sized before a GPU is booked.
  */
-export function planText(specs: RunSpecInput[], header: string): string {
-  const runs = specs.map((spec) => resolveRun(spec));
+export function planText(runs: ResolvedRun[], header: string): string {
   const lines = runs.map((run) => {
     const t = run.spec.training;
     const size = run.arch.size(run.config as never);
@@ -117,9 +116,9 @@ export async function bench(options: BenchOptions): Promise<number> {
     timeLimitS: positiveNumber(timeLimit, '--time-limit'),
     steps: positiveNumber(steps, '--steps'),
   });
-  specs.forEach((spec) => resolveRun(spec)); // a bad name or number stops here, before anything is written
+  const resolved = specs.map((spec) => resolveRun(spec)); // a bad name or number stops here, before anything is written
   if (options.dryRun) {
-    const mine = shard ? shardOf(specs.map((spec) => ({ spec, runId: resolveRun(spec).runId })), shard).map((r) => r.spec) : specs;
+    const mine = shard ? shardOf(resolved, shard) : resolved;
     process.stdout.write(planText(mine, `seqarena bench --suite ${suite.name} --scale ${scale} --backend ${backend}${shard ? ` --shard ${shard}` : ''}: ${mine.length} runs (dry run: nothing is run or written)`));
     return 0;
   }
