@@ -15,6 +15,16 @@ export const BASELINES_DIR = path.join(RESULTS_ROOT, 'baselines');
 
 const isResultsDir = (dir: string): boolean => fs.existsSync(path.join(dir, RESULTS_JSONL));
 
+/** Every results directory directly under `root` (baselines excluded); none if `root` does not exist. */
+export function resultsDirsUnder(root = RESULTS_ROOT): string[] {
+  if (!fs.existsSync(root)) return [];
+  return fs
+    .readdirSync(root, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && e.name !== 'baselines')
+    .map((e) => path.join(root, e.name))
+    .filter(isResultsDir);
+}
+
 /**
  * The results directory a command reads: the one given, or else the most recently written directory
  * under results/ (baselines excluded).
@@ -24,13 +34,7 @@ export function resolveResultsDir(dir: string | undefined, root = RESULTS_ROOT):
     if (!isResultsDir(dir)) throw new UsageError(`'${dir}' is not a results directory (no ${RESULTS_JSONL}); pass a directory written by \`seqarena bench\` or \`seqarena run\``);
     return dir;
   }
-  const candidates = fs.existsSync(root)
-    ? fs
-        .readdirSync(root, { withFileTypes: true })
-        .filter((e) => e.isDirectory() && e.name !== 'baselines')
-        .map((e) => path.join(root, e.name))
-        .filter(isResultsDir)
-    : [];
+  const candidates = resultsDirsUnder(root);
   if (candidates.length === 0) throw new UsageError(`no results directory given and none found under ${root}/; run \`seqarena bench\` first or pass RESULTS_DIR`);
   const mtime = (d: string): number => fs.statSync(path.join(d, RESULTS_JSONL)).mtimeMs;
   return candidates.reduce((a, b) => (mtime(b) > mtime(a) ? b : a));

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { ResultsFileError } from '../harness/results/io.ts';
 import type { FindingResult } from '../harness/suites/types.ts';
 import { formatBytes, formatNumber } from './data.ts';
+import { markdownTableLines } from './markdown.ts';
 import type { Table } from './summary.ts';
 
 export const FINDINGS_FILE = 'findings.json';
@@ -60,15 +61,14 @@ export function outcome(held: boolean | null): string {
   return held === null ? OUTCOMES.notJudged : held ? OUTCOMES.held : OUTCOMES.notHeld;
 }
 
-/** A value in its unit: fractions to two decimals, bytes in KiB/MiB, anything else to 3 significant digits. */
+/** A value (± its spread) in its unit: fractions to two decimals, bytes in KiB/MiB, anything else to 3 significant digits. */
 function formatValue(value: number | null, unit: string, stddev?: number): string {
   if (value === null) return 'missing';
-  if (unit === 'bytes' || unit.startsWith('bytes/')) {
-    const spread = stddev === undefined ? '' : ` ± ${formatBytes(stddev)}`;
-    return `${formatBytes(value)}${spread}${unit === 'bytes' ? '' : unit.slice('bytes'.length)}`;
-  }
-  if (unit === 'accuracy' || unit === 'exact match' || unit === 'fraction' || unit === 'exponent') return `${value.toFixed(2)}${stddev === undefined ? '' : ` ± ${stddev.toFixed(2)}`} ${unit}`;
-  return `${formatNumber(value)}${stddev === undefined ? '' : ` ± ${formatNumber(stddev)}`} ${unit}`;
+  const bytes = unit === 'bytes' || unit.startsWith('bytes/');
+  const fraction = unit === 'accuracy' || unit === 'exact match' || unit === 'fraction' || unit === 'exponent';
+  const format = bytes ? formatBytes : fraction ? (v: number) => v.toFixed(2) : formatNumber;
+  const figure = `${format(value)}${stddev === undefined ? '' : ` ± ${format(stddev)}`}`;
+  return bytes ? `${figure}${unit.slice('bytes'.length)}` : `${figure} ${unit}`;
 }
 
 const published = (f: FindingResult): string =>
@@ -160,7 +160,5 @@ export function findingsSummaryMarkdown(sources: FindingsSource[]): string {
   ];
   const columns = ['suite', 'finding (source)', 'published', 'seqarena', 'expected outcome', 'outcome'];
   const rows = all.map((f) => [`\`${f.suite}\` (${f.scale})`, `${f.claim} (${f.source})`, published(f), measuredText(f), f.expectation, outcome(f.held)]);
-  const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
-  lines.push(`| ${columns.join(' | ')} |`, `| ${columns.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`));
-  return lines.join('\n') + '\n';
+  return [...lines, ...markdownTableLines({ columns, rows })].join('\n') + '\n';
 }

@@ -8,12 +8,17 @@ import type { Table } from './summary.ts';
 
 const escapeCell = (text: string): string => text.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 
-export function tableMarkdown(t: Table, level = '##'): string {
+/** The table's lines alone (header, rule, rows), numeric columns right-aligned, cells escaped. */
+export function markdownTableLines(t: Pick<Table, 'columns' | 'rows'>): string[] {
   const numeric = t.columns.map((_, i) => t.rows.length > 0 && t.rows.every((r) => /^[−+-]?[\d.,]+( |$)|^—$/.test(r[i])));
   const header = `| ${t.columns.map(escapeCell).join(' | ')} |`;
   const rule = `| ${numeric.map((n) => (n ? '---:' : '---')).join(' | ')} |`;
   const body = t.rows.map((r) => `| ${r.map(escapeCell).join(' | ')} |`);
-  return [`${level} ${t.title}`, '', t.note, '', header, rule, ...body].join('\n');
+  return [header, rule, ...body];
+}
+
+export function tableMarkdown(t: Table, level = '##'): string {
+  return [`${level} ${t.title}`, '', t.note, '', ...markdownTableLines(t)].join('\n');
 }
 
 /** The page's content, and where the chart files are relative to the Markdown file (default "charts"). */

@@ -7,13 +7,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { RESULTS_ROOT } from '../baseline.ts';
+import { RESULTS_ROOT, resultsDirsUnder } from '../baseline.ts';
+import { groupBy } from '../compare.ts';
 import { UsageError } from '../errors.ts';
 import { evaluateFindings, writeFindings } from '../findings.ts';
+import { findingsSuiteOf } from '../suites/index.ts';
 import { readEnv, readRows, RESULTS_JSONL } from '../results/io.ts';
 import type { ResultRow } from '../results/schema.ts';
-import { SUITES } from '../suites/index.ts';
-import type { FindingResult, Scale, Suite } from '../suites/types.ts';
+import type { FindingResult } from '../suites/types.ts';
 import { FINDINGS_FILE, findingsSummaryMarkdown, readFindings, type FindingsSource } from '../../reports/findings.ts';
 
 /**
@@ -35,11 +36,7 @@ export function elapsedSeconds(rows: ResultRow[]): { seconds: number | null; sha
 
 /** Results directories under `root` that hold findings.json, oldest first. */
 function findingsDirs(root: string): string[] {
-  if (!fs.existsSync(root)) return [];
-  return fs
-    .readdirSync(root, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && e.name !== 'baselines')
-    .map((e) => path.join(root, e.name))
+  return resultsDirsUnder(root)
     .filter((d) => fs.existsSync(path.join(d, FINDINGS_FILE)))
     .sort((a, b) => fs.statSync(path.join(a, FINDINGS_FILE)).mtimeMs - fs.statSync(path.join(b, FINDINGS_FILE)).mtimeMs);
 }
@@ -53,22 +50,22 @@ export function loadFindingsSource(dir: string, recheck: boolean): FindingsSourc
   const rows = readRows(dir, { warn: () => {} });
   let findings: FindingResult[];
   if (recheck) {
-    const name = String(env?.suite ?? '');
-    const suite = (SUITES as Record<string, Suite>)[name];
-    const scale = env?.scale;
-    if (!suite?.findings) throw new UsageError(`'${dir}' holds suite '${name || 'unknown'}', which states no findings; --recheck needs a paper suite's results (see seqarena list)`);
-    if (scale !== 'cpu' && scale !== 'paper') throw new UsageError(`'${dir}': env.json has no scale (cpu or paper), so its findings cannot be rechecked`);
-    findings = evaluateFindings(suite, rows, scale as Scale);
+    const named = findingsSuiteOf(env);
+    if (!named) {
+      throw new UsageError(
+        `'${dir}': env.json names suite '${String(env?.suite ?? 'unknown')}' at scale '${String(env?.scale ?? 'unknown')}'; --recheck needs a paper suite's results (see seqarena list) at scale cpu or paper`,
+      );
+    }
+    findings = evaluateFindings(named.suite, rows, named.scale);
     writeFindings(dir, findings);
   } else {
     findings = readFindings(dir);
     if (findings.length === 0) throw new UsageError(`'${dir}' has no ${FINDINGS_FILE}; it is written by \`seqarena bench\` for a paper suite (or by \`seqarena merge\` for its shards); add --recheck to evaluate it from the rows`);
   }
   const elapsed = elapsedSeconds(rows);
-  const perCommit = new Map<string, number>();
   // Short form: rows of one commit may carry its id at different lengths.
-  for (const r of rows) if (r.git_sha) perCommit.set(r.git_sha.slice(0, 7), (perCommit.get(r.git_sha.slice(0, 7)) ?? 0) + 1);
-  const commits = [...perCommit.entries()].sort((a, b) => b[1] - a[1]).map(([sha]) => sha);
+  const perCommit = groupBy(rows.filter((r): r is ResultRow & { git_sha: string } => Boolean(r.git_sha)), (r) => r.git_sha.slice(0, 7));
+  const commits = [...perCommit.entries()].sort((a, b) => b[1].length - a[1].length).map(([sha]) => sha);
   return { dir, findings, env, elapsedS: elapsed.seconds, shards: elapsed.shards, commits };
 }
 

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { recordFindings } from '../findings.ts';
+import { findingsSuiteOf } from '../suites/index.ts';
 import { mergeResults } from '../merge.ts';
 import { readEnv } from '../results/io.ts';
-import { SUITES } from '../suites/index.ts';
-import type { Scale, Suite } from '../suites/types.ts';
 
 export function register(program: Command): void {
   program
@@ -24,8 +23,7 @@ export function register(program: Command): void {
           `${merged.conflicts.length ? `, ${merged.conflicts.length} conflicting rows dropped` : ''}\n`,
       );
       // Shards of a paper suite: its findings can be judged only now that every run is together.
-      const env = readEnv(merged.outDir) ?? {};
-      const suite = (SUITES as Record<string, Suite>)[String(env.suite)];
-      if (suite?.findings && (env.scale === 'cpu' || env.scale === 'paper')) process.stdout.write(recordFindings(suite, merged.outDir, env.scale as Scale));
+      const named = findingsSuiteOf(readEnv(merged.outDir));
+      if (named) process.stdout.write(recordFindings(named.suite, merged.outDir, named.scale));
     });
 }
