@@ -340,7 +340,6 @@ test('seqarena findings: one table from several results directories, rechecked f
 });
 
 test('bench --dry-run prints every run of a paper suite with its budget and the total, and writes nothing', async () => {
-  const { main } = await import('../harness/cli.ts');
   const { planText } = await import('../harness/commands/bench.ts');
   const runs = runsOf('scan', 'paper').map((spec) => resolveRun(spec));
   const text = planText(runs, 'plan');
@@ -350,14 +349,12 @@ test('bench --dry-run prints every run of a paper suite with its budget and the 
   assert.match(text, /^total: 8 runs, \d\.\d\de\+\d+ training FLOP/m);
 
   const out = path.join(tempDir(), 'never');
-  let stdout = '';
-  const write = process.stdout.write;
-  process.stdout.write = ((chunk: string) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
-  try {
-    assert.equal(await main(['node', 'seqarena', 'bench', '--suite', 'selective-copying', '--shard', '2/2', '--dry-run', '--out', out]), 0);
-  } finally {
-    process.stdout.write = write;
-  }
+  // In a child process: capturing this process's stdout would also swallow the test runner's own reports.
+  const { execa } = await import('execa');
+  const bin = path.join(import.meta.dirname, '..', 'bin', 'seqarena.js');
+  const child = await execa(process.execPath, [bin, 'bench', '--suite', 'selective-copying', '--shard', '2/2', '--dry-run', '--out', out], { reject: false });
+  assert.equal(child.exitCode, 0, child.stderr);
+  const stdout = child.stdout;
   assert.match(stdout, /--shard 2\/2: 2 runs \(dry run: nothing is run or written\)/);
   assert.equal(fs.existsSync(out), false, 'a dry run wrote its results directory');
 });
