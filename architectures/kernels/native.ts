@@ -1,0 +1,45 @@
+/**
+ * The optional native kernels: C built at install (scripts/build-native.mjs) into
+ * native/build/seqarena.node, using AVX2/AVX-512 and a thread pool. Where the build did not happen (no
+ * compiler, SEQARENA_NATIVE=0) `nativeAddon()` is null and callers use their WebAssembly path, which
+ * stays the tested fallback. Each kernel file in native/src adds its functions to this interface.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeAddon {
+  /** Threads the pool runs on (the calling thread included). */
+  threads(): number;
+  setThreads(n: number): void;
+  /** The instruction set the kernels dispatch to on this CPU: 'avx512' | 'avx2' | 'generic'. */
+  isa(): string;
+}
+
+const ADDON_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'seqarena.node');
+
+let loaded: { addon: NativeAddon | null; reason: string } | null = null;
+
+function load(): { addon: NativeAddon | null; reason: string } {
+  if (process.env.SEQARENA_NATIVE === '0') return { addon: null, reason: 'disabled by SEQARENA_NATIVE=0' };
+  try {
+    const addon = createRequire(import.meta.url)(ADDON_PATH) as NativeAddon;
+    return { addon, reason: `native/build/seqarena.node (${addon.isa()})` };
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const why = code === 'MODULE_NOT_FOUND' ? 'not built (no C compiler at install? run node scripts/build-native.mjs)' : (error as Error).message;
+    return { addon: null, reason: why };
+  }
+}
+
+/** The native addon, or null where it is not built or is disabled. Loaded once per process. */
+export function nativeAddon(): NativeAddon | null {
+  loaded ??= load();
+  return loaded.addon;
+}
+
+/** Why the native kernels are or are not active, for `seqarena list` and env.json. */
+export function nativeStatus(): { active: boolean; detail: string } {
+  loaded ??= load();
+  return { active: loaded.addon !== null, detail: loaded.reason };
+}
