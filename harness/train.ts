@@ -1,7 +1,7 @@
 /**
- * Training and evaluation: AdamW with linear warm-up and cosine decay, global-norm gradient clipping,
- * masked cross-entropy on answer positions, periodic evaluation with early stop at a target accuracy,
- * and greedy decoding for translation metrics. Every tensor made per step is disposed.
+ * Training and evaluation: masked cross-entropy on answer positions, the loop (the optimizer is in
+ * optimizer.ts), periodic evaluation with early stop at a target accuracy, and greedy decoding for
+ * translation metrics. Every tensor made per step is disposed.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LMModel, Model } from '../architectures/types.ts';
@@ -9,7 +9,8 @@ import { lmMetrics } from '../tasks/metrics.ts';
 import { pairMetrics } from '../tasks/translation-metrics.ts';
 import { SPECIALS, type Example, type LMExample, type PairExample, type TaskMetric } from '../tasks/types.ts';
 import { disposeBatch, ExampleStream, makeBatch, takeExamples, type Batch } from './batches.ts';
-import type { ResolvedRun, TrainingSettings } from './spec.ts';
+import { AdamW } from './optimizer.ts';
+import type { ResolvedRun } from './spec.ts';
 
 /** Mean cross-entropy over masked positions: logits (b, l, v), target (b, l), mask (b, l) → scalar. */
 export function maskedCrossEntropy(logits: tf.Tensor3D, target: tf.Tensor2D, mask: tf.Tensor2D): tf.Scalar {
@@ -27,53 +28,6 @@ export function forwardBatch(model: Model, batch: Batch, training: boolean): tf.
     return model.forward(batch.source, batch.input, training);
   }
   return model.forward(batch.input, training);
-}
-
-/** Learning rate at a step: linear warm-up to the peak, then cosine decay to 10% of it. */
-export function learningRateAt(step: number, s: TrainingSettings): number {
-  if (step < s.warmupSteps) return (s.learningRate * (step + 1)) / s.warmupSteps;
-  const progress = Math.min(1, (step - s.warmupSteps) / Math.max(1, s.steps - s.warmupSteps));
-  return s.learningRate * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * progress)));
-}
-
-/** AdamW (decoupled weight decay on matrices, as in Loshchilov & Hutter) with global-norm clipping. */
-export class AdamW {
-  private readonly adam: tf.AdamOptimizer;
-  constructor(
-    private readonly variables: tf.Variable[],
-    private readonly settings: TrainingSettings,
-  ) {
-    this.adam = tf.train.adam(settings.learningRate, 0.9, 0.95, 1e-8) as tf.AdamOptimizer;
-  }
-
-  /**
-   * One update; returns the loss value and the gradient norm before clipping. Values are read back
-   * asynchronously: the webgpu backend cannot read synchronously in Node.
-   */
-  async step(step: number, lossFn: () => tf.Scalar): Promise<{ loss: number; gradNorm: number }> {
-    const lr = learningRateAt(step, this.settings);
-    (this.adam as unknown as { learningRate: number }).learningRate = lr;
-    const { value, grads } = tf.variableGrads(lossFn, this.variables);
-    const names = Object.keys(grads);
-    const norm = tf.tidy(() => tf.sqrt(tf.addN(names.map((n) => grads[n].square().sum()))));
-    const gradNorm = (await norm.data())[0];
-    const scale = Number.isFinite(gradNorm) && gradNorm > this.settings.gradClip ? this.settings.gradClip / gradNorm : 1;
-    const clipped: tf.NamedTensorMap = {};
-    for (const n of names) clipped[n] = scale === 1 ? grads[n] : tf.mul(grads[n], scale);
-    this.adam.applyGradients(clipped as Record<string, tf.Variable>);
-    if (this.settings.weightDecay > 0) {
-      tf.tidy(() => {
-        for (const v of this.variables) if (v.rank >= 2) v.assign(v.mul(1 - lr * this.settings.weightDecay));
-      });
-    }
-    const loss = (await value.data())[0];
-    tf.dispose([value, norm, ...Object.values(grads), ...(scale === 1 ? [] : Object.values(clipped))]);
-    return { loss, gradNorm };
-  }
-
-  dispose(): void {
-    this.adam.dispose();
-  }
 }
 
 export interface StepRecord {

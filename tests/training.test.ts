@@ -6,7 +6,8 @@ import { ARCHITECTURES } from '../architectures/index.ts';
 import type { Architecture, DecodeState, LMModel } from '../architectures/types.ts';
 import { pairAsLM, makeBatch, disposeBatch } from '../harness/batches.ts';
 import { resolveRun, type RunSpecInput } from '../harness/spec.ts';
-import { greedyDecode, learningRateAt, maskedCrossEntropy, train } from '../harness/train.ts';
+import { learningRateAt } from '../harness/optimizer.ts';
+import { greedyDecode, maskedCrossEntropy, train } from '../harness/train.ts';
 import { SPECIALS } from '../tasks/types.ts';
 import { useBackend } from './helpers.ts';
 
