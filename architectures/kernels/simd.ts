@@ -9,9 +9,14 @@
  * Every loop runs k-outer over one contiguous row of W, four lanes at a time, with a scalar tail.
  * Operands live in one WebAssembly memory (the arena): a kernel copies its inputs in, computes, and
  * copies its outputs out. The module is a few hundred bytes assembled below, so no build step or
- * toolchain is needed; `jsLoops` is the same three loops in plain JavaScript, the readable reference
- * the tests compare against, and the fallback where WebAssembly SIMD is missing.
+ * toolchain is needed (wasm-asm.ts holds the encodings); `jsLoops` is the same three loops in plain
+ * JavaScript, the readable reference the tests compare against, and the fallback where WebAssembly SIMD
+ * is missing.
  */
+
+import {
+  Op, Type, VOID, assembleModule, f32Load, f32Store, f32x4Add, f32x4ExtractLane, f32x4Mul, f32x4Splat, get, i32, set, tee, v128Load, v128Store, v128Zero,
+} from './wasm-asm.ts';
 
 /** The three loops over float offsets into the arena's memory. */
 export interface MatVecLoops {
@@ -55,52 +60,8 @@ export function jsLoops(mem: () => Float32Array): MatVecLoops {
 // The module, assembled. Parameters (all i32 byte offsets or counts): 0..4 as in MatVecLoops.
 // Locals: 5 k, 6 j, 7 rowOffset (bytes), 8 n4 (n rounded down to 4), 9 f32 scalar, 10 v128 vector.
 
-const enum Op {
-  block = 0x02, loop = 0x03, br = 0x0c, brIf = 0x0d, end = 0x0b,
-  localGet = 0x20, localSet = 0x21, localTee = 0x22,
-  f32Load = 0x2a, f32Store = 0x38, i32Const = 0x41,
-  i32GeS = 0x4e, i32Add = 0x6a, i32Mul = 0x6c, i32And = 0x71, i32Shl = 0x74,
-  f32Add = 0x92, f32Mul = 0x94, simd = 0xfd,
-}
-const VOID = 0x40;
 const [P0, P1, P2, H, N, K, J, ROW, N4, S, V] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-
-function leb(value: number): number[] {
-  const out: number[] = [];
-  let v = value >>> 0;
-  do {
-    let byte = v & 0x7f;
-    v >>>= 7;
-    if (v !== 0) byte |= 0x80;
-    out.push(byte);
-  } while (v !== 0);
-  return out;
-}
-
-function sleb(value: number): number[] {
-  const out: number[] = [];
-  let v = value | 0;
-  for (;;) {
-    const byte = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0)) return [...out, byte];
-    out.push(byte | 0x80);
-  }
-}
-
-const get = (i: number): number[] => [Op.localGet, i];
-const set = (i: number): number[] => [Op.localSet, i];
-const i32 = (v: number): number[] => [Op.i32Const, ...sleb(v)];
-const simd = (op: number, ...rest: number[]): number[] => [Op.simd, ...leb(op), ...rest];
-const MEMARG = [0, 0]; // alignment hint 2^0, offset 0
-const v128Load = simd(0x00, ...MEMARG);
-const v128Store = simd(0x0b, ...MEMARG);
-const f32x4Splat = simd(0x13);
-const f32x4Add = simd(0xe4);
-const f32x4Mul = simd(0xe6);
-const lane = (i: number): number[] => simd(0x1f, i);
-const f32Load = [Op.f32Load, 2, 0];
-const f32Store = [Op.f32Store, 2, 0];
+const lane = f32x4ExtractLane;
 /** base + (index << 2): the byte address of float `index` after `base`. */
 const addr = (base: number[], index: number): number[] => [...base, ...get(index), ...i32(2), Op.i32Shl, Op.i32Add];
 
@@ -130,65 +91,50 @@ function axpyRows(targetIsRow: boolean): number[] {
   const source = targetIsRow ? get(P2) : rowBase(P2);
   const vectorStep = [
     ...addr(target, J),
-    ...addr(target, J), ...v128Load,
-    ...get(V), ...addr(source, J), ...v128Load, ...f32x4Mul,
-    ...f32x4Add, ...v128Store,
+    ...addr(target, J), ...v128Load(),
+    ...get(V), ...addr(source, J), ...v128Load(), ...f32x4Mul,
+    ...f32x4Add, ...v128Store(),
   ];
   const scalarStep = [
     ...addr(target, J),
-    ...addr(target, J), ...f32Load,
-    ...get(S), ...addr(source, J), ...f32Load, Op.f32Mul,
-    Op.f32Add, ...f32Store,
+    ...addr(target, J), ...f32Load(),
+    ...get(S), ...addr(source, J), ...f32Load(), Op.f32Mul,
+    Op.f32Add, ...f32Store(),
   ];
   const rowBody = [
-    ...addr(get(P1), K), ...f32Load, [Op.localTee, S], ...f32x4Splat, ...set(V),
+    ...addr(get(P1), K), ...f32Load(), ...tee(S), ...f32x4Splat, ...set(V),
     ...rowOffset,
     ...forLoop(J, get(N4), 4, vectorStep),
     ...forLoop(J, get(N), 1, scalarStep, false),
-  ].flat();
+  ];
   return [...prologue, ...forLoop(K, get(H), 1, rowBody)];
 }
 
 /** out[k] = Σ_j W[k, j] · x[j]: four partial sums per lane, added at the end of the row. */
 function dotRows(): number[] {
-  const vectorStep = [...get(V), ...addr(rowBase(P2), J), ...v128Load, ...addr(get(P1), J), ...v128Load, ...f32x4Mul, ...f32x4Add, ...set(V)];
-  const scalarStep = [...get(S), ...addr(rowBase(P2), J), ...f32Load, ...addr(get(P1), J), ...f32Load, Op.f32Mul, Op.f32Add, ...set(S)];
+  const vectorStep = [...get(V), ...addr(rowBase(P2), J), ...v128Load(), ...addr(get(P1), J), ...v128Load(), ...f32x4Mul, ...f32x4Add, ...set(V)];
+  const scalarStep = [...get(S), ...addr(rowBase(P2), J), ...f32Load(), ...addr(get(P1), J), ...f32Load(), Op.f32Mul, Op.f32Add, ...set(S)];
   const rowBody = [
     ...rowOffset,
-    ...simd(0x0c, ...new Array(16).fill(0)), ...set(V), // v128.const 0
+    ...v128Zero, ...set(V),
     ...forLoop(J, get(N4), 4, vectorStep),
     ...get(V), ...lane(0), ...get(V), ...lane(1), Op.f32Add, ...get(V), ...lane(2), Op.f32Add, ...get(V), ...lane(3), Op.f32Add, ...set(S),
     ...forLoop(J, get(N), 1, scalarStep, false),
-    ...addr(get(P0), K), ...get(S), ...f32Store,
+    ...addr(get(P0), K), ...get(S), ...f32Store(),
   ];
   return [...prologue, ...forLoop(K, get(H), 1, rowBody)];
 }
 
-function section(id: number, body: number[]): number[] {
-  return [id, ...leb(body.length), ...body];
-}
-
-const name = (s: string): number[] => [...leb(s.length), ...[...s].map((c) => c.charCodeAt(0))];
-
 function assemble(): Uint8Array<ArrayBuffer> {
-  const functions: [string, number[]][] = [
-    ['gemvAcc', axpyRows(false)],
-    ['gemvT', dotRows()],
-    ['ger', axpyRows(true)],
-  ];
-  const locals = [3, 4, 0x7f, 1, 0x7d, 1, 0x7b]; // 4 × i32, 1 × f32, 1 × v128
-  const bodies = functions.map(([, code]) => {
-    const body = [...locals, ...code, Op.end];
-    return [...leb(body.length), ...body];
-  });
-  return new Uint8Array([
-    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
-    ...section(1, [1, 0x60, 5, 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0]), // one type: (i32 × 5) → ()
-    ...section(2, [1, ...name('env'), ...name('memory'), 0x02, 0x00, 1]), // import env.memory, min 1 page
-    ...section(3, [functions.length, ...functions.map(() => 0)]),
-    ...section(7, [functions.length, ...functions.flatMap(([n], i) => [...name(n), 0x00, i])]),
-    ...section(10, [functions.length, ...bodies.flat()]),
-  ]);
+  const locals: [number, number][] = [[4, Type.i32], [1, Type.f32], [1, Type.v128]];
+  return assembleModule(
+    [
+      { name: 'gemvAcc', params: 5, locals, body: axpyRows(false) },
+      { name: 'gemvT', params: 5, locals, body: dotRows() },
+      { name: 'ger', params: 5, locals, body: axpyRows(true) },
+    ],
+    { shared: false },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------
