@@ -12,7 +12,7 @@ import { metricRow, type RunColumns } from './results/rows.ts';
 import type { ResultRow, RunStatus } from './results/schema.ts';
 import type { MetricName } from './results/metrics.ts';
 import { disposeBatch, makeBatch, takeExamples } from './batches.ts';
-import { evaluate, forwardBatch, train, type TrainHooks } from './train.ts';
+import { evaluate, forwardBatch, heldOutLoss, train, type TrainHooks } from './train.ts';
 import { resolveRun, type ResolvedRun, type RunSpecInput } from './spec.ts';
 import { gitSha, versionsString } from './provenance.ts';
 
@@ -128,14 +128,18 @@ export async function executeRun(input: RunSpecInput, context: RunContext = {}):
     for (const r of outcome.steps) {
       if (r.step % curveEvery === 0 || r.step === outcome.steps.length - 1) add('loss', { value: r.loss, step: r.step, wallSeconds: r.wallSeconds });
     }
+    for (const e of outcome.evals) add('eval_loss', { value: e.loss, step: e.step, wallSeconds: e.wallSeconds, slice: 'split=valid' });
     add('steps', { value: outcome.steps.length });
     if (timed.length > 0) {
+      // Per-step rates give the spread; the figure itself is Σ tokens / Σ time over the timed steps.
       const tokensPerS = timed.map((r) => r.tokens / (r.ms / 1000));
-      add('tokens_per_s', { samples: tokensPerS });
+      const throughput = timed.reduce((n, r) => n + r.tokens, 0) / (timed.reduce((t, r) => t + r.ms, 0) / 1000);
+      add('tokens_per_s', { samples: tokensPerS, value: throughput });
       add('step_latency_ms', { samples: timed.map((r) => r.ms) });
       const achieved = tokensPerS.map((t) => (t * flops.training) / 1e9);
-      add('achieved_gflops', { samples: achieved });
-      add('mfu', { samples: achieved.map((g) => g / cal.gflops) });
+      const achievedOverall = (throughput * flops.training) / 1e9;
+      add('achieved_gflops', { samples: achieved, value: achievedOverall });
+      add('mfu', { samples: achieved.map((g) => g / cal.gflops), value: achievedOverall / cal.gflops });
       const tail = outcome.steps.slice(-Math.max(1, Math.floor(outcome.steps.length / 10)));
       add('final_loss', { samples: tail.map((r) => r.loss) });
     }
@@ -152,6 +156,7 @@ export async function executeRun(input: RunSpecInput, context: RunContext = {}):
       const metrics = await evaluate(run, model, testExamples);
       const evalSeconds = (performance.now() - t0) / 1000;
       rows.push(...taskMetricRows(columns, metrics, null));
+      add('eval_loss', { value: await heldOutLoss(run, model, testExamples) });
       const evalTokens = testExamples.reduce((n, e) => n + (e.form === 'lm' ? e.input.length : (e as PairExample).source.length + (e as PairExample).target.length), 0);
       add('eval_tokens_per_s', { value: evalTokens / evalSeconds });
       for (const variant of run.task.evalVariants?.(run.params) ?? []) {

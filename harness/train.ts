@@ -42,6 +42,8 @@ export interface EvalRecord {
   step: number;
   wallSeconds: number;
   accuracy: number;
+  /** Teacher-forced cross-entropy on the validation examples' answer positions (nats/token). */
+  loss: number;
 }
 
 export interface TrainOutcome {
@@ -95,7 +97,8 @@ export async function train(run: ResolvedRun, model: Model, hooks: TrainHooks = 
       const last = step === s.steps - 1;
       if ((step + 1) % s.evalEvery === 0 || last) {
         const accuracy = headlineAccuracy(await evaluate(run, model, validExamples));
-        const evalRecord = { step: step + 1, wallSeconds: (performance.now() - start) / 1000, accuracy };
+        const loss = await heldOutLoss(run, model, validExamples);
+        const evalRecord = { step: step + 1, wallSeconds: (performance.now() - start) / 1000, accuracy, loss };
         outcome.evals.push(evalRecord);
         hooks.onEval?.(evalRecord);
         if (s.targetAccuracy !== null && accuracy >= s.targetAccuracy) {
@@ -183,6 +186,24 @@ async function tokenAccuracy(model: Model, examples: PairExample[], pad: number)
 }
 
 const EVAL_BATCH = 32;
+
+/** Teacher-forced cross-entropy on the answer positions of `examples`, weighted by answer count (nats/token). */
+export async function heldOutLoss(run: ResolvedRun, model: Model, examples: Example[]): Promise<number> {
+  let total = 0;
+  let count = 0;
+  for (let i = 0; i < examples.length; i += EVAL_BATCH) {
+    const batch = makeBatch(examples.slice(i, i + EVAL_BATCH), model.form, run.io.padId);
+    const [lossSum, answers] = tf.tidy(() => {
+      const n = batch.mask.sum();
+      return [maskedCrossEntropy(forwardBatch(model, batch, false), batch.target, batch.mask).mul(n.maximum(1)), n];
+    });
+    total += (await lossSum.data())[0];
+    count += (await answers.data())[0];
+    tf.dispose([lossSum, answers]);
+    disposeBatch(batch);
+  }
+  return count === 0 ? NaN : total / count;
+}
 
 /** Task metrics of `model` on `examples` (evaluation batches of 32). */
 export async function evaluate(run: ResolvedRun, model: Model, examples: Example[], params: Record<string, unknown> = run.params): Promise<TaskMetric[]> {

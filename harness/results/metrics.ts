@@ -20,7 +20,7 @@ export const METRICS = {
   params: m('model', 'parameters', 'none', 'trainable parameters'),
   flops_per_token: m('model', 'FLOP/token', 'none', 'analytic training FLOPs per token at the run length (forward + backward)'),
   // training
-  tokens_per_s: m('train', 'tokens/s', 'bigger', 'training tokens per second (samples: one per step)'),
+  tokens_per_s: m('train', 'tokens/s', 'bigger', 'training tokens per second: Σ tokens / Σ step time over the timed steps (samples: per-step rates, for the spread)'),
   step_latency_ms: m('train', 'ms', 'smaller', 'wall time of one optimiser step'),
   loss: m('train', 'nats/token', 'smaller', 'training loss on answer positions (curve rows: one per logged step)'),
   final_loss: m('train', 'nats/token', 'smaller', 'mean training loss over the last logged steps'),
@@ -29,7 +29,7 @@ export const METRICS = {
   peak_tensor_bytes: m('train', 'bytes', 'smaller', 'peak bytes held in tensors (tfjs engine)'),
   peak_rss_bytes: m('train', 'bytes', 'smaller', 'peak resident set size of the run process'),
   peak_device_bytes: m('train', 'bytes', 'smaller', 'peak GPU memory used (nvidia-smi), on GPU backends'),
-  achieved_gflops: m('train', 'GFLOP/s', 'bigger', 'model FLOPs per second achieved in training'),
+  achieved_gflops: m('train', 'GFLOP/s', 'bigger', 'model FLOPs per second achieved in training (from Σ tokens / Σ time)'),
   mfu: m('train', 'fraction', 'bigger', 'model FLOP utilisation: achieved / calibration matmul GFLOP/s'),
   // evaluation
   accuracy: m('eval', 'fraction', 'bigger', 'accuracy on answer positions'),
@@ -37,7 +37,7 @@ export const METRICS = {
   token_accuracy: m('eval', 'fraction', 'bigger', 'fraction of target tokens right (translation, teacher-forced)'),
   bleu: m('eval', 'BLEU', 'bigger', 'corpus BLEU-4, sacreBLEU 13a tokenisation, exp smoothing (0–100)'),
   chrf: m('eval', 'chrF', 'bigger', 'chrF (character 6-grams, β = 2), sacreBLEU style (0–100)'),
-  eval_loss: m('eval', 'nats/token', 'smaller', 'loss on held-out answer positions'),
+  eval_loss: m('eval', 'nats/token', 'smaller', 'teacher-forced loss on held-out answer positions: the test split (summary row) and the validation split at each evaluation (curve rows, slice split=valid)'),
   eval_tokens_per_s: m('eval', 'tokens/s', 'bigger', 'evaluation forward tokens per second'),
   // inference
   prefill_tokens_per_s: m('inference', 'tokens/s', 'bigger', 'full-forward (prefill) tokens per second'),

@@ -32,7 +32,8 @@ export type RunColumns = Pick<
 export interface Figure {
   /** A single value (accuracy, bytes, a count) … */
   value?: number | null;
-  /** … or repeated samples (timings, throughputs): value is their mean, with n, stddev, p50, p90, min, max. */
+  /** … or repeated samples (timings, throughputs): value is their mean (unless `value` is given too: a
+   * throughput is Σ tokens / Σ time, not the mean of per-step rates), with n, stddev, p50, p90, min, max. */
   samples?: number[];
   /** Number of items behind a single value (answer positions, sentences); default 1. */
   n?: number;
@@ -68,7 +69,7 @@ export function metricRow(columns: RunColumns, metric: MetricName, figure: Figur
     const s = summarize(figure.samples);
     return {
       ...base,
-      value: round(s.mean),
+      value: round(figure.value ?? s.mean),
       n: s.n,
       stddev: s.stddev === null ? null : round(s.stddev),
       p50: round(s.p50),
