@@ -17,10 +17,30 @@
  * Missing rows (in the baseline, not the current set) and new rows are listed, never dropped.
  */
 import { z } from 'zod';
-import type { ComparisonRow, Verdict } from '../reports/types.ts';
 import { deriveSeed, rng } from '../tasks/rng.ts';
-import type { Direction, ResultRow } from './results/schema.ts';
+import type { Direction, Phase, ResultRow } from './results/schema.ts';
 import { quantile } from './stats.ts';
+
+/** How a figure moved against the baseline, by the compare rules for its direction. */
+export type Verdict = 'regression' | 'improvement' | 'unchanged' | 'new' | 'missing';
+
+/**
+ * One figure of one run held against a baseline: what reports draw. `lower`/`upper` bound the allowed
+ * band for `current` in the metric's own unit (null: unbounded on that side); `baseline` is null for a
+ * figure the baseline lacks, `current` null for one the current run lacks.
+ */
+export interface ComparisonRow {
+  task: string;
+  arch: string;
+  phase: Phase;
+  metric: string;
+  slice: string | null;
+  baseline: number | null;
+  current: number | null;
+  lower: number | null;
+  upper: number | null;
+  verdict: Verdict;
+}
 
 const Relative = z.number().nonnegative().describe('smallest relative change (0.1 = 10%) that counts');
 

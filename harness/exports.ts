@@ -6,8 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from './results/io.ts';
 import type { ResultRow } from './results/schema.ts';
-import { figuresOf, groupBy, isSummaryRow, matchKey, type Comparison } from './compare.ts';
-import type { Verdict } from '../reports/types.ts';
+import { figuresOf, groupBy, isSummaryRow, matchKey, type Comparison, type Verdict } from './compare.ts';
 import { summarize } from './stats.ts';
 
 // ---------------------------------------------------------------------------------------------------

@@ -4,16 +4,11 @@
  * reads them. A finding that does not hold is a result to publish, not a failure: nothing here sets an
  * exit code. The row helpers below are what the checks in suites/papers.ts are written with.
  */
-import path from 'node:path';
-import { outcome } from '../reports/findings.ts';
-import { readRows, writeFileAtomic } from './results/io.ts';
+import { outcome, writeFindings } from './results/findings.ts';
+import { readRows } from './results/io.ts';
 import type { ResultRow } from './results/schema.ts';
 import { resolveRun, type RunSpecInput } from './spec.ts';
 import type { FindingResult, Scale, Suite } from './suites/types.ts';
-
-export const FINDINGS_JSON = 'findings.json';
-/** Bumped when a field of findings.json changes meaning; the report refuses newer versions. */
-export const FINDINGS_VERSION = 1;
 
 /** Each finding of `suite` checked on the suite's rows (rows of other suites are ignored). */
 export function evaluateFindings(suite: Suite, rows: ResultRow[], scale: Scale): FindingResult[] {
@@ -37,13 +32,6 @@ export function evaluateFindings(suite: Suite, rows: ResultRow[], scale: Scale):
       ...checked,
     };
   });
-}
-
-/** Write findings.json into a results directory (atomically: a crash never leaves half a file). */
-export function writeFindings(outDir: string, results: FindingResult[]): string {
-  const file = path.join(outDir, FINDINGS_JSON);
-  writeFileAtomic(file, JSON.stringify({ schema_version: FINDINGS_VERSION, findings: results }, null, 2) + '\n');
-  return file;
 }
 
 /** The console summary bench prints: one line per finding, outcome first. */

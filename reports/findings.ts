@@ -1,65 +1,14 @@
 /**
  * The findings section: for each paper-findings suite that ran, one table with, per finding, the
  * claim, its source, the published numbers, seqarena's numbers at the scale run, the expected outcome
- * and whether it held — stated plainly, including when it did not. Read from findings.json, which
- * `seqarena bench` writes beside results.jsonl; rendered by the page and the Markdown like every table.
+ * and whether it held — stated plainly, including when it did not. Read from findings.json (through
+ * harness/results/findings.ts); rendered by the page and the Markdown like every table.
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import { z } from 'zod';
-import { ResultsFileError } from '../harness/results/io.ts';
+import { outcome } from '../harness/results/findings.ts';
 import type { FindingResult } from '../harness/suites/types.ts';
 import { formatBytes, formatNumber } from './data.ts';
 import { markdownTableLines } from './markdown.ts';
 import type { Table } from './summary.ts';
-
-export const FINDINGS_FILE = 'findings.json';
-/** The findings.json version this reader understands (harness/findings.ts writes it). */
-const FINDINGS_VERSION = 1;
-
-const PublishedValue = z.object({ label: z.string(), value: z.number(), unit: z.string() });
-
-const FindingRecord: z.ZodType<FindingResult> = z.object({
-  id: z.string(),
-  suite: z.string(),
-  claim: z.string(),
-  source: z.string(),
-  published: z.array(PublishedValue),
-  measured: z.array(z.object({ label: z.string(), value: z.number().nullable(), unit: z.string(), n: z.number().optional(), stddev: z.number().optional() })),
-  expectation: z.string(),
-  held: z.boolean().nullable(),
-  detail: z.string(),
-  scale: z.enum(['cpu', 'paper']),
-});
-
-const FindingsFile = z.object({ schema_version: z.number().int(), findings: z.array(FindingRecord) });
-
-/** The findings of a results directory, or none where the suite had no findings (no findings.json). */
-export function readFindings(dir: string): FindingResult[] {
-  const file = path.join(dir, FINDINGS_FILE);
-  if (!fs.existsSync(file)) return [];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch {
-    throw new ResultsFileError(file, null, 'not valid JSON');
-  }
-  const result = FindingsFile.safeParse(parsed);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new ResultsFileError(file, null, `not a findings file: ${issue?.path.join('.') || 'file'}: ${issue?.message}`);
-  }
-  if (result.data.schema_version > FINDINGS_VERSION) {
-    throw new ResultsFileError(file, null, `schema_version ${result.data.schema_version} is newer than this seqarena reads (${FINDINGS_VERSION}); upgrade seqarena to read it`);
-  }
-  return result.data.findings;
-}
-
-const OUTCOMES = { held: '✅ held', notHeld: '❌ not held', notJudged: '➖ not judged' } as const;
-
-export function outcome(held: boolean | null): string {
-  return held === null ? OUTCOMES.notJudged : held ? OUTCOMES.held : OUTCOMES.notHeld;
-}
 
 /** A value (± its spread) in its unit: fractions to two decimals, bytes in KiB/MiB, anything else to 3 significant digits. */
 function formatValue(value: number | null, unit: string, stddev?: number): string {

@@ -1,28 +1,10 @@
-/** What reports take in and hand out: chart specs, rendered charts, the regression comparison. */
+/** What reports take in and hand out: chart specs, rendered charts; the regression comparison is harness/compare.ts's. */
 import type { TopLevelSpec } from 'vega-lite';
-import type { Phase, ResultRow, RunStatus } from '../harness/results/schema.ts';
+import type { ComparisonRow } from '../harness/compare.ts';
+import type { ResultRow, RunStatus } from '../harness/results/schema.ts';
 import type { FindingResult } from '../harness/suites/types.ts';
 
-/** How a metric moved against the baseline, by the compare rules for its direction. */
-export type Verdict = 'regression' | 'improvement' | 'unchanged' | 'new' | 'missing';
-
-/**
- * One metric of one run held against a baseline (produced by harness/compare.ts). `lower`/`upper` bound
- * the allowed band for `current` in the metric's own unit (null: unbounded on that side); `baseline` is
- * null for a metric the baseline lacks, `current` null for one the current run lacks.
- */
-export interface ComparisonRow {
-  task: string;
-  arch: string;
-  phase: Phase;
-  metric: string;
-  slice: string | null;
-  baseline: number | null;
-  current: number | null;
-  lower: number | null;
-  upper: number | null;
-  verdict: Verdict;
-}
+export type { ComparisonRow, Verdict } from '../harness/compare.ts';
 
 /** A run that did not finish (status ≠ ok), as every chart and table names it. */
 export interface FailedRun {

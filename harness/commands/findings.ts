@@ -10,12 +10,13 @@ import type { Command } from 'commander';
 import { RESULTS_ROOT, resultsDirsUnder } from '../baseline.ts';
 import { groupBy } from '../compare.ts';
 import { UsageError } from '../errors.ts';
-import { evaluateFindings, writeFindings } from '../findings.ts';
+import { evaluateFindings } from '../findings.ts';
 import { findingsSuiteOf } from '../suites/index.ts';
 import { readEnv, readRows, RESULTS_JSONL } from '../results/io.ts';
 import type { ResultRow } from '../results/schema.ts';
 import type { FindingResult } from '../suites/types.ts';
-import { FINDINGS_FILE, findingsSummaryMarkdown, readFindings, type FindingsSource } from '../../reports/findings.ts';
+import { FINDINGS_JSON, readFindings, writeFindings } from '../results/findings.ts';
+import { findingsSummaryMarkdown, type FindingsSource } from '../../reports/findings.ts';
 
 /**
  * The compute time a suite took: the sum of its runs' wall-clock times (every attempt, resumed or
@@ -37,8 +38,8 @@ export function elapsedSeconds(rows: ResultRow[]): { seconds: number | null; sha
 /** Results directories under `root` that hold findings.json, oldest first. */
 function findingsDirs(root: string): string[] {
   return resultsDirsUnder(root)
-    .filter((d) => fs.existsSync(path.join(d, FINDINGS_FILE)))
-    .sort((a, b) => fs.statSync(path.join(a, FINDINGS_FILE)).mtimeMs - fs.statSync(path.join(b, FINDINGS_FILE)).mtimeMs);
+    .filter((d) => fs.existsSync(path.join(d, FINDINGS_JSON)))
+    .sort((a, b) => fs.statSync(path.join(a, FINDINGS_JSON)).mtimeMs - fs.statSync(path.join(b, FINDINGS_JSON)).mtimeMs);
 }
 
 /** Read (or, with `recheck`, re-evaluate and rewrite) the findings of one results directory. */
@@ -60,7 +61,7 @@ export function loadFindingsSource(dir: string, recheck: boolean): FindingsSourc
     writeFindings(dir, findings);
   } else {
     findings = readFindings(dir);
-    if (findings.length === 0) throw new UsageError(`'${dir}' has no ${FINDINGS_FILE}; it is written by \`seqarena bench\` for a paper suite (or by \`seqarena merge\` for its shards); add --recheck to evaluate it from the rows`);
+    if (findings.length === 0) throw new UsageError(`'${dir}' has no ${FINDINGS_JSON}; it is written by \`seqarena bench\` for a paper suite (or by \`seqarena merge\` for its shards); add --recheck to evaluate it from the rows`);
   }
   const elapsed = elapsedSeconds(rows);
   // Short form: rows of one commit may carry its id at different lengths.
@@ -73,13 +74,13 @@ export function register(program: Command): void {
   program
     .command('findings')
     .description('the paper suites’ findings as one Markdown table (published vs measured, held / not held), with the machine, commands and wall-clock times')
-    .argument('[results-dir...]', `results directories of paper suites (default: every one under ${RESULTS_ROOT}/ with ${FINDINGS_FILE})`)
+    .argument('[results-dir...]', `results directories of paper suites (default: every one under ${RESULTS_ROOT}/ with ${FINDINGS_JSON})`)
     .option('--recheck', 'evaluate the suites’ checks again on the stored rows and rewrite findings.json')
     .option('--json', 'print the findings as JSON instead')
     .addHelpText('after', '\nExamples:\n  seqarena findings\n  seqarena findings results/paper-mqar results/paper-scan --recheck')
     .action((dirArgs: string[], opts: { recheck?: boolean; json?: boolean }) => {
       const dirs = dirArgs.length > 0 ? dirArgs : findingsDirs(RESULTS_ROOT);
-      if (dirs.length === 0) throw new UsageError(`no results with ${FINDINGS_FILE} under ${RESULTS_ROOT}/; run a paper suite first (seqarena bench --suite selective-copying) or pass its directory`);
+      if (dirs.length === 0) throw new UsageError(`no results with ${FINDINGS_JSON} under ${RESULTS_ROOT}/; run a paper suite first (seqarena bench --suite selective-copying) or pass its directory`);
       const sources = dirs.map((d) => loadFindingsSource(d, opts.recheck ?? false));
       if (opts.json) {
         process.stdout.write(JSON.stringify(sources.map((s) => ({ dir: s.dir, elapsed_s: s.elapsedS, shards: s.shards, findings: s.findings })), null, 2) + '\n');

@@ -1,7 +1,8 @@
 /**
  * The tidy results row: one row per run × phase × metric (× slice, × step for curves).
- * This schema is the one definition of a results file; `docs`-style descriptions below are printed by
- * `seqarena schema` and written to results/<dir>/schema.json. Readers validate every row against it.
+ * This schema is the one definition of a results file; its descriptions are printed by `seqarena schema`,
+ * and the JSON Schema generated from it (`z.toJSONSchema`) is written to results/<dir>/schema.json.
+ * Readers validate every row against it.
  */
 import { z } from 'zod';
 
@@ -69,10 +70,19 @@ export type ResultRow = z.infer<typeof ResultRow>;
 /** Column order for CSV files. */
 export const COLUMNS = Object.keys(ResultRow.shape) as (keyof ResultRow)[];
 
-/** A machine-readable description of every column, written beside results. */
-export function schemaDocument(): { schema_version: number; columns: { name: string; description: string }[] } {
-  return {
-    schema_version: SCHEMA_VERSION,
-    columns: COLUMNS.map((name) => ({ name, description: ResultRow.shape[name].description ?? '' })),
-  };
+/** The JSON Schema (draft 2020-12) of a results row, generated from the zod schema above, so the two cannot drift. */
+export type SchemaDocument = z.core.JSONSchema.JSONSchema & {
+  'x-schema-version': number;
+  properties: Record<string, z.core.JSONSchema.JSONSchema>;
+};
+
+/** What `seqarena schema --json` prints and results/<dir>/schema.json holds. */
+export function schemaDocument(): SchemaDocument {
+  const generated = z.toJSONSchema(
+    ResultRow.meta({
+      title: 'seqarena results row',
+      description: `One line of results.jsonl (one row of results.csv), results schema version ${SCHEMA_VERSION}. Generated from harness/results/schema.ts.`,
+    }),
+  );
+  return { ...generated, 'x-schema-version': SCHEMA_VERSION } as SchemaDocument;
 }
