@@ -12,6 +12,11 @@ export function learningRateAt(step: number, s: TrainingSettings): number {
   return s.learningRate * (0.1 + 0.9 * 0.5 * (1 + Math.cos(Math.PI * progress)));
 }
 
+/** Whether AdamW decays a variable (matrices: rank ≥ 2). */
+export function decays(v: tf.Variable): boolean {
+  return v.rank >= 2;
+}
+
 /** AdamW (decoupled weight decay on matrices, as in Loshchilov & Hutter) with global-norm clipping. */
 export class AdamW {
   private readonly adam: tf.AdamOptimizer;
@@ -36,12 +41,14 @@ export class AdamW {
     const scale = Number.isFinite(gradNorm) && gradNorm > this.settings.gradClip ? this.settings.gradClip / gradNorm : 1;
     const clipped: tf.NamedTensorMap = {};
     for (const n of names) clipped[n] = scale === 1 ? grads[n] : tf.mul(grads[n], scale);
-    this.adam.applyGradients(clipped as Record<string, tf.Variable>);
+    // Decoupled decay from the weights before this step's update, as Loshchilov & Hutter's Algorithm 2
+    // and torch.optim.AdamW apply it: θ ← θ·(1 − lr·λ) − lr·m̂/(√v̂ + ε).
     if (this.settings.weightDecay > 0) {
       tf.tidy(() => {
-        for (const v of this.variables) if (v.rank >= 2) v.assign(v.mul(1 - lr * this.settings.weightDecay));
+        for (const v of this.variables) if (decays(v)) v.assign(v.mul(1 - lr * this.settings.weightDecay));
       });
     }
+    this.adam.applyGradients(clipped as Record<string, tf.Variable>);
     const loss = (await value.data())[0];
     tf.dispose([value, norm, ...Object.values(grads), ...(scale === 1 ? [] : Object.values(clipped))]);
     return { loss, gradNorm };

@@ -1,0 +1,312 @@
+#!/usr/bin/env python3
+"""
+Step 2 of the golden fixtures: load the weights seqarena exported (tests/fixtures/golden/*.weights.json)
+into each family's PyTorch reference, run the fixed batch, and write the logits, the masked loss and the
+gradient of every weight to tests/fixtures/golden/<case>.expected.json. tests/golden.test.ts holds
+seqarena to these numbers.
+
+    node --import tsx scripts/golden/export.ts && /usr/bin/python3 scripts/golden/reference.py
+
+The references are written the way their sources write them, not translated from seqarena:
+  - transformer: a GPT-2 block as nanoGPT's model.py has it (LayerNorm -> CausalSelfAttention -> MLP),
+    GELU in GPT-2's tanh form, learned positions or GPT-NeoX's rotate-half rotary positions;
+  - lstm / gru / rnn: torch.nn.LSTM / nn.GRU / nn.RNN(tanh) stacked, with nn.Embedding and a tied head;
+  - mamba: mamba_simple's Mamba layer with the sequential reference scan (selective_scan_ref), RMSNorm
+    pre-norm residuals as in MixerModel, tied head;
+  - lstm-seq2seq: nn.LSTM encoder and decoder, Luong's "general" attention and tanh(W_c [c; h]);
+  - optimizer: torch.optim.AdamW + clip_grad_norm_ + LambdaLR (linear warm-up, cosine to 10%).
+Needs Debian's python3-torch (use /usr/bin/python3); never run in CI.
+"""
+import json
+import math
+import os
+import sys
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+torch.set_default_dtype(torch.float64)  # the reference in double: the test's tolerance is seqarena's fp32 error
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURES = os.path.join(HERE, '..', '..', 'tests', 'fixtures', 'golden')
+
+
+def tensor(w):
+    return torch.tensor(w['values'], dtype=torch.float64).reshape(w['shape'])
+
+
+class Weights:
+    """seqarena's weights by name; seqarena stores Linear weights (in, out), PyTorch (out, in)."""
+
+    def __init__(self, case):
+        self.by_name = {w['name']: tensor(w) for w in case['weights']}
+        self.used = {}
+
+    def get(self, name, transpose=False):
+        if name in self.used:  # a tied weight is one Parameter wherever it is read
+            p, was = self.used[name]
+            return p if was == transpose else p.t()
+        t = self.by_name[name]
+        p = nn.Parameter(t.t().contiguous() if transpose else t.clone())
+        self.used[name] = (p, transpose)
+        return p
+
+    def grads(self):
+        out = {}
+        for name, (p, transpose) in self.used.items():
+            g = p.grad if p.grad is not None else torch.zeros_like(p)
+            out[name] = (g.t() if transpose else g).contiguous().reshape(-1).tolist()
+        missing = set(self.by_name) - set(self.used)
+        if missing:
+            raise SystemExit(f'reference did not use {sorted(missing)}')
+        return out
+
+
+# ----------------------------------------------------------------------------------------------------
+# nanoGPT's GPT-2 (model.py), weights loaded from seqarena
+
+def new_gelu(x):
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+
+
+def layer_norm(x, w, b):
+    return F.layer_norm(x, (x.shape[-1],), w, b, 1e-5)
+
+
+def rotate(x, pos0=0):
+    """GPT-NeoX rotate-half rotary embedding on (B, nh, T, hs)."""
+    hs = x.shape[-1]
+    half = hs // 2
+    inv = 10000.0 ** (-2.0 * torch.arange(half, dtype=torch.float64) / hs)
+    angle = (torch.arange(x.shape[2], dtype=torch.float64) + pos0)[:, None] * inv[None, :]
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    x1, x2 = x[..., :half], x[..., half:]
+    return torch.cat([x1 * cos - x2 * sin, x1 * sin + x2 * cos], dim=-1)
+
+
+def gpt(case, W):
+    cfg = case['config']
+    n_head, rope = cfg['n_heads'], cfg['positions'] == 'rope'
+    idx = torch.tensor(case['tokens'])
+    B, T = idx.shape
+    wte = W.get('wte.table')
+    x = F.embedding(idx, wte)
+    if not rope:
+        x = x + W.get('wpe.table')[:T]
+    for i in range(cfg['n_layers']):
+        p = f'h{i}.'
+        ln1 = layer_norm(x, W.get(p + 'ln1.gamma'), W.get(p + 'ln1.beta'))
+        q = F.linear(ln1, W.get(p + 'attn.query.w', True), W.get(p + 'attn.query.b'))
+        kv = F.linear(ln1, W.get(p + 'attn.key_value.w', True), W.get(p + 'attn.key_value.b'))
+        k, v = kv.split(kv.shape[-1] // 2, dim=2)
+        C = q.shape[-1]
+        q = q.view(B, T, n_head, C // n_head).transpose(1, 2)  # (B, nh, T, hs)
+        k = k.view(B, T, n_head, C // n_head).transpose(1, 2)
+        v = v.view(B, T, n_head, C // n_head).transpose(1, 2)
+        if rope:
+            q, k = rotate(q), rotate(k)
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+        att = att.masked_fill(torch.tril(torch.ones(T, T)) == 0, float('-inf'))
+        y = F.softmax(att, dim=-1) @ v
+        y = y.transpose(1, 2).contiguous().view(B, T, C)
+        x = x + F.linear(y, W.get(p + 'attn.proj.w', True), W.get(p + 'attn.proj.b'))
+        ln2 = layer_norm(x, W.get(p + 'ln2.gamma'), W.get(p + 'ln2.beta'))
+        h = new_gelu(F.linear(ln2, W.get(p + 'mlp.fc.w', True), W.get(p + 'mlp.fc.b')))
+        x = x + F.linear(h, W.get(p + 'mlp.proj.w', True), W.get(p + 'mlp.proj.b'))
+    x = layer_norm(x, W.get('ln_f.gamma'), W.get('ln_f.beta'))
+    head = wte if cfg['tie_embeddings'] else W.get('head.w', True)
+    return F.linear(x, head)
+
+
+# ----------------------------------------------------------------------------------------------------
+# torch.nn recurrences
+
+RNN_MODULES = {'lstm': (nn.LSTM, 4), 'gru': (nn.GRU, 3), 'rnn': (nn.RNN, 1)}
+
+
+def load_recurrent(module, W, prefix, layer=0):
+    """seqarena's (wx, wh, bx, bh) of one layer into layer `layer` of an nn.LSTM / GRU / RNN."""
+    names = {'weight_ih': 'wx', 'weight_hh': 'wh', 'bias_ih': 'bx', 'bias_hh': 'bh'}
+    for torch_name, ours in names.items():
+        setattr(module, f'{torch_name}_l{layer}', W.get(f'{prefix}.{ours}', transpose=torch_name.startswith('weight')))
+    module._flat_weights = [getattr(module, n) for n in module._flat_weights_names]
+
+
+def recurrent_lm(case, W):
+    cfg = case['config']
+    kind = case['arch']
+    cls, _ = RNN_MODULES[kind]
+    d = cfg['d_model']
+    idx = torch.tensor(case['tokens'])
+    embed = W.get('embed.table')
+    x = F.embedding(idx, embed)
+    for i in range(cfg['n_layers']):
+        layer = cls(d, d, batch_first=True)
+        load_recurrent(layer, W, f'layer{i}')
+        x, _ = layer(x)
+    return F.linear(x, embed)
+
+
+# ----------------------------------------------------------------------------------------------------
+# mamba_simple's Mamba layer with selective_scan_ref
+
+def rms_norm(x, w, eps=1e-5):
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
+
+
+def selective_scan_ref(u, delta, A, B, C, D):
+    """u, delta (b, d, l); A (d, n); B, C (b, n, l); D (d): the plain sequential loop."""
+    b, d, l = u.shape
+    deltaA = torch.exp(torch.einsum('bdl,dn->bdln', delta, A))
+    deltaB_u = torch.einsum('bdl,bnl,bdl->bdln', delta, B, u)
+    x = u.new_zeros((b, d, A.shape[1]))
+    ys = []
+    for i in range(l):
+        x = deltaA[:, :, i] * x + deltaB_u[:, :, i]
+        ys.append(torch.einsum('bdn,bn->bd', x, C[:, :, i]))
+    return torch.stack(ys, dim=2) + u * D[None, :, None]
+
+
+def mamba_layer(hidden, W, p, cfg):
+    d_state, d_conv = cfg['d_state'], cfg.get('d_conv', 4)
+    _, L, _ = hidden.shape
+    xz = F.linear(hidden, W.get(p + 'in_proj.w', True)).transpose(1, 2)  # (b, 2·di, l)
+    x, z = xz.chunk(2, dim=1)
+    di = x.shape[1]
+    conv_w = W.get(p + 'conv.w')  # (di, k): Conv1d's (di, 1, k) without the middle axis
+    x = F.silu(F.conv1d(x, conv_w.unsqueeze(1), W.get(p + 'conv.b'), padding=d_conv - 1, groups=di)[..., :L])
+    x_dbl = F.linear(x.transpose(1, 2), W.get(p + 'x_proj.w', True))  # (b, l, r + 2n)
+    dt_rank = x_dbl.shape[-1] - 2 * d_state
+    dt, Bm, Cm = torch.split(x_dbl, [dt_rank, d_state, d_state], dim=-1)
+    dt = F.softplus(F.linear(dt, W.get(p + 'dt_proj.w', True)) + W.get(p + 'dt_bias')).transpose(1, 2)  # (b, di, l)
+    A = -torch.exp(W.get(p + 'A_log'))
+    y = selective_scan_ref(x, dt, A, Bm.transpose(1, 2), Cm.transpose(1, 2), W.get(p + 'D'))
+    y = y * F.silu(z)
+    return F.linear(y.transpose(1, 2), W.get(p + 'out_proj.w', True))
+
+
+def mamba_lm(case, W):
+    cfg = case['config']
+    idx = torch.tensor(case['tokens'])
+    emb = W.get('embedding.table')
+    x = F.embedding(idx, emb)
+    for i in range(cfg['n_layers']):
+        p = f'layers.{i}.'
+        x = x + mamba_layer(rms_norm(x, W.get(p + 'norm.gamma')), W, p + 'mixer.', cfg)
+    return F.linear(rms_norm(x, W.get('norm_f.gamma')), emb)
+
+
+# ----------------------------------------------------------------------------------------------------
+# LSTM encoder–decoder with Luong attention
+
+def lstm_seq2seq(case, W):
+    cfg = case['config']
+    d, n = cfg['d_model'], cfg['n_layers']
+    src, tgt = torch.tensor(case['source']), torch.tensor(case['tokens'])
+    encoder, decoder = nn.LSTM(d, d, n, batch_first=True), nn.LSTM(d, d, n, batch_first=True)
+    for i in range(n):
+        load_recurrent(encoder, W, f'enc{i}', i)
+        load_recurrent(decoder, W, f'dec{i}', i)
+    memory, state = encoder(F.embedding(src, W.get('src_embed.table')))  # (b, ls, h)
+    tgt_embed = W.get('tgt_embed.table')
+    h, _ = decoder(F.embedding(tgt, tgt_embed), state)  # (b, lt, h): the decoder starts from the encoder's final state
+    keys = memory @ W.get('attn.wa')  # Luong "general": score(h_t, h_s) = h_t · (W_a' h_s)
+    context = F.softmax(h @ keys.transpose(1, 2), dim=-1) @ memory
+    attentional = torch.tanh(torch.cat([context, h], dim=-1) @ W.get('combine.wc'))
+    return F.linear(attentional, tgt_embed)
+
+
+BUILDERS = {'transformer': gpt, 'lstm': recurrent_lm, 'gru': recurrent_lm, 'rnn': recurrent_lm, 'mamba': mamba_lm, 'lstm-seq2seq': lstm_seq2seq}
+
+
+def masked_loss(logits, case):
+    target = torch.tensor(case['target'])
+    mask = torch.tensor(case['mask'], dtype=torch.bool)
+    return F.cross_entropy(logits[mask], target[mask])
+
+
+def run_case(case):
+    W = Weights(case)
+    logits = BUILDERS[case['arch']](case, W)
+    loss = masked_loss(logits, case)
+    loss.backward()
+    return {'logits': logits.detach().reshape(-1).tolist(), 'logits_shape': list(logits.shape), 'loss': loss.item(), 'grads': W.grads()}
+
+
+def optimizer_case(case, settings):
+    """Three steps of torch.optim.AdamW with clip_grad_norm_ and LambdaLR, the parameters grouped by seqarena's decay flags."""
+    t = settings['training']
+    W = Weights(case)
+    params = []
+    builder = BUILDERS[case['arch']]
+    logits = builder(case, W)  # creates every parameter once
+    named = {name: p for name, (p, _) in W.used.items()}
+    decay = [named[w['name']] for w in case['weights'] if w['decay']]
+    no_decay = [named[w['name']] for w in case['weights'] if not w['decay']]
+    opt = torch.optim.AdamW([{'params': decay, 'weight_decay': t['weightDecay']}, {'params': no_decay, 'weight_decay': 0.0}], lr=t['learningRate'], betas=(0.9, 0.95), eps=1e-8)
+
+    def lr_lambda(step):
+        if step < t['warmupSteps']:
+            return (step + 1) / t['warmupSteps']
+        progress = min(1.0, (step - t['warmupSteps']) / max(1, t['steps'] - t['warmupSteps']))
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda)
+    losses = []
+    for step in range(settings['steps']):
+        opt.zero_grad()
+        if step > 0:
+            logits = reuse(builder, case, W.used)
+        loss = masked_loss(logits, case)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(decay + no_decay, t['gradClip'])
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+    weights = {}
+    for name, (p, transpose) in W.used.items():
+        weights[name] = (p.detach().t() if transpose else p.detach()).contiguous().reshape(-1).tolist()
+    return {'losses': losses, 'weights': weights}
+
+
+def reuse(builder, case, W_transposed):
+    """Run the builder again on the same Parameter objects (the optimizer holds them)."""
+    class Same(Weights):
+        def __init__(self):
+            self.by_name, self.used = {}, {}
+
+        def get(self, name, transpose=False):
+            p, was = W_transposed[name]
+            return p if was == transpose else p.t()
+    return builder(case, Same())
+
+
+def rounded(value):
+    """Ten significant digits: far below the test's tolerance, and half the file size."""
+    if isinstance(value, float):
+        return float(f'{value:.10g}')
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    return value
+
+
+def main():
+    settings = json.load(open(os.path.join(FIXTURES, 'optimizer.settings.json')))
+    for file in sorted(os.listdir(FIXTURES)):
+        if not file.endswith('.weights.json'):
+            continue
+        case = json.load(open(os.path.join(FIXTURES, file)))
+        expected = run_case(case)
+        if case['name'] == settings['model']:
+            expected['optimizer'] = optimizer_case(case, settings)
+        stem = file[: -len('.weights.json')]
+        with open(os.path.join(FIXTURES, f'{stem}.expected.json'), 'w') as f:
+            json.dump(rounded(expected), f)
+            f.write('\n')
+        print(f"{stem}: loss {expected['loss']:.6f}, {len(expected['grads'])} gradients")
+
+
+if __name__ == '__main__':
+    sys.exit(main())
