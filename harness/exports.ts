@@ -8,27 +8,13 @@ import { writeFileAtomic } from './results/io.ts';
 import type { ResultRow } from './results/schema.ts';
 import { figuresOf, groupBy, isSummaryRow, matchKey, type Comparison, type Verdict } from './compare.ts';
 import { summarize } from './stats.ts';
+import { formatValue } from './format.ts';
 
 // ---------------------------------------------------------------------------------------------------
 // Formatting
 
-const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-
-/** A figure with its unit, to 4 significant digits (bytes in binary prefixes). */
-export function formatValue(value: number, unit: string): string {
-  if (!Number.isFinite(value)) return String(value);
-  if (unit === 'bytes') {
-    let v = value;
-    let i = 0;
-    while (Math.abs(v) >= 1024 && i < BYTE_UNITS.length - 1) {
-      v /= 1024;
-      i++;
-    }
-    return `${i === 0 ? v : Number(v.toPrecision(4))} ${BYTE_UNITS[i]}`;
-  }
-  const text = value !== 0 && Math.abs(value) < 1e-3 ? value.toExponential(2) : String(Number(value.toPrecision(4)));
-  return unit === '' || unit === 'fraction' ? text : `${text} ${unit}`;
-}
+/** Figures print through the suite's one formatter (harness/format.ts). */
+export { formatValue };
 
 const cell = (text: string): string => text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
 

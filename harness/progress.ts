@@ -4,7 +4,7 @@
  */
 import type { RunnerEvent } from './runner.ts';
 
-const fmt = (x: number, digits = 3) => (Number.isFinite(x) ? x.toPrecision(digits) : String(x));
+import { formatNumber, formatPercent, formatSpread } from './format.ts';
 
 export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (event: RunnerEvent) => void {
   const tty = Boolean(stream.isTTY);
@@ -26,14 +26,14 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (e
       case 'step':
         if (tty) {
           clear();
-          stream.write(`  ${name(event)}  step ${event.step}/${event.total}  loss ${fmt(event.loss)}  ${fmt(event.tokensPerS)} tokens/s`);
+          stream.write(`  ${name(event)}  step ${event.step}/${event.total}  loss ${formatNumber(event.loss)}  ${formatNumber(event.tokensPerS)} tokens/s`);
           live = true;
         }
         break;
       case 'eval':
         if (tty) {
           clear();
-          stream.write(`  ${name(event)}  step ${event.step}: valid accuracy ${fmt(event.accuracy)}\n`);
+          stream.write(`  ${name(event)}  step ${event.step}: valid accuracy ${formatPercent(event.accuracy)}\n`);
         }
         break;
       case 'end': {
@@ -42,8 +42,8 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (e
         const tps = event.rows.find((r) => r.metric === 'tokens_per_s');
         const parts = [
           event.status === 'ok' ? 'ok' : `${event.status.toUpperCase()}: ${event.error}`,
-          acc ? `${acc.metric} ${fmt(acc.value ?? NaN)} (n=${acc.n})` : null,
-          tps ? `train ${fmt(tps.value ?? NaN)} ± ${fmt(tps.stddev ?? NaN, 2)} tokens/s (n=${tps.n})` : null,
+          acc ? `${acc.metric.replace('_', ' ')} ${formatSpread(acc.value ?? NaN, null, acc.n, acc.unit)}` : null,
+          tps ? `train ${formatSpread(tps.value ?? NaN, tps.stddev, tps.n, tps.unit)}` : null,
           `${event.seconds.toFixed(1)} s`,
         ].filter(Boolean);
         stream.write(`[${event.index + 1}/${event.total}] ${name(event)}: ${parts.join(', ')}\n`);

@@ -56,3 +56,65 @@ export function logLogSlope(xs: number[], ys: number[]): number {
   }
   return den === 0 ? NaN : num / den;
 }
+
+/** A log–log fit: the exponent k of y ∝ x^k, its standard error (null below 3 points), and the points used. */
+export interface PowerLawFit {
+  k: number;
+  se: number | null;
+  points: number;
+}
+
+/** Least-squares log–log fit with the slope's standard error, so an exponent from noisy points shows its spread. */
+export function logLogFit(xs: number[], ys: number[]): PowerLawFit {
+  const pts = xs.map((x, i) => [x, ys[i]] as const).filter(([x, y]) => x > 0 && y > 0);
+  const k = logLogSlope(xs, ys);
+  if (pts.length < 3 || !Number.isFinite(k)) return { k, se: null, points: pts.length };
+  const lx = pts.map(([x]) => Math.log(x));
+  const ly = pts.map(([, y]) => Math.log(y));
+  const mx = lx.reduce((a, b) => a + b, 0) / lx.length;
+  const my = ly.reduce((a, b) => a + b, 0) / ly.length;
+  const sxx = lx.reduce((s, v) => s + (v - mx) ** 2, 0);
+  const residual = lx.reduce((s, v, i) => s + (ly[i] - (my + k * (v - mx))) ** 2, 0);
+  return { k, se: Math.sqrt(residual / (pts.length - 2) / sxx), points: pts.length };
+}
+
+/** A figure pooled over repeated runs, with its sample count and spread. */
+export interface Pooled {
+  value: number;
+  n: number;
+  stddev: number | null;
+}
+
+/** What pooling needs of a result row. */
+interface Figure {
+  value: number;
+  n: number;
+  stddev: number | null;
+  samples: number[] | null;
+}
+
+/**
+ * Pool figures of the same measurement: one keeps its own n and stddev; several with raw samples are
+ * pooled sample by sample; otherwise the runs' values are the samples.
+ */
+export function pool(rows: readonly Figure[]): Pooled | null {
+  if (rows.length === 0) return null;
+  if (rows.length === 1) return { value: rows[0].value, n: rows[0].n, stddev: rows[0].stddev };
+  const samples = rows.every((r) => r.samples !== null && r.samples.length > 0) ? rows.flatMap((r) => r.samples ?? []) : rows.map((r) => r.value);
+  const s = summarize(samples);
+  return { value: s.mean, n: s.n, stddev: s.stddev };
+}
+
+/** Points on the Pareto frontier of (x, y), both bigger-is-better: no other point is larger in both. */
+export function paretoFrontier<T extends { x: number; y: number }>(points: T[]): T[] {
+  const sorted = [...points].sort((a, b) => b.x - a.x || b.y - a.y);
+  const frontier: T[] = [];
+  let best = -Infinity;
+  for (const p of sorted) {
+    if (p.y > best) {
+      frontier.push(p);
+      best = p.y;
+    }
+  }
+  return frontier;
+}

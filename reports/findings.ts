@@ -6,7 +6,7 @@
  */
 import { outcome } from '../harness/results/findings.ts';
 import type { FindingResult } from '../harness/suites/types.ts';
-import { formatBytes, formatNumber } from './data.ts';
+import { formatBytes, formatNumber } from '../harness/format.ts';
 import { markdownTableLines } from './markdown.ts';
 import type { Table } from './summary.ts';
 

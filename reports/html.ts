@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { describeFailure } from './data.ts';
+import { fitToWidth } from './layout.ts';
 import type { Table } from './summary.ts';
 import type { ChartSpec } from './types.ts';
 
@@ -67,6 +68,7 @@ const STYLE = `
 * { box-sizing: border-box; }
 body { margin: 0; font: 15px/1.55 system-ui, -apple-system, "Segoe UI", "Liberation Sans", "DejaVu Sans", sans-serif; color: var(--ink); background: #fff; }
 main { max-width: 1280px; margin: 0 auto; padding: 32px 28px 64px; }
+@media (max-width: 700px) { main { padding: 20px 12px 48px; } }
 h1 { font-size: 28px; margin: 0 0 4px; }
 h2 { font-size: 20px; margin: 40px 0 6px; padding-bottom: 4px; border-bottom: 1px solid var(--line); }
 .meta, .note { color: var(--muted); margin: 0 0 12px; }
@@ -83,7 +85,7 @@ tbody tr:nth-child(even) td { background: #fbfcfd; }
 td { white-space: nowrap; }
 td.wrap { white-space: normal; min-width: 240px; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
-.vega { overflow-x: auto; min-height: 60px; }
+.vega { width: 100%; min-height: 60px; }
 .vega .error { color: var(--bad); font-family: monospace; }
 footer { margin-top: 48px; color: var(--muted); font-size: 13px; }
 `;
@@ -105,16 +107,27 @@ export function renderHtml(page: PageInput): string {
     .map(([id, title]) => `<li><a href="#${escapeHtml(id)}">${escapeHtml(title)}</a></li>`)
     .join('');
   const bundles = BUNDLES.map((b) => `<script>${scriptSafe(readBundle(b.pkg, b.file))}</script>`).join('\n');
-  // Each chart renders on its own; a failure shows in place (and on the console) without stopping the rest.
+  // Each chart renders on its own, fitted to its container's width (layout.ts, the same function the PNGs
+  // use); a failure shows in place (and on the console) without stopping the rest. A resize redraws.
   const boot = `
 const specs = ${jsonInScript(specs)};
-window.seqarenaCharts = Promise.all(Array.from(document.querySelectorAll('.vega[data-chart]')).map((el) =>
-  vegaEmbed(el, specs[el.dataset.chart], { renderer: 'svg', actions: false }).catch((err) => {
-    el.innerHTML = '<p class="error"></p>';
-    el.firstChild.textContent = 'This chart failed to render: ' + err;
-    console.error(err);
-  })
-));`;
+const fitToWidth = ${fitToWidth.toString()};
+const draw = (el) => vegaEmbed(el, fitToWidth(specs[el.dataset.chart], el.clientWidth), { renderer: 'svg', actions: false }).then((result) => {
+  if (el.seqarenaView) el.seqarenaView.finalize();
+  el.seqarenaView = result.view;
+  el.seqarenaWidth = el.clientWidth;
+}).catch((err) => {
+  el.innerHTML = '<p class="error"></p>';
+  el.firstChild.textContent = 'This chart failed to render: ' + err;
+  console.error(err);
+});
+const charts = Array.from(document.querySelectorAll('.vega[data-chart]'));
+window.seqarenaCharts = Promise.all(charts.map(draw));
+let resizing = null;
+window.addEventListener('resize', () => {
+  clearTimeout(resizing);
+  resizing = setTimeout(() => { window.seqarenaCharts = Promise.all(charts.filter((el) => el.clientWidth !== el.seqarenaWidth).map(draw)); }, 200);
+});`;
   return `<!doctype html>
 <html lang="en">
 <head>

@@ -16,7 +16,7 @@ import { findingsTables } from './findings.ts';
 import { renderHtml } from './html.ts';
 import { renderMarkdown } from './markdown.ts';
 import { renderChart } from './render.ts';
-import { buildCharts } from './specs.ts';
+import { buildCharts } from './charts/index.ts';
 import { comparisonTable, environmentTable, failuresTable, microTable, resultsTables, type Table } from './summary.ts';
 import type { Environment, RenderedChart, Report, ReportInput } from './types.ts';
 

@@ -4,18 +4,9 @@
  * baseline comparison, and the environment the rows were measured in.
  */
 import type { ResultRow } from '../harness/results/schema.ts';
-import {
-  failedRuns,
-  figures,
-  formatBytes,
-  formatNumber,
-  formatPooled,
-  groupBy,
-  pool,
-  sortedUnique,
-  translationTasks,
-  type Pooled,
-} from './data.ts';
+import { formatBytes, formatNumber } from '../harness/format.ts';
+import { pool, type Pooled } from '../harness/stats.ts';
+import { failedRuns, figures, formatPooled, groupBy, sortedUnique, translationTasks } from './data.ts';
 import type { ComparisonRow, Environment } from './types.ts';
 
 export interface Table {
@@ -27,11 +18,10 @@ export interface Table {
 }
 
 const NONE = '—';
-const percent = (v: number): string => `${(v * 100).toFixed(1)} %`;
-
-function cell(rows: (ResultRow & { value: number })[], format?: (v: number) => string): string {
+/** The pooled figure of these rows in the suite's one format; `unit` '' where the column names it. */
+function cell(rows: (ResultRow & { value: number })[], unit = ''): string {
   const p: Pooled | null = pool(rows);
-  return p === null ? NONE : formatPooled(p, format);
+  return p === null ? NONE : formatPooled(p, unit);
 }
 
 /** "ok", "oom: RangeError …" or "2 ok, 1 timeout" for the runs of one table row. */
@@ -58,7 +48,7 @@ function setupCells(g: ResultRow[]): string[] {
 const speedCells = (g: ResultRow[]): string[] => [
   cell(figures(g, 'train', 'tokens_per_s')),
   cell(figures(g, 'inference', 'decode_tokens_per_s')),
-  cell(figures(g, 'train', 'peak_tensor_bytes'), formatBytes),
+  cell(figures(g, 'train', 'peak_tensor_bytes'), 'bytes'),
 ];
 
 /**
@@ -81,7 +71,7 @@ export function resultsTables(rows: ResultRow[]): Table[] {
       title: 'Results: long-context tasks',
       note: `Accuracy on answer positions (whole split). ${NOTE}`,
       columns: ['task', 'architecture', 'L (tokens)', 'accuracy', ...speedColumns],
-      rows: longContext.map((g) => [...setupCells(g), cell(figures(g, 'eval', 'accuracy', null), percent), ...speedCells(g), statusOf(g)]),
+      rows: longContext.map((g) => [...setupCells(g), cell(figures(g, 'eval', 'accuracy', null), 'fraction'), ...speedCells(g), statusOf(g)]),
     });
   }
   if (pairs.length > 0) {
@@ -93,7 +83,7 @@ export function resultsTables(rows: ResultRow[]): Table[] {
         ...setupCells(g),
         cell(figures(g, 'eval', 'bleu', null)),
         cell(figures(g, 'eval', 'chrf', null)),
-        cell(figures(g, 'eval', 'exact_match', null), percent),
+        cell(figures(g, 'eval', 'exact_match', null), 'fraction'),
         ...speedCells(g),
         statusOf(g),
       ]),
@@ -125,7 +115,7 @@ export function microTable(rows: ResultRow[]): Table | null {
       g[0].arch,
       g[0].backend,
       g[0].seq_len === null ? NONE : String(g[0].seq_len),
-      ...metrics.map((m) => cell(figures(g, 'micro', m.metric), m.metric === 'peak_bytes' ? formatBytes : formatNumber)),
+      ...metrics.map((m) => cell(figures(g, 'micro', m.metric), m.metric === 'peak_bytes' ? 'bytes' : '')),
       statusOf(g),
     ]),
   };
@@ -165,36 +155,57 @@ export function comparisonTable(comparison: ComparisonRow[] | undefined): Table 
   };
 }
 
-/** Nested env.json values as dotted keys ("machine.cpu"), arrays and scalars as text. */
+/** Nested env.json values as dotted keys ("machine.cpu"), arrays and scalars as text; nulls left out. */
 function flatten(value: unknown, prefix: string, out: [string, string][]): void {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+  if (value === null || value === undefined) return;
+  if (typeof value === 'object' && !Array.isArray(value)) {
     for (const [k, v] of Object.entries(value)) flatten(v, prefix ? `${prefix}.${k}` : k, out);
     return;
   }
-  const text =
-    typeof value === 'number' && /bytes$/.test(prefix) ? `${formatBytes(value)} (${value} bytes)` : typeof value === 'string' ? value : JSON.stringify(value);
+  const text = typeof value === 'number' && /bytes$/.test(prefix) ? formatBytes(value) : typeof value === 'number' ? formatNumber(value) : typeof value === 'string' ? value : JSON.stringify(value);
   out.push([prefix, text.length > 200 ? `${text.slice(0, 197)}…` : text]);
 }
 
-/** The machine, backend, calibration, versions and commits: from env.json files and from the rows. */
+/**
+ * The machine, backend, calibration, versions and commits: once each. What the rows say (every distinct
+ * value) comes first; an env.json entry is shown only where it adds something, and env.json files that
+ * agree are shown once.
+ */
 export function environmentTable(rows: ResultRow[], envs: Environment[]): Table {
   const fromRows: [string, string][] = [];
-  const distinct = (key: keyof ResultRow): string => sortedUnique(rows.map((r) => String(r[key] ?? NONE))).join(', ') || NONE;
-  fromRows.push(['rows · runs · failed runs', `${rows.length} · ${new Set(rows.map((r) => r.run_id)).size} · ${failedRuns(rows).length}`]);
-  for (const key of ['suite', 'backend', 'device', 'versions', 'git_sha', 'host'] as const) fromRows.push([key, distinct(key)]);
+  const distinct = (key: keyof ResultRow): string => sortedUnique(rows.flatMap((r) => (r[key] === null || r[key] === undefined ? [] : [String(r[key])]))).join(', ');
+  fromRows.push(['rows · runs · failed runs', `${formatNumber(rows.length)} · ${formatNumber(new Set(rows.map((r) => r.run_id)).size)} · ${failedRuns(rows).length}`]);
+  for (const key of ['suite', 'backend', 'device', 'versions', 'git_sha', 'host'] as const) {
+    const value = distinct(key);
+    if (value !== '') fromRows.push([key, value]);
+  }
   for (const g of groupBy(figures(rows, 'calibration', 'matmul_gflops'), (r) => `${r.backend} on ${r.device}`).entries()) {
     const p = pool(g[1]);
-    if (p) fromRows.push([`calibration matmul GFLOP/s (${g[0]})`, formatPooled(p)]);
+    if (p) fromRows.push([`calibration matmul GFLOP/s (${g[0]})`, formatPooled(p, '')]);
   }
+  const known = new Map(fromRows.map(([k, v]) => [k, v]));
+  const seen = new Set<string>();
   const fromEnvs: [string, string][] = [];
-  envs.forEach((env, i) => {
+  const distinctEnvs = envs.filter((env) => {
+    const text = JSON.stringify(env);
+    if (seen.has(text)) return false;
+    seen.add(text);
+    return true;
+  });
+  distinctEnvs.forEach((env, i) => {
     const entries: [string, string][] = [];
     flatten(env, '', entries);
-    for (const [k, v] of entries) fromEnvs.push([envs.length > 1 ? `env ${i + 1} · ${k}` : `env · ${k}`, v]);
+    for (const [k, v] of entries) {
+      // Suite, backend and commit are already listed from the rows; an env.json saying the same is left out.
+      const last = k.split('.').pop()!;
+      if (known.has(last) && known.get(last)!.split(', ').includes(v)) continue;
+      if (k === 'schema_version') continue;
+      fromEnvs.push([distinctEnvs.length > 1 ? `env ${i + 1} · ${k}` : k, v]);
+    }
   });
   return {
     title: 'Environment',
-    note: 'From the result rows (every distinct value) and each results directory\'s env.json.',
+    note: "From the result rows (every distinct value) and each results directory's env.json (what the rows do not already say).",
     columns: ['key', 'value'],
     rows: [...fromRows, ...fromEnvs],
   };

@@ -102,16 +102,16 @@ test('Markdown export: one table per task with every figure, failures named', ()
   const markdown = resultsMarkdown(rows());
   assert.match(markdown, /^## seqarena results/);
   assert.match(markdown, /### mqar/);
-  assert.match(markdown, /\| mamba \(nano\) #cfg-mamba \| 64 \| wasm \| train\/tokens_per_s \|  \| 1650 tokens\/s \| ± .* \| 6 \| ↑ \| ok \|/);
-  assert.match(markdown, /\| mamba \(nano\) #cfg-mamba-wide \| 64 \| wasm \| train\/tokens_per_s \|  \| 1100 tokens\/s \| ± 100 tokens\/s \| 3 \| ↑ \| ok \|/);
+  assert.match(markdown, /\| mamba \(nano\) #cfg-mamba \| 64 \| wasm \| train\/tokens_per_s \|  \| 1,650 tokens\/s \| ± .* \| 6 \| ↑ \| ok \|/);
+  assert.match(markdown, /\| mamba \(nano\) #cfg-mamba-wide \| 64 \| wasm \| train\/tokens_per_s \|  \| 1,100 tokens\/s \| ± 100 tokens\/s \| 3 \| ↑ \| ok \|/);
   assert.match(markdown, /\| lstm \(nano\) \| 64 \| wasm \| eval\/accuracy \| num_kv_pairs=8 \|  \|  \|  \| ↑ \| oom: out of memory \|/);
   assert.ok(!markdown.includes('train/loss'), 'curve rows are left out');
 });
 
 test('formatting: units, bytes in binary prefixes, pipes escaped in cells', () => {
-  assert.equal(formatValue(2e8, 'bytes'), '190.7 MiB');
+  assert.equal(formatValue(2e8, 'bytes'), '191 MiB');
   assert.equal(formatValue(512, 'bytes'), '512 B');
-  assert.equal(formatValue(0.912345, 'fraction'), '0.9123');
-  assert.equal(formatValue(1234.5678, 'tokens/s'), '1235 tokens/s');
+  assert.equal(formatValue(0.912345, 'fraction'), '91.2 %');
+  assert.equal(formatValue(1234.5678, 'tokens/s'), '1,235 tokens/s');
   assert.equal(markdownTable(['a', 'b'], [['x|y', '1']], ['left', 'right']), '| a | b |\n| --- | ---: |\n| x\\|y | 1 |');
 });

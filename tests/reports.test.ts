@@ -12,22 +12,25 @@ import path from 'node:path';
 import { UsageError } from '../harness/errors.ts';
 import { appendRows, ResultsFileError, writeEnv } from '../harness/results/io.ts';
 import type { ResultRow } from '../harness/results/schema.ts';
-import { archColors, failedRuns } from '../reports/data.ts';
+import { failedRuns } from '../reports/data.ts';
+import { colorOf } from '../reports/palette.ts';
 import { buildReport, writeReport } from '../reports/index.ts';
 import { compileSpec, renderPng, renderSvg, textWidth } from '../reports/render.ts';
-import * as specs from '../reports/specs.ts';
+import * as specs from '../reports/charts/index.ts';
+import { paretoFrontier } from '../harness/stats.ts';
+import { placeOnRatio } from '../reports/charts/regression.ts';
 import type { ChartSpec, ComparisonRow } from '../reports/types.ts';
-import { ARCHS, EXTRAPOLATION_LENGTHS, FAILURES, FIXTURE_ENV, fixtureRows, MICRO_LENGTHS } from './fixtures/rows.ts';
+import { ARCHS, CONTEXT_LENGTHS, EXTRAPOLATION_LENGTHS, FAILURES, FIXTURE_ENV, fixtureRows, MICRO_LENGTHS, MIXER_OF } from './fixtures/rows.ts';
 
 const rows = fixtureRows();
-const colors = archColors(rows.filter((r) => r.phase !== 'calibration').map((r) => r.arch));
+const colors = new Map(ARCHS.map((a) => [a, colorOf(a)]));
 const comparison: ComparisonRow[] = [
   { task: 'associative-recall', arch: 'mamba', phase: 'train', metric: 'tokens_per_s', slice: null, baseline: 6000, current: 5100, lower: 5700, upper: null, verdict: 'regression' },
   { task: 'associative-recall', arch: 'gru', phase: 'eval', metric: 'accuracy', slice: null, baseline: 0.6, current: 0.62, lower: 0.57, upper: 0.63, verdict: 'unchanged' },
   { task: 'scan-simple', arch: 'transformer', phase: 'train', metric: 'peak_rss_bytes', slice: null, baseline: 1e8, current: 8e7, lower: null, upper: 1.1e8, verdict: 'improvement' },
   { task: 'scan-simple', arch: 'gru', phase: 'eval', metric: 'bleu', slice: null, baseline: null, current: 88, lower: null, upper: null, verdict: 'new' },
 ];
-const input = { rows, colors, comparison };
+const input = { rows, comparison };
 
 interface Mark {
   label: string;
@@ -112,7 +115,7 @@ test('accuracy vs throughput: one point per finished run, the Pareto frontier', 
   const { svg } = await chart(specs.accuracyVsThroughput);
   // associative-recall: 3 + 3 + 2 runs; induction-heads: one run each.
   assert.deepEqual(perArch(marks(svg, 'point')), { gru: 4, mamba: 4, transformer: 3 });
-  const frontier = specs.paretoFrontier([
+  const frontier = paretoFrontier([
     { x: 10, y: 0.5 },
     { x: 5, y: 0.9 },
     { x: 4, y: 0.8 },
@@ -125,37 +128,61 @@ test('training throughput: log–log lines with the fitted exponent of each arch
   const { chart: c, svg } = await chart(specs.trainThroughput);
   // One line per task an architecture ran (mamba timed out on scan-length).
   assert.deepEqual(perArch(marks(svg, 'line mark')), { gru: 4, mamba: 3, transformer: 4 });
-  for (const label of ['gru (k = −0.05)', 'mamba (k = −0.10)', 'transformer (k = −0.90)']) assert.ok(svg.includes(label), `legend has ${label}`);
+  for (const label of ['gru (k = −0.05', 'mamba (k = −0.10', 'transformer (k = −0.90']) assert.ok(svg.includes(label), `legend has ${label}`);
   assert.deepEqual(c.missing.map((f) => f.status).sort(), ['oom', 'timeout']);
   assert.equal(marks(svg, 'point').filter((p) => p.label.includes('status:')).length, 2, 'both failed runs marked on the axis');
 });
 
 test('decode throughput, peak memory and decode state: exponents as the fixture was built', async () => {
   const decode = await chart(specs.decodeThroughput);
-  assert.ok(decode.svg.includes('gru (k = 0.00)') && decode.svg.includes('transformer (k = −0.60)'));
+  assert.ok(decode.svg.includes('gru (k = 0.00 ± 0.00)') && decode.svg.includes('transformer (k = −0.60 ± 0.00)'));
   const memory = await chart(specs.peakMemory);
   // Panels: tensor bytes (∝ L² for attention, ∝ L otherwise), then process RSS.
-  assert.ok(memory.svg.includes('transformer (k = 2.00 / '), 'attention tensor memory grows as L²');
-  assert.ok(memory.svg.includes('gru (k = 1.00 / '));
+  assert.ok(memory.svg.includes('transformer (k = tensors 2.00 ± 0.00, process RSS'), 'attention tensor memory grows as L²');
+  assert.ok(memory.svg.includes('gru (k = tensors 1.00 ± 0.00, '));
   assert.equal(marks(memory.svg, 'line mark').length, 2 * 11);
   const state = await chart(specs.decodeState);
-  for (const label of ['gru (k = 0.00)', 'mamba (k = 0.00)', 'transformer (k = 1.00)']) assert.ok(state.svg.includes(label), label);
+  for (const label of ['gru (k = 0.00 ± 0.00)', 'mamba (k = 0.00 ± 0.00)', 'transformer (k = 1.00 ± 0.00)']) assert.ok(state.svg.includes(label), label);
+  // Computed points (hollow diamonds) and the measured one (filled circle) are told apart, and said so.
+  const statePoints = marks(state.svg, 'point');
+  const computed = statePoints.filter((p) => p.label.includes('measured or computed: computed')).length;
+  const measured = statePoints.filter((p) => p.label.includes('measured or computed: measured')).length;
+  assert.ok(measured > 0);
+  assert.equal(computed, CONTEXT_LENGTHS.length * measured, 'each run: one measured point, the formula at every context');
+  assert.ok(state.svg.includes('filled points: measured in the run'));
 });
 
-test('micro-benchmarks: forward and forward+backward panels, ≈2 for attention and ≈1 for the others', async () => {
-  const { svg } = await chart(specs.microScaling);
-  assert.ok(svg.includes('transformer (k = 2.00 / 2.00)'));
-  assert.ok(svg.includes('mamba (k = 1.00 / 1.00)'));
-  assert.deepEqual(perArch(marks(svg, 'line mark')), { gru: 2, mamba: 2, transformer: 2 });
+test('micro-benchmarks: a mixer in its architecture\'s colour, the reference dashed, k ≈ 2 for attention and ≈ 1 for the others', async () => {
+  const { chart: c, svg } = await chart(specs.microScaling);
+  assert.ok(svg.includes('attention (k = forward fused 2.00 ± 0.00'), 'legend names the fitted exponent with its spread');
+  assert.ok(svg.includes('scan (k = forward fused 1.00 ± 0.00'));
+  assert.doesNotMatch(svg, /n\/a/);
+  // Two panels × fused and reference, in the colour of the architecture built on the mixer.
+  assert.deepEqual(perArch(marks(svg, 'line mark')), { gru: 4, mamba: 4, transformer: 4 });
   const n = MICRO_LENGTHS.length;
-  assert.deepEqual(perArch(marks(svg, 'point')), { gru: 2 * n, mamba: 2 * n, transformer: 2 * n });
+  assert.deepEqual(perArch(marks(svg, 'point')), { gru: 4 * n, mamba: 4 * n, transformer: 4 * n });
+  const dashed = (svg.match(/aria-roledescription="line mark"[^>]*stroke-dasharray="(?!1,0")/g) ?? []).length;
+  assert.equal(dashed, 6, 'the reference line of each mixer in each panel is dashed');
+  assert.ok(c.description.includes('Dashed: the composed reference'));
 });
 
-test('loss curves: a line per finished run, by step and by wall time', async () => {
-  const { svg } = await chart(specs.lossCurves);
+test('micro decode step: against context length, one line per mixer', async () => {
+  const { svg } = await chart(specs.microDecode);
+  assert.ok(svg.includes('context length (tokens)'));
+  assert.doesNotMatch(svg, /sequence length/);
+  assert.deepEqual(perArch(marks(svg, 'line mark')), { gru: 1, mamba: 1, transformer: 1 });
+  assert.ok(svg.includes(`${MIXER_OF.transformer} (k = 0.50 ± 0.00)`));
+});
+
+test('loss curves: a line per finished run, runs of one architecture told apart by length, whole steps', async () => {
+  const { chart: c, svg } = await chart(specs.lossCurves);
   // Finished training runs: gru 3+1+2, mamba 3+1+1, transformer 2+1+2; two panels each.
   assert.deepEqual(perArch(marks(svg, 'line mark')), { gru: 12, mamba: 10, transformer: 10 });
   assert.ok(svg.includes('optimiser step') && svg.includes('wall time (s)'));
+  const spec = JSON.stringify(c.spec);
+  assert.ok(spec.includes('"strokeDash":{"field":"variant"'), 'a dash pattern per training length');
+  assert.ok(svg.includes('L=64') && svg.includes('L=128') && svg.includes('L=256'), 'legend names the lengths');
+  assert.ok(spec.includes('"tickMinStep":1'), 'no ticks at fractional steps');
 });
 
 test('translation: BLEU, chrF and exact match bars per architecture and split, the timeout labelled', async () => {
@@ -167,29 +194,45 @@ test('translation: BLEU, chrF and exact match bars per architecture and split, t
   assert.ok(svg.includes('missing: mamba at L=48 on scan-length (timeout)'));
 });
 
-test('regression view: current ÷ baseline per compared metric, undrawable rows counted', async () => {
+test('regression view: what changed, the rest counted, the band in the judged ratio', async () => {
   const { svg } = await chart(specs.regressionView);
   const points = marks(svg, 'point');
-  assert.equal(points.length, 3);
+  assert.equal(points.length, 2, 'the regression and the improvement; the unchanged metric is counted');
   assert.ok(points.some((p) => p.label.includes('regression') && p.color === colors.get('mamba')));
-  assert.ok(svg.includes('1 compared metric(s) not drawn'));
-  assert.equal(specs.regressionView({ rows, colors }), null, 'no comparison, no regression view');
+  assert.ok(svg.includes('1 unchanged metric(s) not drawn') && svg.includes('1 compared metric(s) not drawn'));
+  assert.equal(specs.regressionView({ rows }), null, 'no comparison, no regression view');
 });
 
-test('scaling charts with one length per line show plain names, no exponent', async () => {
-  const oneLength = rows.filter((r) => r.task === 'induction-heads');
-  const c = specs.trainThroughput({ rows: oneLength, colors })!;
-  assert.deepEqual(compileSpec(c.spec).warnings, []);
-  const svg = await renderSvg(c.spec);
-  assert.doesNotMatch(svg, /k = /);
-  assert.deepEqual(perArch(marks(svg, 'point')), { gru: 1, mamba: 1, transformer: 1 });
+test('regression view: a normalised timing verdict sits against a band scaled the same way', () => {
+  // compare normalised by calibration: raw ratio 5100/6000 = 0.85, but the judged ratio (change) is 0.9;
+  // the band's lower bound 5700 on the current raw value is 0.95 of the prediction 6000.
+  const judged = { ...comparison[0], rule: 'timing' as const, change: -0.1, ratioInterval: [0.88, 0.92] as [number, number] };
+  const placed = placeOnRatio(judged)!;
+  assert.ok(Math.abs(placed.ratio - 0.9) < 1e-12);
+  assert.ok(Math.abs(placed.lo! - 5700 * (0.9 / 5100)) < 1e-12);
+  assert.ok(placed.ratio < placed.lo!, 'the regression lies outside its band');
+  assert.deepEqual([placed.intervalLo, placed.intervalHi], [0.88, 0.92]);
+  const unchanged = placeOnRatio(comparison[1])!;
+  assert.ok(unchanged.ratio >= unchanged.lo! && unchanged.ratio <= unchanged.hi!, 'the unchanged accuracy lies inside its band');
+});
+
+test('no chart is drawn over a single x value: a single-length suite gets no "vs sequence length" charts', () => {
+  const oneLength = rows.filter((r) => r.task === 'induction-heads' || r.phase === 'calibration');
+  const names = specs.buildCharts(oneLength).map((c) => c.name);
+  for (const name of ['accuracy-vs-length', 'train-throughput', 'decode-throughput', 'peak-memory']) assert.ok(!names.includes(name), `${name} left out`);
+  // Every chart that is drawn spans at least two x values in each of its quantitative-x layers.
+  for (const c of specs.buildCharts(rows, comparison)) {
+    const values = (c.spec as { data?: { values?: Record<string, unknown>[] } }).data?.values ?? [];
+    const xs = new Set(values.filter((v) => v.kind === undefined || v.kind === 'ok').map((v) => v.x ?? v.step ?? v.ratio ?? v.task));
+    assert.ok(xs.size >= 2, `${c.name}: ${xs.size} x value(s)`);
+  }
 });
 
 test('a chart is left out when the rows hold nothing for it', () => {
   const onlyMicro = rows.filter((r) => r.phase === 'micro');
   assert.deepEqual(
     specs.buildCharts(onlyMicro).map((c) => c.name),
-    ['micro-scaling'],
+    ['micro-scaling', 'micro-decode'],
   );
 });
 
@@ -272,15 +315,15 @@ function resultsDir(name: string, pick: (r: ResultRow) => boolean): string {
 
 test('seqarena report: combines results directories, writes report/ in the first, prints the page path', async () => {
   // Micro-benchmark rows only (one chart), split by architecture over two directories.
-  const recall = resultsDir('micro-gru', (r) => r.phase === 'micro' && r.arch === 'gru');
-  const micro = resultsDir('micro-rest', (r) => r.phase === 'micro' && r.arch !== 'gru');
+  const recall = resultsDir('micro-gru', (r) => r.phase === 'micro' && r.arch.startsWith('gru'));
+  const micro = resultsDir('micro-rest', (r) => r.phase === 'micro' && !r.arch.startsWith('gru'));
   // In a child process: capturing this process's stdout swallowed the test runner's reports of the tests before this one.
   const child = await execa(process.execPath, [path.join(import.meta.dirname, '..', 'bin', 'seqarena.js'), 'report', recall, micro], { reject: false });
   assert.equal(child.exitCode, 0, child.stderr);
   const page = path.join(recall, 'report', 'index.html');
   assert.equal(child.stdout, page);
   const markdown = fs.readFileSync(path.join(recall, 'report', 'summary.md'), 'utf8');
-  for (const arch of ARCHS) assert.match(markdown, new RegExp(`\\| ${arch} \\| wasm \\| 64 \\|`), `${arch} rows in the micro table`);
+  for (const arch of ARCHS) assert.match(markdown, new RegExp(`\\| ${MIXER_OF[arch]}/fused \\| wasm \\| 64 \\|`), `${arch} rows in the micro table`);
   assert.ok(fs.existsSync(path.join(recall, 'report', 'charts', 'micro-scaling.png')));
 });
 
@@ -292,7 +335,7 @@ test('writeReport with a baseline adds the comparison; bad inputs are input erro
   assert.equal(page, path.join(out, 'index.html'));
   const markdown = fs.readFileSync(path.join(out, 'summary.md'), 'utf8');
   assert.ok(markdown.includes('Comparison with the baseline') && markdown.includes('0 regression(s)'));
-  assert.ok(fs.existsSync(path.join(out, 'charts', 'regression.svg')));
+  assert.ok(!fs.existsSync(path.join(out, 'charts', 'regression.svg')), 'nothing changed: no regression chart, the table says so');
 
   await assert.rejects(writeReport([path.join(out, 'no-such-dir')], out), ResultsFileError);
   const empty = tmpDir('no-rows');
