@@ -2,7 +2,7 @@
  * Paper findings, evaluated: after a suite with findings has run, each finding's check is applied to
  * the suite's rows and the outcomes are written to findings.json beside results.jsonl, where the report
  * reads them. A finding that does not hold is a result to publish, not a failure: nothing here sets an
- * exit code. The row helpers below are what the checks in suites/papers.ts are written with.
+ * exit code. The row helpers below are what the checks in suites/papers/ are written with.
  */
 import { outcome, writeFindings } from './results/findings.ts';
 import { readRows } from './results/io.ts';

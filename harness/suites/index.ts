@@ -1,6 +1,6 @@
 /** The suite registry: standard suites and the paper-findings suites. */
 import { full, quick, smoke, standard } from './standard.ts';
-import { efficiencySuite, inductionHeadsSuite, mqarSuite, scanSuite, selectiveCopyingSuite } from './papers.ts';
+import { efficiencySuite, inductionHeadsSuite, mqarSuite, scanSuite, selectiveCopyingSuite } from './papers/index.ts';
 import type { Scale, Suite } from './types.ts';
 
 export const SUITES = {

@@ -1,0 +1,152 @@
+/** The efficiency paper suite: Gu & Dao 2023 (Mamba), §4.5 and Figure 8, in miniature. Its runs at each scale, and its findings as checks on their rows. */
+import type { ResultRow } from '../../results/schema.ts';
+import { ARCHITECTURES } from '../../../architectures/index.ts';
+import type { Architecture } from '../../../architectures/types.ts';
+import { bestOf, type Check, compare, measured, medianOf, type Reading, rowsOfSpec, verdict } from '../../findings.ts';
+import { resolveRun, type RunSpecInput } from '../../spec.ts';
+import { logLogSlope } from '../../stats.ts';
+import type { Scale, Suite } from '../types.ts';
+import { MAMBA_PAPER, MINUTE, spec, type Training } from './common.ts';
+
+const EFFICIENCY = 'efficiency';
+const EFFICIENCY_FAMILIES = ['transformer', 'mamba', 'lstm'] as const;
+type EfficiencyFamily = (typeof EFFICIENCY_FAMILIES)[number];
+
+/** The smallest multiple-of-8 width whose parameter count is closest to `target` (same layers, task and vocabulary). */
+function matchedWidth(arch: Architecture, nLayers: number, target: number, probe: RunSpecInput): number {
+  let best = { d: 8, miss: Infinity };
+  for (let d = 8; d <= 1024; d += 8) {
+    const run = resolveRun({ ...probe, arch: arch.name, preset: null, config: { d_model: d, n_layers: nLayers } });
+    const miss = Math.abs(arch.paramCount(run.config, run.io) - target);
+    if (miss < best.miss) best = { d, miss };
+  }
+  return best.d;
+}
+
+/**
+ * Mamba §4.5 and Figure 8 in miniature: training step time, peak tensor memory, decode throughput and
+ * decode-state size against sequence length, every family at the Transformer's parameter count (the
+ * Transformer uses rotary positions, so its count does not grow with L). Each run trains a few steps
+ * on induction heads at length L and decodes L tokens from its cached state. CPU scale: L = 64 … 1024,
+ * `micro`-sized, batch 4 (under a minute a run); paper scale: L = 512 … 16384, `small`-sized.
+ */
+function efficiencyRuns(scale: Scale): { family: EfficiencyFamily; seqLen: number; spec: RunSpecInput }[] {
+  const paper = scale === 'paper';
+  const lengths = paper ? [512, 1024, 2048, 4096, 8192, 16384] : [64, 128, 256, 512, 1024];
+  const reference = { arch: 'transformer', preset: paper ? ('small' as const) : ('micro' as const), config: { positions: 'rope' } };
+  const taskParams = (seqLen: number) => ({ seq_len: seqLen, vocab_size: 16, eval_multipliers: [] });
+  const probe = spec(EFFICIENCY, reference.arch, reference.preset, reference.config, 'induction-heads', taskParams(lengths[0]), {}, 1);
+  const target = resolveRun(probe);
+  const targetParams = target.arch.paramCount(target.config, target.io);
+  const nLayers = target.arch.size(target.config).nLayers;
+  const configs: Record<EfficiencyFamily, { preset: 'micro' | 'small' | null; config: Record<string, unknown> }> = {
+    transformer: { preset: reference.preset, config: reference.config },
+    mamba: { preset: null, config: { d_model: matchedWidth(ARCHITECTURES.mamba, nLayers, targetParams, probe), n_layers: nLayers } },
+    lstm: { preset: null, config: { d_model: matchedWidth(ARCHITECTURES.lstm, nLayers, targetParams, probe), n_layers: nLayers } },
+  };
+  return lengths.flatMap((seqLen) =>
+    EFFICIENCY_FAMILIES.map((family) => {
+      const training: Training = {
+        steps: paper ? 20 : 8,
+        batchSize: 4,
+        evalEvery: paper ? 20 : 8,
+        evalExamples: 8,
+        decodeTokens: Math.min(seqLen, 4096),
+      };
+      return { family, seqLen, spec: spec(EFFICIENCY, family, configs[family].preset, configs[family].config, 'induction-heads', taskParams(seqLen), training, paper ? 2 * 3600 : 15 * MINUTE) };
+    }),
+  );
+}
+
+const EFFICIENCY_NAMES: Record<EfficiencyFamily, string> = { transformer: 'Transformer', mamba: 'Mamba', lstm: 'LSTM' };
+
+/** Per family, (x, y) points of a metric against sequence length (or, for state size, the measured context). */
+function efficiencyPoints(rows: ResultRow[], scale: Scale, family: EfficiencyFamily, read: (runRows: ResultRow[]) => { x: number; y: Reading } | null) {
+  return efficiencyRuns(scale)
+    .filter((r) => r.family === family)
+    .map((r) => ({ seqLen: r.seqLen, point: read(rowsOfSpec(rows, r.spec)) }))
+    .filter((p): p is { seqLen: number; point: { x: number; y: Reading } } => p.point !== null);
+}
+
+/** Measured decode-state bytes per sequence and the context they were measured at (`measured_context=N`). */
+function measuredState(runRows: ResultRow[]): { x: number; y: Reading } | null {
+  const row = runRows.find((r) => r.status === 'ok' && r.metric === 'state_bytes' && r.slice?.startsWith('measured_context=') && r.value !== null);
+  return row ? { x: Number(row.slice!.split('=')[1]), y: { value: row.value!, n: row.n } } : null;
+}
+
+/** Least-squares exponent over the points at `xs` (at least three of them). */
+function slopeAt(points: { x: number; y: Reading }[], xs: number[]): number | null {
+  const used = points.filter((p) => xs.includes(p.x));
+  return used.length < 3 ? null : logLogSlope(used.map((p) => p.x), used.map((p) => p.y.value));
+}
+
+const TAIL_POINTS = 4;
+
+export const efficiencySuite: Suite = {
+  name: EFFICIENCY,
+  description: 'Mamba §4.5 in miniature: step time, peak memory, decode throughput and state size against sequence length, families at matched parameter counts',
+  runs: ({ scale }) => efficiencyRuns(scale).map((r) => r.spec),
+  findings: [
+    {
+      id: 'attention-cost-grows-faster',
+      claim: "Attention's training cost grows faster than linearly in sequence length; the selective scan's and the LSTM's grow linearly",
+      source: `${MAMBA_PAPER}, §4.5 and Figure 8 (left: scan vs FlashAttention-2 time against sequence length)`,
+      published: [{ label: 'sequence length beyond which the Mamba scan is faster than FlashAttention-2', value: 2048, unit: 'tokens' }],
+      expectation: `Transformer's log–log slope of step time against L (the longest ${TAIL_POINTS} lengths every family ran) ≥ 0.2 above Mamba's and above the LSTM's`,
+      evaluate(rows, scale) {
+        const latency = (runRows: ResultRow[]) => {
+          const f = medianOf(runRows, 'step_latency_ms');
+          const l = runRows.find((r) => r.seq_len !== null)?.seq_len ?? null;
+          return f === null || l === null ? null : { x: l, y: f };
+        };
+        const points = Object.fromEntries(EFFICIENCY_FAMILIES.map((f) => [f, efficiencyPoints(rows, scale, f, latency).map((p) => p.point)])) as Record<EfficiencyFamily, { x: number; y: Reading }[]>;
+        // Slopes over the same lengths for every family, the longest ones, where the asymptotic cost shows.
+        const shared = [...new Set(points.transformer.map((p) => p.x))].filter((x) => EFFICIENCY_FAMILIES.every((f) => points[f].some((p) => p.x === x))).sort((a, b) => a - b).slice(-TAIL_POINTS);
+        const slopes = Object.fromEntries(EFFICIENCY_FAMILIES.map((f) => [f, slopeAt(points[f], shared)])) as Record<EfficiencyFamily, number | null>;
+        const longest = Math.max(...efficiencyRuns(scale).map((r) => r.seqLen));
+        const atLongest = (family: EfficiencyFamily, metric: string) => {
+          const run = efficiencyRuns(scale).find((r) => r.family === family && r.seqLen === longest)!;
+          return metric === 'peak_tensor_bytes' ? bestOf(rowsOfSpec(rows, run.spec), metric) : medianOf(rowsOfSpec(rows, run.spec), metric);
+        };
+        const excess = (other: EfficiencyFamily) => (slopes.transformer === null || slopes[other] === null ? null : slopes.transformer - slopes[other]!);
+        return {
+          measured: [
+            ...EFFICIENCY_FAMILIES.map((f) => measured(`${EFFICIENCY_NAMES[f]}: exponent of step time in L (L = ${shared.join(', ')})`, slopes[f] === null ? null : { value: slopes[f]!, n: shared.length }, 'exponent')),
+            ...EFFICIENCY_FAMILIES.map((f) => measured(`${EFFICIENCY_NAMES[f]}: step time at L = ${longest}`, atLongest(f, 'step_latency_ms'), 'ms')),
+            ...EFFICIENCY_FAMILIES.map((f) => measured(`${EFFICIENCY_NAMES[f]}: peak tensor memory at L = ${longest}`, atLongest(f, 'peak_tensor_bytes'), 'bytes')),
+          ],
+          ...verdict([compare('Transformer exponent − Mamba exponent', excess('mamba'), '≥', 0.2), compare('Transformer exponent − LSTM exponent', excess('lstm'), '≥', 0.2)]),
+        };
+      },
+    },
+    {
+      id: 'kv-cache-grows',
+      claim: "A Transformer's decode state (its KV cache) grows with the context; Mamba's and the LSTM's recurrent states stay constant",
+      source: `${MAMBA_PAPER}, §3.3 and §4.5 (no KV cache: "5× higher throughput than Transformers")`,
+      published: [{ label: 'Mamba generation throughput relative to a Transformer of similar size', value: 5, unit: '×' }],
+      expectation: "log–log slope of measured decode-state bytes against context: Transformer ≥ 0.9, Mamba and LSTM within ±0.1 of 0",
+      evaluate(rows, scale) {
+        const slope = (f: EfficiencyFamily) => {
+          const points = efficiencyPoints(rows, scale, f, measuredState).map((p) => p.point);
+          return slopeAt(points, points.map((p) => p.x));
+        };
+        const slopes = Object.fromEntries(EFFICIENCY_FAMILIES.map((f) => [f, slope(f)])) as Record<EfficiencyFamily, number | null>;
+        const largest = (f: EfficiencyFamily) => {
+          const points = efficiencyPoints(rows, scale, f, measuredState).map((p) => p.point).sort((a, b) => a.x - b.x);
+          return points.length === 0 ? null : points[points.length - 1];
+        };
+        const flat = (f: 'mamba' | 'lstm'): Check => compare(`${EFFICIENCY_NAMES[f]} |slope|`, slopes[f] === null ? null : Math.abs(slopes[f]!), '≤', 0.1);
+        return {
+          measured: [
+            ...EFFICIENCY_FAMILIES.map((f) => measured(`${EFFICIENCY_NAMES[f]}: exponent of decode state in context`, slopes[f] === null ? null : { value: slopes[f]!, n: efficiencyPoints(rows, scale, f, measuredState).length }, 'exponent')),
+            ...EFFICIENCY_FAMILIES.map((f) => {
+              const p = largest(f);
+              return measured(`${EFFICIENCY_NAMES[f]}: decode state after ${p?.x ?? '?'} tokens`, p?.y ?? null, 'bytes/sequence');
+            }),
+          ],
+          ...verdict([compare('Transformer slope', slopes.transformer, '≥', 0.9), flat('mamba'), flat('lstm')]),
+        };
+      },
+    },
+  ],
+};

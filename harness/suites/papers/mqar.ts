@@ -1,0 +1,130 @@
+/** The mqar paper suite: Arora et al. 2023 (Zoology), Figure 2. Its runs at each scale, and its findings as checks on their rows. */
+import type { ResultRow } from '../../results/schema.ts';
+import { type Check, compare, measured, type Reading, show, verdict } from '../../findings.ts';
+import type { RunSpecInput } from '../../spec.ts';
+import type { Finding, Scale, Suite } from '../types.ts';
+import { accuracyOf, DAY, MINUTE, spec, type Training, ZOOLOGY_PAPER } from './common.ts';
+
+const MQAR = 'mqar';
+const MQAR_FAMILIES = ['transformer', 'mamba', 'lstm'] as const;
+type MqarFamily = (typeof MQAR_FAMILIES)[number];
+
+interface MqarRun {
+  family: MqarFamily;
+  seqLen: number;
+  kvPairs: number;
+  dModel: number;
+  spec: RunSpecInput;
+}
+
+/**
+ * Zoology Figure 2 (experiments/iclr24_zoology_figure2): 2-layer models, (L, kv) = (64, 4), (128, 8),
+ * (256, 16), d_model 64–512, vocabulary 8192, 100,000 training examples for 64 epochs in batches of
+ * 512 (256 at L = 256), learning rates logspace(−4, −2, 4), best learning rate reported. Zoology's
+ * attention has one head and its blocks no MLP; our blocks keep theirs. CPU scale: (64, 4) only,
+ * d_model 16–64, vocabulary 64, two learning rates, 500 steps of batch 16 (18 runs of 2–6 minutes;
+ * (128, 8) and d_model 128 take 2–4 s a step on one core, too slow for the hour).
+ */
+function mqarRuns(scale: Scale): MqarRun[] {
+  const paper = scale === 'paper';
+  const settings = paper ? [[64, 4], [128, 8], [256, 16]] : [[64, 4]];
+  const widths = paper ? [64, 128, 256, 512] : [16, 32, 64];
+  const rates = paper ? [1e-4, 4.6e-4, 2.2e-3, 1e-2] : [1e-3, 3e-3];
+  const runs: MqarRun[] = [];
+  for (const [seqLen, kvPairs] of settings) {
+    const batchSize = paper ? (seqLen >= 256 ? 256 : 512) : 16;
+    const steps = paper ? Math.round((64 * 100_000) / batchSize) : 500;
+    for (const dModel of widths) {
+      for (const family of MQAR_FAMILIES) {
+        for (const learningRate of rates) {
+          const config = family === 'transformer' ? { d_model: dModel, n_layers: 2, n_heads: 1 } : { d_model: dModel, n_layers: 2 };
+          const training: Training = paper
+            ? { steps, batchSize, learningRate, evalEvery: 1000, evalExamples: 3000, decodeTokens: 16 }
+            : { steps, batchSize, learningRate, evalEvery: 100, evalExamples: 128, targetAccuracy: 0.99, decodeTokens: 8 };
+          const taskParams = { seq_len: seqLen, num_kv_pairs: kvPairs, vocab_size: paper ? 8192 : 64 };
+          runs.push({ family, seqLen, kvPairs, dModel, spec: spec(MQAR, family, null, config, 'mqar', taskParams, training, paper ? DAY : 15 * MINUTE) });
+        }
+      }
+    }
+  }
+  return runs;
+}
+
+/** Best accuracy over the learning-rate sweep of each (family, L, kv, d_model). */
+function mqarGrid(rows: ResultRow[], scale: Scale) {
+  const runs = mqarRuns(scale);
+  const cells = new Map<string, { family: MqarFamily; seqLen: number; kvPairs: number; dModel: number; figure: Reading | null }>();
+  for (const r of runs) {
+    const key = `${r.family} ${r.seqLen} ${r.kvPairs} ${r.dModel}`;
+    // All learning rates of a cell share its config hash, so one lookup takes the best of them.
+    if (!cells.has(key)) cells.set(key, { family: r.family, seqLen: r.seqLen, kvPairs: r.kvPairs, dModel: r.dModel, figure: accuracyOf(rows, r.spec) });
+  }
+  const all = [...cells.values()];
+  const settings = [...new Set(runs.map((r) => `${r.seqLen},${r.kvPairs}`))].map((s) => s.split(',').map(Number) as [number, number]);
+  const widths = [...new Set(runs.map((r) => r.dModel))].sort((a, b) => a - b);
+  const cell = (family: MqarFamily, seqLen: number, dModel: number) => all.find((c) => c.family === family && c.seqLen === seqLen && c.dModel === dModel)?.figure ?? null;
+  return { all, settings, widths, cell };
+}
+
+const FAMILY_NAMES: Record<MqarFamily, string> = { transformer: 'Attention (Transformer)', mamba: 'Mamba', lstm: 'LSTM' };
+
+/** Zoology's claim for one non-attention family: it trails attention at small width and catches up with width. */
+function needsWidthFinding(family: Exclude<MqarFamily, 'transformer'>): Finding {
+  const name = FAMILY_NAMES[family];
+  return {
+    id: `${family}-needs-width`,
+    claim: `Unlike attention, ${name} needs a larger model dimension to solve MQAR: it trails attention at small d_model and closes the gap as d_model grows`,
+    source: `${ZOOLOGY_PAPER}, Figure 2 (gated-convolution and recurrent models against attention)`,
+    published: [],
+    expectation: `At the hardest (L, kv), ${name} (best learning rate) ≥ 0.1 below attention at the smallest d_model, and its gap to attention smaller at the largest d_model`,
+    evaluate(rows, scale) {
+      const grid = mqarGrid(rows, scale);
+      const [seqLen, kvPairs] = grid.settings[grid.settings.length - 1];
+      const small = grid.widths[0];
+      const large = grid.widths[grid.widths.length - 1];
+      const gap = (d: number): number | null => {
+        const attention = grid.cell('transformer', seqLen, d);
+        const other = grid.cell(family, seqLen, d);
+        return attention === null || other === null ? null : attention.value - other.value;
+      };
+      const gapSmall = gap(small);
+      const gapLarge = gap(large);
+      const narrowing: Check =
+        gapSmall === null || gapLarge === null
+          ? { ok: null, text: 'gap at the largest width: missing' }
+          : { ok: gapLarge < gapSmall, text: `gap ${show(gapSmall)} at d_model ${small}, ${show(gapLarge)} at d_model ${large} (${gapLarge < gapSmall ? 'narrows' : 'does not narrow'})` };
+      return {
+        measured: grid.widths.flatMap((d) => [
+          measured(`${name}, (L, kv) = (${seqLen}, ${kvPairs}), d_model ${d}`, grid.cell(family, seqLen, d), 'accuracy'),
+          measured(`attention, (L, kv) = (${seqLen}, ${kvPairs}), d_model ${d}`, grid.cell('transformer', seqLen, d), 'accuracy'),
+        ]),
+        ...verdict([compare(`gap to attention at d_model ${small}`, gapSmall, '≥', 0.1), narrowing]),
+      };
+    },
+  };
+}
+
+export const mqarSuite: Suite = {
+  name: MQAR,
+  description: 'Zoology Figure 2: MQAR accuracy against d_model for attention, Mamba and LSTM, best over a learning-rate sweep (CPU: (64, 4), d_model 16–64)',
+  runs: ({ scale }) => mqarRuns(scale).map((r) => r.spec),
+  findings: [
+    {
+      id: 'attention-solves-at-every-width',
+      claim: 'Attention solves multi-query associative recall at every model dimension and (L, kv) tested',
+      source: `${ZOOLOGY_PAPER}, Figure 2 ((L, kv) = (64, 4), (128, 8), (256, 16); d_model 64–512)`,
+      published: [{ label: 'attention, every d_model 64–512 and (L, kv) (read off the figure)', value: 1.0, unit: 'accuracy (≈)' }],
+      expectation: 'Transformer (best learning rate) ≥ 0.9 at every (L, kv) and d_model',
+      evaluate(rows, scale) {
+        const grid = mqarGrid(rows, scale);
+        const attention = grid.all.filter((c) => c.family === 'transformer');
+        return {
+          measured: attention.map((c) => measured(`(L, kv) = (${c.seqLen}, ${c.kvPairs}), d_model ${c.dModel}`, c.figure, 'accuracy')),
+          ...verdict(attention.map((c) => compare(`(${c.seqLen}, ${c.kvPairs}) d ${c.dModel}`, c.figure, '≥', 0.9))),
+        };
+      },
+    },
+    needsWidthFinding('mamba'),
+    needsWidthFinding('lstm'),
+  ],
+};
