@@ -4,7 +4,7 @@
  * `trainableWeights` is just `store.variables`.
  */
 import * as tf from '@tensorflow/tfjs';
-import { rng } from '../tasks/rng.ts';
+import { rng } from '../util/rng.ts';
 
 /** Creates named variables with deterministic initialisation: the i-th variable draws from seed + i. */
 export class ParamStore {

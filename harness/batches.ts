@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { ModelForm } from '../architectures/types.ts';
-import { rng } from '../tasks/rng.ts';
+import { rng } from '../util/rng.ts';
 import { SPECIALS, type Example, type LMExample, type PairExample, type Task } from '../tasks/types.ts';
 
 /** A padded batch: targets and mask are (b, l) like the decoder input. */

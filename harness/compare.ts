@@ -17,7 +17,7 @@
  * Missing rows (in the baseline, not the current set) and new rows are listed, never dropped.
  */
 import { z } from 'zod';
-import { deriveSeed, rng } from '../tasks/rng.ts';
+import { deriveSeed, rng } from '../util/rng.ts';
 import type { Direction, Phase, ResultRow } from './results/schema.ts';
 import { quantile } from './stats.ts';
 

@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { deriveSeed, rng } from './rng.ts';
+import { deriveSeed, rng } from '../util/rng.ts';
 import type { PairExample, Split, Task } from './types.ts';
 import {
   Bpe,

@@ -25,7 +25,7 @@
  *   clauses 2: the cat that eats the red strawberry sleeps . → le chat qui mange la fraise rouge dort .
  */
 import { z } from 'zod';
-import { deriveSeed, rng, type Rng } from './rng.ts';
+import { deriveSeed, rng, type Rng } from '../util/rng.ts';
 import type { PairExample, Split, Task } from './types.ts';
 import { Vocabulary, wordDetokenize } from './vocabulary.ts';
 

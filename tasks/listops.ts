@@ -28,7 +28,7 @@
  *   answer  [10]   slice { length: '9-16' }
  */
 import { z } from 'zod';
-import type { Rng } from './rng.ts';
+import type { Rng } from '../util/rng.ts';
 import { bucketLabel, jsonLines, padded, stream } from './synthetic.ts';
 import type { LMExample, Task } from './types.ts';
 

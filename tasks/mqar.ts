@@ -40,7 +40,7 @@
  *   answer  [8, 12]   gaps 8 (gap=8-31), 7 (gap=1-7)
  */
 import { z } from 'zod';
-import type { Rng } from './rng.ts';
+import type { Rng } from '../util/rng.ts';
 import { bucketLabel, jsonLines, padded, stream } from './synthetic.ts';
 import type { LMExample, SliceLabels, Task } from './types.ts';
 

@@ -22,7 +22,7 @@
  *   IN: jump opposite right twice and turn left OUT: I_TURN_RIGHT I_TURN_RIGHT I_JUMP I_TURN_RIGHT I_TURN_RIGHT I_JUMP I_TURN_LEFT
  */
 import { z } from 'zod';
-import { deriveSeed, rng } from './rng.ts';
+import { deriveSeed, rng } from '../util/rng.ts';
 import type { PairExample, Split, Task } from './types.ts';
 import { Vocabulary } from './vocabulary.ts';
 

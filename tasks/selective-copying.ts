@@ -16,7 +16,7 @@
  *   answer  [10, 11, 12]
  */
 import { z } from 'zod';
-import type { Rng } from './rng.ts';
+import type { Rng } from '../util/rng.ts';
 import { jsonLines, padded, stream } from './synthetic.ts';
 import type { LMExample, Task } from './types.ts';
 

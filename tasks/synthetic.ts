@@ -2,7 +2,7 @@
  * What the synthetic long-context tasks share: one seeded stream per (task, seed, split), JSON Lines
  * export, and the bucket labels their slices use.
  */
-import { deriveSeed, rng, type Rng } from './rng.ts';
+import { deriveSeed, rng, type Rng } from '../util/rng.ts';
 import type { LMExample, Split } from './types.ts';
 
 /** Examples drawn one at a time from the stream of (task, seed, split); splits never share a stream. */

@@ -17,7 +17,7 @@ import { resolveBaseline, saveBaseline, listBaselines } from '../harness/baselin
 import { UsageError } from '../harness/errors.ts';
 import { metricRow, type RunColumns } from '../harness/results/rows.ts';
 import type { ResultRow, RunStatus } from '../harness/results/schema.ts';
-import { rng, type Rng } from '../tasks/rng.ts';
+import { rng, type Rng } from '../util/rng.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

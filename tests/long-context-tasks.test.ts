@@ -4,7 +4,7 @@ import { TASKS } from '../tasks/index.ts';
 import { inductionHeads } from '../tasks/induction-heads.ts';
 import { evaluate, listops, PAD, tokenize } from '../tasks/listops.ts';
 import { fuzzyRecall, GAP_BUCKETS, mqar, noisyRecall } from '../tasks/mqar.ts';
-import { deriveSeed, rng } from '../tasks/rng.ts';
+import { deriveSeed, rng } from '../util/rng.ts';
 import { NOISE, selectiveCopying } from '../tasks/selective-copying.ts';
 import { bucketLabel } from '../tasks/synthetic.ts';
 import type { LMExample, Split, Task } from '../tasks/types.ts';

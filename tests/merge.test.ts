@@ -15,7 +15,7 @@ import { UsageError } from '../harness/errors.ts';
 import { appendRows, readEnv, readRows, writeEnv } from '../harness/results/io.ts';
 import { metricRow, type RunColumns } from '../harness/results/rows.ts';
 import type { ResultRow } from '../harness/results/schema.ts';
-import { rng } from '../tasks/rng.ts';
+import { rng } from '../util/rng.ts';
 
 const random = rng(21);
 

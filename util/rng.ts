@@ -1,5 +1,6 @@
 /**
- * The seeded random numbers every task draws from: sfc32 (Chris Doty-Humphrey's small fast counter
+ * The seeded random numbers that tasks, weight initialisation and the harness draw from (util/: imported by
+ * architectures and tasks alike, which know nothing of each other): sfc32 (Chris Doty-Humphrey's small fast counter
  * generator, 128-bit state) seeded through splitmix32, so nearby seeds (0, 1, 2 …) give unrelated streams.
  * Same seed → same stream on every platform; Math.random is never used.
  *
