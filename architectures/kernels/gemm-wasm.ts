@@ -1,0 +1,206 @@
+/**
+ * The WebAssembly SIMD GEMM on every core: the fallback CPU matmul where the native addon is not built.
+ * The compute (micro-kernel, blocking, the split of C into units) is gemm-wasm-kernel.ts; this file owns
+ * the shared memory, the pool of worker threads that run on it, and the copies in and out.
+ *
+ * A call copies A and B into the shared memory, writes the call's parameters into its control block,
+ * wakes the workers (Atomics.notify on the generation slot), runs its own share on the calling thread,
+ * waits (Atomics.wait) until every worker has counted itself done, and copies C out. The pool is made on
+ * the first call that needs it and kept; its workers are unref'd, so they never keep a process alive.
+ * Calls too small to repay waking the pool run on the calling thread alone.
+ */
+import { Worker } from 'node:worker_threads';
+import type { GemmArgs, GemmFn } from './gemm.ts';
+import { CONTROL_BYTES, GemmThread, MAX_THREADS, Slot, TILE_M, TILE_N, assembleGemmModule, type GemmExports } from './gemm-wasm-kernel.ts';
+
+export interface WasmGemm extends GemmFn {
+  /** Threads a call runs on, the calling thread included. */
+  threads(): number;
+  /** Run on `n` threads from the next call on (1 = the calling thread alone); starts or stops workers. */
+  setThreads(n: number): void;
+  /** Stop the workers now (they would also end with the process). The GEMM still runs, on one thread. */
+  close(): void;
+}
+
+const PAGE_BYTES = 65536;
+/** 2 GiB: byte offsets stay positive i32s. Larger batches run in chunks of entries. */
+const MAXIMUM_PAGES = 32768;
+const BLOCK_K = 256;
+/** Below this many multiply-adds a call runs on the calling thread alone: waking the pool costs more. */
+const PARALLEL_MIN_MACS = 1 << 17;
+/** How long a starting worker may take to say it is ready (it loads TypeScript through tsx). */
+const WORKER_START_MS = 60_000;
+
+// a worker that fails to load says so through its ready slot (-1): its 'error' event cannot reach a
+// caller that is blocked waiting for it
+const WORKER_BOOTSTRAP = `
+const { workerData } = require('node:worker_threads');
+import(workerData.tsx).then((tsx) => { tsx.register(); return import(workerData.entry); }).catch((error) => {
+  const control = new Int32Array(workerData.memory.buffer, 0, ${CONTROL_BYTES / 4});
+  Atomics.store(control, ${Slot.ready} + workerData.index, -1);
+  Atomics.notify(control, ${Slot.ready} + workerData.index);
+  throw error;
+});
+`;
+
+let compiled: WebAssembly.Module | null | undefined;
+
+function compile(): WebAssembly.Module | null {
+  if (compiled !== undefined) return compiled;
+  compiled = null;
+  if (typeof SharedArrayBuffer !== 'function') return null;
+  const bytes = assembleGemmModule(MAXIMUM_PAGES);
+  if (!WebAssembly.validate(bytes)) return null;
+  compiled = new WebAssembly.Module(bytes);
+  return compiled;
+}
+
+/** The block sizes of one call: whole rows and up to 256 columns, cut smaller until every thread has several units. */
+function blocks(batch: number, m: number, n: number, threads: number): { blockM: number; blockN: number } {
+  let blockM = Math.ceil(m / TILE_M) * TILE_M;
+  let blockN = Math.min(256, Math.ceil(n / TILE_N) * TILE_N);
+  const units = (): number => batch * Math.ceil(m / blockM) * Math.ceil(n / blockN);
+  const wanted = 8 * threads;
+  while (units() < wanted && blockM > 16) blockM = Math.ceil(blockM / 2 / TILE_M) * TILE_M;
+  while (units() < wanted && blockN > 32) blockN = Math.ceil(blockN / 2 / TILE_N) * TILE_N;
+  return { blockM, blockN };
+}
+
+const align16 = (floats: number): number => Math.ceil(floats / 16) * 16;
+
+/**
+ * The WebAssembly GEMM on `options.threads` threads, or null where WebAssembly SIMD or shared memory
+ * (SharedArrayBuffer) is missing; callers then use tfjs's own matmul or `gemmReference`.
+ */
+export function createWasmGemm(options: { threads: number }): WasmGemm | null {
+  const module = compile();
+  if (module === null) return null;
+  const memory = new WebAssembly.Memory({ initial: 16, maximum: MAXIMUM_PAGES, shared: true });
+  const kernel = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as GemmExports;
+  const self = new GemmThread(memory, kernel);
+  const control = self.control;
+  const workers: Worker[] = []; // workers[i] is thread i + 1
+  let threads = 1;
+  let workerFailure: Error | null = null;
+
+  const checkThreads = (n: number): number => {
+    if (!Number.isInteger(n) || n < 1 || n > MAX_THREADS) throw new Error(`GEMM threads must be an integer from 1 to ${MAX_THREADS}; got ${n}`);
+    return n;
+  };
+
+  const startWorker = (index: number): Worker => {
+    Atomics.store(control, Slot.ready + index, 0);
+    Atomics.store(control, Slot.quit + index, 0);
+    const worker = new Worker(WORKER_BOOTSTRAP, {
+      eval: true,
+      execArgv: [], // the parent's flags (--input-type=module, say) would change how the bootstrap is read
+      workerData: { tsx: import.meta.resolve('tsx/esm/api'), entry: new URL('./gemm-wasm-worker.ts', import.meta.url).href, memory, module, index },
+    });
+    worker.on('error', (error) => {
+      workerFailure = error;
+    });
+    worker.unref();
+    // blocking here is safe: the worker starts on its own thread and needs nothing from this one
+    Atomics.wait(control, Slot.ready + index, 0, WORKER_START_MS);
+    const ready = Atomics.load(control, Slot.ready + index);
+    if (ready !== 1) {
+      void worker.terminate();
+      const why = ready === -1 ? 'failed to load gemm-wasm-worker.ts' : `did not start within ${WORKER_START_MS / 1000} s`;
+      throw new Error(`GEMM worker ${index} ${why}; run with --threads 1 to use the calling thread alone`);
+    }
+    return worker;
+  };
+
+  const stopWorkers = (keep: number): void => {
+    while (workers.length > keep) {
+      workers.pop();
+      Atomics.store(control, Slot.quit + workers.length + 1, 1);
+    }
+    Atomics.notify(control, Slot.generation);
+  };
+
+  /** Room for `floats` floats; growing replaces the buffer, which every thread re-reads at its next share. */
+  const reserve = (floats: number): void => {
+    const bytes = floats * 4;
+    const have = memory.buffer.byteLength;
+    if (bytes > have) memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
+  };
+
+  const run = (args: GemmArgs, f32: () => Float32Array, first: number, count: number, useThreads: number): void => {
+    const { m, n, k, transA, transB, a, strideA, b, strideB, c, strideC } = args;
+    const { blockM, blockN } = blocks(count, m, n, useThreads);
+    const scratchFloats = align16(TILE_M * blockN + (transB ? BLOCK_K * blockN : 0));
+    const entriesA = strideA === 0 ? 1 : count;
+    const entriesB = strideB === 0 ? 1 : count;
+    const scratch = CONTROL_BYTES / 4;
+    const aAt = align16(scratch + useThreads * scratchFloats);
+    const bAt = align16(aAt + entriesA * m * k);
+    const cAt = align16(bAt + entriesB * k * n + TILE_N); // the padding: the last B row's edge tile reads past it
+    reserve(cAt + count * m * n);
+    const mem = f32();
+    for (let e = 0; e < entriesA; e++) mem.set(a.subarray((first + e) * strideA, (first + e) * strideA + m * k), aAt + e * m * k);
+    for (let e = 0; e < entriesB; e++) mem.set(b.subarray((first + e) * strideB, (first + e) * strideB + k * n), bAt + e * k * n);
+    const params: [number, number][] = [
+      [Slot.batch, count], [Slot.m, m], [Slot.n, n], [Slot.k, k], [Slot.transA, transA ? 1 : 0], [Slot.transB, transB ? 1 : 0],
+      [Slot.a, aAt], [Slot.strideA, strideA === 0 ? 0 : m * k], [Slot.b, bAt], [Slot.strideB, strideB === 0 ? 0 : k * n], [Slot.c, cAt],
+      [Slot.blockM, blockM], [Slot.blockN, blockN], [Slot.blockK, BLOCK_K], [Slot.threads, useThreads],
+      [Slot.scratch, scratch], [Slot.scratchFloats, scratchFloats],
+    ];
+    for (const [slot, value] of params) control[slot] = value;
+    if (useThreads > 1) {
+      Atomics.store(control, Slot.done, 0);
+      Atomics.store(control, Slot.error, 0);
+      Atomics.add(control, Slot.generation, 1);
+      Atomics.notify(control, Slot.generation);
+    }
+    self.runShare(0);
+    if (useThreads > 1) {
+      for (let done = Atomics.load(control, Slot.done); done < useThreads - 1; done = Atomics.load(control, Slot.done)) {
+        Atomics.wait(control, Slot.done, done);
+      }
+      if (Atomics.load(control, Slot.error) !== 0) throw new Error('a GEMM worker failed in its share of the call; run with --threads 1 to see the error on the calling thread');
+    }
+    const out = f32();
+    for (let e = 0; e < count; e++) c.set(out.subarray(cAt + e * m * n, cAt + (e + 1) * m * n), (first + e) * strideC);
+  };
+
+  const gemm = (args: GemmArgs): void => {
+    const { batch, m, n, k, strideC, c } = args;
+    if (batch === 0 || m === 0 || n === 0) return;
+    if (k === 0) {
+      for (let e = 0; e < batch; e++) c.fill(0, e * strideC, e * strideC + m * n);
+      return;
+    }
+    if (workerFailure) throw new Error(`a GEMM worker stopped: ${workerFailure.message}; run with --threads 1 to use the calling thread alone`);
+    const macs = batch * m * n * k;
+    if (threads > 1 && workers.length < threads - 1) {
+      while (workers.length < threads - 1) workers.push(startWorker(workers.length + 1));
+    }
+    const useThreads = macs >= PARALLEL_MIN_MACS ? threads : 1;
+    // entries per chunk so that one chunk fits the memory's maximum
+    const fixed = CONTROL_BYTES / 4 + useThreads * align16(TILE_M * 256 + BLOCK_K * 256) + 64
+      + (args.strideA === 0 ? m * k : 0) + (args.strideB === 0 ? k * n : 0) + TILE_N;
+    const perEntry = m * n + (args.strideA === 0 ? 0 : m * k) + (args.strideB === 0 ? 0 : k * n);
+    const chunk = Math.floor(((MAXIMUM_PAGES * PAGE_BYTES) / 4 - fixed) / perEntry);
+    if (chunk < 1) throw new Error(`GEMM of one (${m} × ${k}) · (${k} × ${n}) entry needs more than the WebAssembly memory's ${MAXIMUM_PAGES * PAGE_BYTES / 2 ** 30} GiB; split the matmul`);
+    let view = new Float32Array(memory.buffer);
+    const f32 = (): Float32Array => {
+      if (view.length * 4 !== memory.buffer.byteLength) view = new Float32Array(memory.buffer);
+      return view;
+    };
+    for (let first = 0; first < batch; first += chunk) run(args, f32, first, Math.min(chunk, batch - first), useThreads);
+  };
+
+  threads = checkThreads(options.threads);
+  return Object.assign(gemm, {
+    threads: () => threads,
+    setThreads(n: number) {
+      threads = checkThreads(n);
+      stopWorkers(threads - 1);
+    },
+    close() {
+      threads = 1;
+      stopWorkers(0);
+    },
+  });
+}
