@@ -17,7 +17,7 @@ import { renderHtml } from './html.ts';
 import { renderMarkdown } from './markdown.ts';
 import { renderChart } from './render.ts';
 import { buildCharts } from './charts/index.ts';
-import { comparisonTable, environmentTable, failuresTable, microTable, resultsTables, type Table } from './summary.ts';
+import { comparisonTable, environmentTable, failuresTable, microExponentsTable, microTable, resultsTables, type Table } from './summary.ts';
 import type { Environment, RenderedChart, Report, ReportInput } from './types.ts';
 
 export type { ComparisonRow, Report, ReportInput, Verdict } from './types.ts';
@@ -67,7 +67,7 @@ export async function buildReport({ rows, envs, outDir, baseline, findings }: Re
     ...(failed.length > 0 ? [`${failed.length} run(s) did not finish (${list(sortedUnique(failed.map((f) => f.status)))}); see "Failed and missing runs".`] : []),
   ];
   const before = [comparisonTable(baseline), ...findingsTables(findings ?? []), ...resultsTables(rows), failuresTable(rows)].filter((t): t is Table => t !== null);
-  const after = [microTable(rows), environmentTable(rows, envs)].filter((t): t is Table => t !== null);
+  const after = [microTable(rows), microExponentsTable(rows), environmentTable(rows, envs)].filter((t): t is Table => t !== null);
   const page = { title: 'seqarena report', subtitle: subtitle(rows), alerts, tablesBefore: before, tablesAfter: after, charts: specs };
   const html = renderHtml(page);
   const markdown = renderMarkdown({ ...page, chartsDir: CHARTS_DIR });

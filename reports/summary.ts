@@ -5,7 +5,7 @@
  */
 import type { ResultRow } from '../harness/results/schema.ts';
 import { formatBytes, formatNumber } from '../harness/format.ts';
-import { pool, type Pooled } from '../harness/stats.ts';
+import { logLogFit, pool, type Pooled } from '../harness/stats.ts';
 import { failedRuns, figures, formatPooled, groupBy, sortedUnique, translationTasks } from './data.ts';
 import type { ComparisonRow, Environment } from './types.ts';
 
@@ -118,6 +118,41 @@ export function microTable(rows: ResultRow[]): Table | null {
       ...metrics.map((m) => cell(figures(g, 'micro', m.metric), m.metric === 'peak_bytes' ? 'bytes' : '')),
       statusOf(g),
     ]),
+  };
+}
+
+/**
+ * The fitted scaling exponent k (time or memory ∝ L^k) of each micro-benchmarked mixer and
+ * implementation, with its standard error, fitted to the per-length means the chart draws.
+ */
+export function microExponentsTable(rows: ResultRow[]): Table | null {
+  const metrics = [
+    { metric: 'forward_ms', label: 'forward' },
+    { metric: 'forward_backward_ms', label: 'forward + backward' },
+    { metric: 'peak_bytes', label: 'peak memory' },
+    { metric: 'decode_step_ms', label: 'decode step (vs context)' },
+  ];
+  const micro = rows.filter((r) => r.phase === 'micro' && r.seq_len !== null);
+  const groups = [...groupBy(micro, (r) => `${r.arch}|${r.backend}`).values()].sort((a, b) => a[0].arch.localeCompare(b[0].arch) || a[0].backend.localeCompare(b[0].backend));
+  const fits = groups.map((g) =>
+    metrics.map((m) => {
+      const byLength = [...groupBy(figures(g, 'micro', m.metric), (r) => String(r.seq_len)).values()];
+      const xs = byLength.map((rs) => rs[0].seq_len!);
+      const ys = byLength.map((rs) => pool(rs)!.value);
+      return xs.length >= 2 ? logLogFit(xs, ys) : null;
+    }),
+  );
+  const shown = metrics.map((_, i) => fits.some((f) => f[i] !== null));
+  if (!shown.includes(true)) return null;
+  const text = (f: ReturnType<typeof logLogFit> | null): string =>
+    f === null ? NONE : `${f.k.toFixed(2).replace('-', '−')}${f.se === null ? '' : ` ± ${f.se.toFixed(2)}`} (${f.points} lengths)`;
+  return {
+    title: 'Fitted scaling exponents',
+    note: 'k of time (or memory) ∝ L^k, least squares on log–log over the measured lengths, ± its standard error (3 lengths or more); ≈ 2 for attention, ≈ 1 for scans and recurrences, ≈ 0 for a decode step with a fixed-size state.',
+    columns: ['mixer / implementation', 'backend', ...metrics.filter((_, i) => shown[i]).map((m) => `k: ${m.label}`)],
+    rows: groups
+      .map((g, gi) => [g[0].arch, g[0].backend, ...fits[gi].filter((_, i) => shown[i]).map(text)])
+      .filter((r) => r.slice(2).some((c) => c !== NONE)),
   };
 }
 

@@ -77,6 +77,12 @@ test(
         const { page, problems, requests } = await openPage(browser, path.join(outDir, 'index.html'), width);
         await page.waitForFunction((n) => document.querySelectorAll('.vega[data-chart] svg.marks').length === n, expected, { timeout: 60_000 });
         await page.screenshot({ path: path.join(SCREENSHOTS, `report-${width}.png`), fullPage: true });
+        // Asked for screenshots to look at: each chart on its own too (the whole page is too tall to read).
+        if (process.env.SEQARENA_SCREENSHOTS) {
+          for (const section of await page.$$('section.chart')) {
+            await section.screenshot({ path: path.join(SCREENSHOTS, `report-${width}-${(await section.getAttribute('id'))!.replace('chart-', '')}.png`) });
+          }
+        }
         const charts = await chartBoxes(page);
         assert.deepEqual(
           charts.map((c) => c.name),

@@ -19,6 +19,7 @@ import { compileSpec, renderPng, renderSvg, textWidth } from '../reports/render.
 import * as specs from '../reports/charts/index.ts';
 import { paretoFrontier } from '../harness/stats.ts';
 import { placeOnRatio } from '../reports/charts/regression.ts';
+import { microExponentsTable } from '../reports/summary.ts';
 import type { ChartSpec, ComparisonRow } from '../reports/types.ts';
 import { ARCHS, CONTEXT_LENGTHS, EXTRAPOLATION_LENGTHS, FAILURES, FIXTURE_ENV, fixtureRows, MICRO_LENGTHS, MIXER_OF } from './fixtures/rows.ts';
 
@@ -154,9 +155,13 @@ test('decode throughput, peak memory and decode state: exponents as the fixture 
 
 test('micro-benchmarks: a mixer in its architecture\'s colour, the reference dashed, k ≈ 2 for attention and ≈ 1 for the others', async () => {
   const { chart: c, svg } = await chart(specs.microScaling);
-  assert.ok(svg.includes('attention (k = forward fused 2.00 ± 0.00'), 'legend names the fitted exponent with its spread');
-  assert.ok(svg.includes('scan (k = forward fused 1.00 ± 0.00'));
-  assert.doesNotMatch(svg, /n\/a/);
+  assert.doesNotMatch(svg, /n\/a|k = /, 'exponents are in their table, not in a legend too long to read');
+  const exponents = microExponentsTable(rows)!;
+  const row = (arch: string) => exponents.rows.find((r) => r[0] === arch)!;
+  assert.deepEqual(exponents.columns.slice(2), ['k: forward', 'k: forward + backward', 'k: decode step (vs context)']);
+  assert.equal(row('attention/fused')[2], '2.00 ± 0.00 (4 lengths)');
+  assert.equal(row('scan/reference')[3], '1.00 ± 0.00 (4 lengths)');
+  assert.equal(row('attention')[4], '0.50 ± 0.00 (3 lengths)');
   // Two panels × fused and reference, in the colour of the architecture built on the mixer.
   assert.deepEqual(perArch(marks(svg, 'line mark')), { gru: 4, mamba: 4, transformer: 4 });
   const n = MICRO_LENGTHS.length;

@@ -65,15 +65,6 @@ export function lengthAxis(title: string, values: number[], field = 'x'): Encodi
 export const BYTES_LABEL =
   "datum.value >= 1099511627776 ? format(datum.value / 1099511627776, '.3~g') + ' TiB' : datum.value >= 1073741824 ? format(datum.value / 1073741824, '.3~g') + ' GiB' : datum.value >= 1048576 ? format(datum.value / 1048576, '.3~g') + ' MiB' : datum.value >= 1024 ? format(datum.value / 1024, '.3~g') + ' KiB' : format(datum.value, '.3~g') + ' B'";
 
-/** Tick values for a log byte axis: powers of two spanning [min, max], thinned to at most `count`. */
-export function byteTicks(min: number, max: number, count = 6): number[] {
-  const lo = Math.floor(Math.log2(Math.max(1, min)));
-  const hi = Math.ceil(Math.log2(Math.max(1, max)));
-  const stride = Math.max(1, Math.ceil((hi - lo + 1) / count));
-  const ticks: number[] = [];
-  for (let e = lo; e <= hi; e += stride) ticks.push(2 ** e);
-  return ticks;
-}
 
 export function chartTitle(text: string, missing: FailedRun[], extra: string[] = []): TopLevelSpec['title'] {
   const lines = missing.map((f) => `missing: ${describeFailure(f)}${f.error ? ` — ${f.error.slice(0, 60)}` : ''}`);

@@ -6,6 +6,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { Comparison } from '../../harness/compare.ts';
 import { sortedUnique } from '../data.ts';
+import { textWidth } from '../text-width.ts';
 import type { ChartSpec, ComparisonRow } from '../types.ts';
 import { archColor, CHART_CONFIG, chartTitle, SCHEMA, type SpecInput } from './common.ts';
 
@@ -60,7 +61,8 @@ export function regressionView({ comparison }: SpecInput): ChartSpec | null {
     type: 'nominal',
     title: null,
     sort: items.map((i) => i.label),
-    axis: { labelLimit: 520 },
+    // Room for the longest label whatever font the browser substitutes (DejaVu Sans runs ~15 % wider).
+    axis: { labelLimit: 520, minExtent: Math.min(520, Math.ceil(1.2 * Math.max(...items.map((i) => textWidth({ fontSize: 12 }, i.label))))) },
   } as const;
   const scale = { domain, clamp: true };
   const notes = [

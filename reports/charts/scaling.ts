@@ -12,7 +12,6 @@ import type { ChartSpec } from '../types.ts';
 import {
   archColor,
   BYTES_LABEL,
-  byteTicks,
   CHART_CONFIG,
   chartTitle,
   facetHints,
@@ -125,7 +124,8 @@ export function scalingChart({ rows }: SpecInput, o: ScalingOptions): ChartSpec 
     );
     if (parts.length > 0) labels[arch] = `${arch} (k = ${parts.join(', ')})`;
   }
-  const fitted = Object.keys(labels).length > 0;
+  // With a dash variant (fused vs reference) the labels grow too long: the exponents table lists them instead.
+  const fitted = Object.keys(labels).length > 0 && !(dashes.length > 1);
   const legendTitle = fitted ? 'architecture, fitted exponent k (y ∝ L^k, ± standard error)' : 'architecture';
   const color = archColor(archs, { title: legendTitle, labels: fitted ? labels : undefined });
   // Filled points in the same fixed colours (a scale of its own in Vega-Lite, so given the same domain and range).
@@ -136,11 +136,8 @@ export function scalingChart({ rows }: SpecInput, o: ScalingOptions): ChartSpec 
   const marked = o.markMissing ? missing.filter((f) => f.seq_len !== null && archs.includes(f.arch)) : [];
   const data: Datum[] = [...points, ...panels.flatMap((panel) => missingData(marked, () => ({ panel })))];
   const lengths = sortedUnique([...points.map((p) => p.x), ...marked.map((f) => f.seq_len!)]);
-  const ys = points.flatMap((p) => [p.lo, p.hi]);
-  const axis =
-    o.yFormat === 'bytes'
-      ? { labelExpr: BYTES_LABEL, values: byteTicks(Math.min(...ys), Math.max(...ys)) }
-      : { format: o.yFormat };
+  // Bytes on a base-2 log scale: ticks fall on powers of two (KiB, MiB) where the range spans them.
+  const axis = o.yFormat === 'bytes' ? { labelExpr: BYTES_LABEL, tickCount: 5, labelOverlap: true } : { format: o.yFormat };
   const y = { field: 'y', type: 'quantitative', title: o.yTitle, scale: { type: 'log', ...(o.yFormat === 'bytes' ? { base: 2 } : {}) }, axis } as const;
   const sources = new Set(points.map((p) => p.source));
   const hasDash = dashes.length > 1 || dashes[0] !== null;
@@ -189,7 +186,7 @@ export function scalingChart({ rows }: SpecInput, o: ScalingOptions): ChartSpec 
     },
   ];
   if (marked.length > 0) layers.push(missingLayer(color));
-  const legendEntry = Math.max(...archs.map((a) => textWidth({ fontSize: 12 }, labels[a] ?? a))) + 28;
+  const legendEntry = Math.max(...archs.map((a) => textWidth({ fontSize: 12 }, (fitted ? labels[a] : undefined) ?? a))) + 28;
   const extra = sources.size > 1 ? ['filled points: measured in the run; hollow diamonds and dashed lines: computed from the model\'s state-size formula'] : [];
   const common = { $schema: SCHEMA, title: chartTitle(o.title, missing, extra), description: o.name, config: CHART_CONFIG, data: { values: data } };
   const spec = (
