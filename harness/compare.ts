@@ -158,7 +158,8 @@ const calibrated = (rows: readonly ResultRow[] | undefined, byRun: Map<string, n
   (rows ?? []).filter(hasFigure).every((r) => byRun?.has(r.run_id));
 
 /** Rule from the thresholds: an explicit per-metric rule first, then direction, unit and samples. */
-function ruleFor(r: ResultRow, thresholds: Thresholds, normalize: boolean): { rule: Rule; tolerance: number } {
+/** The rule and tolerance compare judges a figure by (exported for the history page's allowed band). */
+export function ruleFor(r: Pick<ResultRow, 'metric' | 'direction' | 'phase' | 'unit' | 'samples'>, thresholds: Thresholds, normalize: boolean): { rule: Rule; tolerance: number } {
   const explicit = thresholds.metrics[r.metric] ?? DEFAULT_METRIC_RULES[r.metric];
   if (explicit && 'info' in explicit) return { rule: 'info', tolerance: 0 };
   if (r.direction === 'none') return { rule: 'info', tolerance: 0 };

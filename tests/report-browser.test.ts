@@ -1,6 +1,7 @@
 /**
  * The HTML report in a real browser: Debian's chromium (installed by .ci/run), driven by playwright-core,
- * opens the page from a file:// URL with the network cut off, renders every chart and logs no error.
+ * opens the report page and the history dashboard from file:// URLs with the network cut off at 1,400
+ * and 800 px: every chart renders inside its container and nothing is logged as an error.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +10,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { readHistory } from '../harness/history.ts';
+import { appendRows } from '../harness/results/io.ts';
+import { writeHistoryPage } from '../reports/history.ts';
 import { buildReport } from '../reports/index.ts';
 import { FIXTURE_ENV, fixtureRows } from './fixtures/rows.ts';
 
@@ -102,6 +106,50 @@ test(
         assert.deepEqual(requests, [], 'the page fetched nothing from the network');
         assert.equal(await page.title(), 'seqarena report');
         await page.close();
+      }
+    } finally {
+      await browser.close();
+    }
+  },
+);
+
+test(
+  'the history dashboard renders one chart per tracked metric across commits, offline, without overflow or console errors',
+  { skip, timeout: 120_000 },
+  async () => {
+    // Two commits of the fixture's training rows, the second 10 % faster.
+    const dirs = ['abc1234aaaa', 'def5678bbbb'].map((sha, i) => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), `seqarena-history-${i}-`));
+      const rows = fixtureRows()
+        .filter((r) => r.task === 'associative-recall')
+        .map((r) => ({ ...r, git_sha: sha, timestamp: `2026-11-2${i + 1}T12:00:00.000Z`, value: r.value !== null && r.metric === 'tokens_per_s' ? r.value * (1 + 0.1 * i) : r.value }));
+      appendRows(dir, rows);
+      return dir;
+    });
+    const outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqarena-history-page-'));
+    const page = writeHistoryPage(readHistory(dirs), outDir);
+    const expected = (fs.readFileSync(page, 'utf8').match(/class="vega" data-chart=/g) ?? []).length;
+    assert.ok(expected >= 5, `${expected} charts`);
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
+    try {
+      for (const width of [1400, 800]) {
+        const { page: tab, problems, requests } = await openPage(browser, page, width);
+        await tab.waitForFunction((n) => document.querySelectorAll('.vega[data-chart] svg.marks').length === n, expected, { timeout: 60_000 });
+        await tab.screenshot({ path: path.join(SCREENSHOTS, `history-${width}.png`) });
+        if (process.env.SEQARENA_SCREENSHOTS) {
+          const first = await tab.$('section.chart');
+          await first!.screenshot({ path: path.join(SCREENSHOTS, `history-${width}-first-chart.png`) });
+        }
+        for (const c of await chartBoxes(tab)) {
+          assert.equal(c.failed, false, `${c.name}: rendered`);
+          assert.ok(c.marks > 0, `${c.name}: has marks`);
+          assert.ok(c.drawn <= c.container + 0.5, `${c.name} at ${width} px: drawn ${c.drawn} px in ${c.container} px`);
+        }
+        const text = await tab.textContent('body');
+        assert.ok(text!.includes('abc1234') && text!.includes('def5678'), 'both commits named');
+        assert.deepEqual(problems, []);
+        assert.deepEqual(requests, []);
+        await tab.close();
       }
     } finally {
       await browser.close();
