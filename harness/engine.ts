@@ -6,6 +6,7 @@ import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { registerHostKernel } from '../architectures/kernels/typed-kernel.ts';
+import { registerMatmulKernels, setMatmulThreads } from '../architectures/kernels/matmul.ts';
 import { summarize } from './stats.ts';
 
 export const BACKEND_NAMES = ['wasm', 'cpu', 'tensorflow', 'webgpu'] as const;
@@ -74,8 +75,28 @@ async function loadBackendPackage(name: BackendName): Promise<boolean> {
   }
 }
 
-/** Kernels training needs that some backends lack; registered once per process. */
+/**
+ * Threads the CPU kernels run on: SEQARENA_THREADS (set by --threads, inherited by every child run),
+ * else every core (os.availableParallelism()).
+ */
+export function engineThreads(): number {
+  const raw = process.env.SEQARENA_THREADS;
+  if (raw === undefined || raw === '') return os.availableParallelism();
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`SEQARENA_THREADS (--threads) must be a whole number ≥ 1, got '${raw}'`);
+  return n;
+}
+
+/** Set the thread count for this process and the child runs it starts (what --threads does). */
+export function setEngineThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--threads must be a whole number ≥ 1, got '${n}'`);
+  process.env.SEQARENA_THREADS = String(n);
+}
+
+/** Kernels training needs that some backends lack, and the faster matmul; registered once per process. */
 function registerMissingKernels(): void {
+  registerMatmulKernels();
+  setMatmulThreads(engineThreads());
   // The gradient of tf.gather (embeddings) is UnsortedSegmentSum, which the wasm backend does not have.
   registerHostKernel('UnsortedSegmentSum', ({ x, segmentIds }, attrs) => {
     const numSegments = attrs.numSegments as number;

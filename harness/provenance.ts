@@ -5,6 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { execaSync } from 'execa';
 import * as tf from '@tensorflow/tfjs';
 import packageJson from '../package.json' with { type: 'json' };
+import { activeKernels } from '../architectures/kernels/active.ts';
+import { matmulInfo } from '../architectures/kernels/matmul.ts';
+import { nativeAddon } from '../architectures/kernels/native.ts';
+import { engineThreads } from './engine.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -28,9 +32,13 @@ export function seqarenaVersion(): string {
   return packageJson.version;
 }
 
+/** Versions, and the threads and GEMM the run used (a figure depends on both). */
 export function versionsString(): string {
-  return `node=${process.versions.node} tfjs=${tf.version.tfjs} seqarena=${seqarenaVersion()}`;
+  const gemm = matmulInfo();
+  return `node=${process.versions.node} tfjs=${tf.version.tfjs} seqarena=${seqarenaVersion()} threads=${engineThreads()} gemm=${gemm.kind === 'native' ? `native-${nativeIsa()}` : gemm.kind}`;
 }
+
+const nativeIsa = (): string => nativeAddon()?.isa() ?? 'none';
 
 /** nvidia-smi's view of the GPUs, or null where there is none. */
 export function gpuInfo(): { name: string; memoryTotalMiB: number; driver: string }[] | null {
@@ -58,6 +66,8 @@ export function environment(extra: Record<string, unknown> = {}): Record<string,
     tfjs: tf.version.tfjs,
     seqarena: seqarenaVersion(),
     git_sha: gitSha(),
+    threads: engineThreads(),
+    kernels: activeKernels(),
     created: new Date().toISOString(),
     ...extra,
   };

@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { GemmFn } from './gemm.ts';
 
 export interface NativeAddon {
   /** Threads the pool runs on (the calling thread included). */
@@ -14,6 +15,24 @@ export interface NativeAddon {
   setThreads(n: number): void;
   /** The instruction set the kernels dispatch to on this CPU: 'avx512' | 'avx2' | 'generic'. */
   isa(): string;
+  /** The instruction sets this build and CPU support, widest first (SEQARENA_ISA or setIsa picks one). */
+  isas(): string[];
+  setIsa(name: string): void;
+  /** native/src/gemm.c: GemmFn's meaning with positional arguments (trans flags as 0/1). */
+  gemm(
+    batch: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: number,
+    transB: number,
+    a: Float32Array,
+    strideA: number,
+    b: Float32Array,
+    strideB: number,
+    c: Float32Array,
+    strideC: number,
+  ): void;
 }
 
 const ADDON_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'seqarena.node');
@@ -42,4 +61,12 @@ export function nativeAddon(): NativeAddon | null {
 export function nativeStatus(): { active: boolean; detail: string } {
   loaded ??= load();
   return { active: loaded.addon !== null, detail: loaded.reason };
+}
+
+/** The native GEMM as a GemmFn, or null where the addon is not loaded. */
+export function nativeGemm(): GemmFn | null {
+  const addon = nativeAddon();
+  if (!addon) return null;
+  return ({ batch, m, n, k, transA, transB, a, strideA, b, strideB, c, strideC }) =>
+    addon.gemm(batch, m, n, k, transA ? 1 : 0, transB ? 1 : 0, a, strideA, b, strideB, c, strideC);
 }

@@ -7,7 +7,8 @@
 #include "napi_util.h"
 
 #define SEQARENA_MODULES(X) \
-  X(core)
+  X(core) \
+  X(gemm)
 
 #define SEQARENA_DECLARE(name) void register_##name(napi_env env, napi_value exports);
 SEQARENA_MODULES(SEQARENA_DECLARE)

@@ -17,6 +17,9 @@ static int n_threads = 1;      /* including the caller */
 static int n_workers = 0;      /* started pthreads */
 static int stop_above = 1 << 30; /* workers with index >= this exit */
 static unsigned long generation = 0;
+/* The generation current when each worker was created: a worker that starts after a job was posted
+ * must still take part in it (pool_run waits for every worker), so it may not read `generation` itself. */
+static unsigned long born_at[MAX_THREADS];
 
 static pool_task_fn job_fn;
 static void *job_ctx;
@@ -34,9 +37,8 @@ static void drain(int thread) {
 
 static void *worker_main(void *arg) {
   int index = (int)(long)arg; /* 1 … */
-  unsigned long seen = 0;
   pthread_mutex_lock(&lock);
-  seen = generation;
+  unsigned long seen = born_at[index];
   for (;;) {
     while (generation == seen && index < stop_above) pthread_cond_wait(&wake, &lock);
     if (index >= stop_above) break;
@@ -69,6 +71,7 @@ void pool_set_threads(int threads) {
     stop_above = 1 << 30;
   }
   while (n_workers < threads - 1) {
+    born_at[n_workers + 1] = generation;
     if (pthread_create(&workers[n_workers], NULL, worker_main, (void *)(long)(n_workers + 1)) != 0) break;
     n_workers++;
   }
