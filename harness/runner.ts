@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { deviceName } from './engine.ts';
-import { appendRows, readRows, RESULTS_JSONL } from './results/io.ts';
+import { appendRows, readRows, repairTail, replaceRunRows, RESULTS_JSONL, writeFileAtomic } from './results/io.ts';
 import { metricRow } from './results/rows.ts';
 import type { ResultRow, RunStatus } from './results/schema.ts';
 import { estimateBytes, machineMemoryBytes, resolveRun, type ResolvedRun, type RunSpecInput } from './spec.ts';
@@ -33,6 +33,30 @@ export interface SuiteOptions {
   onEvent?: (event: RunnerEvent) => void;
   /** Stop starting new runs (set by the SIGINT handler). */
   signal?: AbortSignal;
+  /** Run again the runs on disk whose status is one of RETRYABLE (timeout, crashed, error, oom). */
+  retryFailed?: boolean;
+  /** The command that reruns failed runs, for the messages that suggest a retry. */
+  retryCommand?: string;
+  /** Called once, before the first run starts or the first row is written (bench writes env.json then). */
+  beforeFirstWrite?: () => void;
+  /** Notices about the results directory (a repaired line, replaced rows); default: stderr. */
+  notice?: (message: string) => void;
+}
+
+/** Outcomes that a rerun may change: `--retry-failed` runs them again. diverged and skipped are the run's answer. */
+export const RETRYABLE: readonly RunStatus[] = ['timeout', 'crashed', 'error', 'oom'];
+
+export interface SuiteSummary {
+  /** Runs executed now (retried ones included). */
+  ran: number;
+  /** Runs already on disk, not run again. */
+  skipped: number;
+  /** Runs of this call that did not end ok (skipped for memory included). */
+  failed: number;
+  /** Runs of this call that ended ok. */
+  ok: number;
+  /** Runs on disk, not run again, whose status is retryable: `--retry-failed` would rerun them. */
+  failedEarlier: number;
 }
 
 /** Parse "i/n" (1-based) into [i, n], or throw a readable error. */
@@ -50,10 +74,23 @@ export function shardOf<T extends { runId: string }>(runs: T[], shard: string): 
   return [...runs].sort((a, b) => (a.runId < b.runId ? -1 : 1)).filter((_, k) => k % n === i - 1);
 }
 
+/**
+ * The runs that have rows in outDir: each one's status (from its `run` row), or null for a run whose
+ * rows stop before its `run` row (its writer was interrupted): such a run is not finished.
+ */
+export function runsOnDisk(outDir: string): Map<string, RunStatus | null> {
+  const runs = new Map<string, RunStatus | null>();
+  if (!fs.existsSync(path.join(outDir, RESULTS_JSONL))) return runs;
+  for (const row of readRows(outDir)) {
+    if (row.phase === 'run') runs.set(row.run_id, row.status);
+    else if (!runs.has(row.run_id)) runs.set(row.run_id, null);
+  }
+  return runs;
+}
+
 /** Ids of runs whose outcome is already on disk (their `run` row). */
 export function finishedRunIds(outDir: string): Set<string> {
-  if (!fs.existsSync(path.join(outDir, RESULTS_JSONL))) return new Set();
-  return new Set(readRows(outDir).filter((r) => r.phase === 'run').map((r) => r.run_id));
+  return new Set([...runsOnDisk(outDir)].filter(([, status]) => status !== null).map(([id]) => id));
 }
 
 /** Peak resident memory of a process so far (Linux VmHWM), in bytes; 0 where unreadable. */
@@ -80,12 +117,12 @@ function failureRows(run: ResolvedRun, shard: string | null, status: RunStatus, 
 }
 
 /** Execute one resolved run in a child process; always returns rows (the run's, or its failure). */
-export async function runInChild(run: ResolvedRun, outDir: string, shard: string | null, onEvent?: SuiteOptions['onEvent'], signal?: AbortSignal): Promise<{ rows: ResultRow[]; status: RunStatus; error: string | null; seconds: number }> {
+export async function runInChild(run: ResolvedRun, outDir: string, shard: string | null, onEvent?: SuiteOptions['onEvent'], signal?: AbortSignal, retryCommand = RETRY_HINT): Promise<{ rows: ResultRow[]; status: RunStatus; error: string | null; seconds: number }> {
   const workDir = path.join(outDir, 'runs');
   fs.mkdirSync(workDir, { recursive: true });
   const specFile = path.join(workDir, `${run.runId}.spec.json`);
   const rowsFile = path.join(workDir, `${run.runId}.rows.jsonl`);
-  fs.writeFileSync(specFile, JSON.stringify(run.spec, null, 2) + '\n');
+  writeFileAtomic(specFile, JSON.stringify(run.spec, null, 2) + '\n');
   fs.rmSync(rowsFile, { force: true });
   fs.rmSync(`${rowsFile}.error`, { force: true });
   const started = performance.now();
@@ -130,57 +167,83 @@ export async function runInChild(run: ResolvedRun, outDir: string, shard: string
     error = 'interrupted (SIGINT/SIGTERM) before the run finished';
   } else if (result.timedOut) {
     status = 'timeout';
-    error = `exceeded its time limit of ${run.spec.timeLimitS} s (raise it with --time-limit)`;
+    error = `exceeded its time limit of ${run.spec.timeLimitS} s; raise it with --time-limit and rerun it with ${retryCommand}`;
   } else if (OOM_PATTERNS.test(stderr) || (result.signal === 'SIGKILL' && rss > 0.8 * os.totalmem())) {
     status = 'oom';
-    error = `out of memory (peak RSS ${(rss / 2 ** 30).toFixed(2)} GiB${result.signal ? `, signal ${result.signal}` : ''}); use a smaller batch, length or preset`;
+    error = `out of memory (peak RSS ${(rss / 2 ** 30).toFixed(2)} GiB${result.signal ? `, signal ${result.signal}` : ''}); use a smaller batch, length or preset, or rerun it with ${retryCommand} where there is more memory`;
   } else if (fs.existsSync(`${rowsFile}.error`)) {
     status = 'error';
     error = (JSON.parse(fs.readFileSync(`${rowsFile}.error`, 'utf8')) as { error: string }).error;
   } else {
     status = 'crashed';
     const last = stderr.trim().split('\n').slice(-3).join(' | ');
-    error = `the run process ended with ${result.signal ? `signal ${result.signal}` : `exit code ${result.exitCode}`} (peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB)${last ? `: ${last}` : ''}`;
+    error = `the run process ended with ${result.signal ? `signal ${result.signal}` : `exit code ${result.exitCode}`} (peak RSS ${(rss / 2 ** 20).toFixed(0)} MiB)${last ? `: ${last}` : ''}; rerun it with ${retryCommand}`;
   }
   return { rows: failureRows(run, shard, status, error, seconds, rss), status, error, seconds };
 }
 
+/** How a failed run is rerun, in messages, when the caller does not say (bench gives the directory). */
+const RETRY_HINT = 'seqarena bench --resume DIR --retry-failed';
+
 /**
  * Run a suite's specs in order (this shard's share), appending each run's rows as it finishes.
- * Runs already in outDir are skipped, so calling it again on the same directory resumes.
+ * Runs already in outDir are skipped, so calling it again on the same directory resumes; with
+ * retryFailed, runs that timed out, crashed, errored or ran out of memory are run again. A run that
+ * already has rows (a failed attempt, or one whose rows were cut short) gets its rows replaced by the
+ * rerun's, never pooled with them; the old rows move to runs/<run_id>.replaced.jsonl.
  */
-export async function runSuite(specs: RunSpecInput[], options: SuiteOptions): Promise<{ ran: number; skipped: number; failed: number }> {
+export async function runSuite(specs: RunSpecInput[], options: SuiteOptions): Promise<SuiteSummary> {
   let runs = specs.map((s) => resolveRun(s));
   if (options.shard) runs = shardOf(runs, options.shard);
-  const done = finishedRunIds(options.outDir);
+  const notice = options.notice ?? ((m: string) => process.stderr.write(`${m}\n`));
+  const onDisk = runsOnDisk(options.outDir);
   const total = runs.length;
-  let ran = 0;
-  let skipped = 0;
-  let failed = 0;
+  const summary: SuiteSummary = { ran: 0, skipped: 0, failed: 0, ok: 0, failedEarlier: 0 };
   const memory = machineMemoryBytes();
+  let started = false;
+  // Nothing in the directory is touched until something runs: a resume with nothing to do writes nothing.
+  const beginWriting = () => {
+    if (started) return;
+    started = true;
+    options.beforeFirstWrite?.();
+    const repaired = repairTail(options.outDir);
+    if (repaired) notice(repaired);
+  };
+  const record = (run: ResolvedRun, rows: ResultRow[]) => {
+    beginWriting();
+    if (!onDisk.has(run.runId)) return appendRows(options.outDir, rows);
+    const side = path.join(options.outDir, 'runs', `${run.runId}.replaced.jsonl`);
+    const earlier = onDisk.get(run.runId);
+    const moved = replaceRunRows(options.outDir, run.runId, rows, side);
+    notice(`run ${run.runId}: its ${moved} rows from the earlier attempt (${earlier === null ? 'interrupted before its outcome was written' : `status ${earlier}`}) are replaced by this attempt's; the old rows are kept in ${side}`);
+  };
   for (const [index, run] of runs.entries()) {
     if (options.signal?.aborted) break;
-    if (done.has(run.runId)) {
-      skipped++;
-      options.onEvent?.({ type: 'skip', index, total, run, reason: 'already in results (resumed)' });
+    const status = onDisk.get(run.runId);
+    if (status !== undefined && status !== null && !(options.retryFailed && RETRYABLE.includes(status))) {
+      summary.skipped++;
+      if (RETRYABLE.includes(status)) summary.failedEarlier++;
+      options.onEvent?.({ type: 'skip', index, total, run, reason: `already in results (resumed${status === 'ok' ? '' : `; status ${status}`})` });
       continue;
     }
     const estimate = estimateBytes(run);
     if (estimate > 0.8 * memory) {
       const error = `estimated memory ${(estimate / 2 ** 30).toFixed(1)} GiB exceeds 80% of this machine's ${(memory / 2 ** 30).toFixed(1)} GiB; use a smaller batch, length or preset`;
       const rows = failureRows(run, options.shard ?? null, 'skipped', error, 0, 0);
-      appendRows(options.outDir, rows);
+      record(run, rows);
       options.onEvent?.({ type: 'end', index, total, run, status: 'skipped', error, seconds: 0, rows });
-      failed++;
+      summary.failed++;
       continue;
     }
+    beginWriting();
     options.onEvent?.({ type: 'start', index, total, run });
-    const outcome = await runInChild(run, options.outDir, options.shard ?? null, options.onEvent, options.signal);
+    const outcome = await runInChild(run, options.outDir, options.shard ?? null, options.onEvent, options.signal, options.retryCommand);
     if (outcome.status === 'skipped' && options.signal?.aborted) break;
-    appendRows(options.outDir, outcome.rows);
-    ran++;
-    if (outcome.status !== 'ok') failed++;
+    record(run, outcome.rows);
+    summary.ran++;
+    if (outcome.status === 'ok') summary.ok++;
+    else summary.failed++;
     options.onEvent?.({ type: 'end', index, total, run, ...outcome });
   }
-  return { ran, skipped, failed };
+  return summary;
 }

@@ -85,7 +85,7 @@ test('a spec that needs more memory than the machine has is skipped with the rea
     [{ arch: 'transformer', preset: 'small', task: 'induction-heads', taskParams: { seq_len: 16384, eval_multipliers: [2] }, training: { batchSize: 512 } }],
     { outDir: dir },
   );
-  assert.deepEqual(summary, { ran: 0, skipped: 0, failed: 1 });
+  assert.deepEqual(summary, { ran: 0, skipped: 0, failed: 1, ok: 0, failedEarlier: 0 });
   const [run] = readRows(dir).filter((r) => r.phase === 'run');
   assert.equal(run.status, 'skipped');
   assert.match(run.error ?? '', /estimated memory [\d.]+ GiB exceeds 80% of this machine's [\d.]+ GiB; use a smaller batch, length or preset/);

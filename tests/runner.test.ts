@@ -35,7 +35,7 @@ test('planted faults are recorded with their status and the suite goes on; resum
   try {
     const specs = [tiny(0), tiny(1), tiny(2), tiny(3), tiny(4, 15), tiny(5), tiny(6)];
     const summary = await runSuite(specs, { outDir: dir });
-    assert.deepEqual(summary, { ran: 7, skipped: 0, failed: 5 });
+    assert.deepEqual(summary, { ran: 7, skipped: 0, failed: 5, ok: 2, failedEarlier: 0 });
     const rows = readRows(dir);
     const status = (seed: number) => rows.find((r) => r.phase === 'run' && r.seed === seed);
     assert.equal(status(0)?.status, 'ok');
@@ -48,7 +48,7 @@ test('planted faults are recorded with their status and the suite goes on; resum
     assert.equal(status(3)?.status, 'crashed');
     assert.match(status(3)?.error ?? '', /signal SIGSEGV/);
     assert.equal(status(4)?.status, 'timeout');
-    assert.match(status(4)?.error ?? '', /time limit of 15 s/);
+    assert.match(status(4)?.error ?? '', /time limit of 15 s; raise it with --time-limit and rerun it with seqarena bench --resume DIR --retry-failed/);
     assert.equal(status(5)?.status, 'oom');
     assert.match(status(5)?.error ?? '', /out of memory \(peak RSS/);
     // finished runs carry their measurements; the failed ones their peak RSS
@@ -59,7 +59,7 @@ test('planted faults are recorded with their status and the suite goes on; resum
     // resume: nothing is run again, nothing is lost
     const before = fs.readFileSync(path.join(dir, 'results.jsonl'), 'utf8');
     const again = await runSuite(specs, { outDir: dir });
-    assert.deepEqual(again, { ran: 0, skipped: 7, failed: 0 });
+    assert.deepEqual(again, { ran: 0, skipped: 7, failed: 0, ok: 0, failedEarlier: 4 });
     assert.equal(fs.readFileSync(path.join(dir, 'results.jsonl'), 'utf8'), before);
     assert.equal(finishedRunIds(dir).size, 7);
   } finally {

@@ -8,6 +8,7 @@ import { recordFindings } from '../findings.ts';
 import { progressPrinter } from '../progress.ts';
 import { environment } from '../provenance.ts';
 import { writeEnv, writeFileAtomic, RESULTS_JSONL } from '../results/io.ts';
+import { lockResultsDir } from '../results/lock.ts';
 import { parseShard, runSuite, shardOf } from '../runner.ts';
 import { SUITES } from '../suites/index.ts';
 import type { Scale, Suite } from '../suites/types.ts';
@@ -16,12 +17,13 @@ import { resolveRun, type ResolvedRun, type RunSpecInput } from '../spec.ts';
 export const SUITE_FILE = 'suite.json';
 
 interface BenchOptions {
-  suite: string;
-  backend: string;
+  suite?: string;
+  backend?: string;
   out?: string;
   resume?: string;
+  retryFailed?: boolean;
   shard?: string;
-  scale: string;
+  scale?: string;
   timeLimit?: string;
   steps?: string;
   report: boolean;
@@ -90,18 +92,62 @@ function positiveNumber(value: string | undefined, flag: string): number | undef
   return n;
 }
 
+/** What `bench` runs when a flag is not given. */
+const BENCH_DEFAULTS = { suite: 'quick', backend: 'wasm', scale: 'cpu' } as const;
+
+interface SavedSuite {
+  suite: string;
+  backend: string;
+  scale: string;
+  shard: string | null;
+  timeLimit?: string;
+  steps?: string;
+}
+
+/**
+ * The suite a `--resume` continues, as it was started (overrides included, so its runs keep their ids).
+ * A flag that would change which runs it holds (--suite, --backend, --scale, --shard, --steps, --out)
+ * and differs from the stored value is an error naming both; --time-limit may change (it is not part of
+ * a run's id), so a timed-out run can be retried with more time.
+ */
+function resumedSuite(options: BenchOptions, dir: string): SavedSuite {
+  const file = path.join(dir, SUITE_FILE);
+  if (!fs.existsSync(dir)) throw new UsageError(`cannot resume ${dir}: it does not exist`);
+  if (!fs.existsSync(file)) throw new UsageError(`cannot resume ${dir}: it has no ${SUITE_FILE} (was it written by seqarena bench?)`);
+  let saved: SavedSuite;
+  try {
+    saved = JSON.parse(fs.readFileSync(file, 'utf8')) as SavedSuite;
+  } catch (e) {
+    throw new UsageError(`cannot resume ${dir}: ${file} is not valid JSON (${(e as Error).message})`);
+  }
+  const conflicts: [string, string | undefined, string | null | undefined][] = [
+    ['--suite', options.suite, saved.suite],
+    ['--backend', options.backend, saved.backend],
+    ['--scale', options.scale, saved.scale],
+    ['--shard', options.shard, saved.shard],
+    ['--steps', options.steps, saved.steps],
+    ['--out', options.out === undefined ? undefined : path.resolve(options.out), path.resolve(dir)],
+  ];
+  for (const [flag, given, stored] of conflicts) {
+    if (given === undefined || given === stored) continue;
+    const was = stored === undefined || stored === null ? `started without ${flag}` : `started with ${flag} ${flag === '--out' ? dir : stored}`;
+    throw new UsageError(
+      `--resume ${dir} continues a suite ${was}, but this command gives ${flag} ${given}; drop ${flag} to resume it as it was, or start a new results directory with --out`,
+    );
+  }
+  return { ...saved, timeLimit: options.timeLimit ?? saved.timeLimit };
+}
+
 export async function bench(options: BenchOptions): Promise<number> {
-  let { suite: suiteName, backend, scale, shard, timeLimit, steps } = options;
+  let { suite: suiteName = BENCH_DEFAULTS.suite, backend = BENCH_DEFAULTS.backend, scale = BENCH_DEFAULTS.scale, shard, timeLimit, steps } = options;
   let outDir: string;
   if (options.resume) {
     outDir = options.resume;
-    const file = path.join(outDir, SUITE_FILE);
-    if (!fs.existsSync(file)) throw new UsageError(`cannot resume ${outDir}: it has no ${SUITE_FILE} (was it written by seqarena bench?)`);
-    // The suite as it was started, overrides included, so that its runs keep their ids.
-    const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as { suite: string; backend: string; scale: string; shard: string | null; timeLimit?: string; steps?: string };
+    const saved = resumedSuite(options, outDir);
     ({ suite: suiteName, backend, scale, timeLimit, steps } = saved);
     shard = saved.shard ?? undefined;
   } else {
+    if (options.retryFailed) throw new UsageError('--retry-failed reruns the failed runs of an existing results directory; give it with --resume DIR');
     outDir = options.out ?? path.join('results', `${suiteName}-${timestamp()}${shard ? `-shard${shard.replace('/', 'of')}` : ''}`);
     if (fs.existsSync(path.join(outDir, RESULTS_JSONL))) {
       throw new UsageError(`${outDir} already holds results; to finish it use --resume ${outDir}, or choose another --out`);
@@ -122,9 +168,25 @@ export async function bench(options: BenchOptions): Promise<number> {
     process.stdout.write(planText(mine, `seqarena bench --suite ${suite.name} --scale ${scale} --backend ${backend}${shard ? ` --shard ${shard}` : ''}: ${mine.length} runs (dry run: nothing is run or written)`));
     return 0;
   }
-  fs.mkdirSync(outDir, { recursive: true });
-  writeFileAtomic(path.join(outDir, SUITE_FILE), JSON.stringify({ suite: suite.name, backend, scale, shard: shard ?? null, timeLimit, steps, runs: specs.length }, null, 2) + '\n');
-  writeEnv(outDir, environment({ suite: suite.name, backend, scale, shard: shard ?? null }));
+  const release = lockResultsDir(outDir);
+  try {
+    return await runLocked(options, { suite, specs, outDir, backend, scale: scale as Scale, shard, timeLimit, steps });
+  } finally {
+    release();
+  }
+}
+
+/** The bench proper, run while this process holds the results directory's lock. */
+async function runLocked(
+  options: BenchOptions,
+  { suite, specs, outDir, backend, scale, shard, timeLimit, steps }: { suite: Suite; specs: RunSpecInput[]; outDir: string; backend: string; scale: Scale; shard?: string; timeLimit?: string; steps?: string },
+): Promise<number> {
+  const writeEnvironment = () => writeEnv(outDir, environment({ suite: suite.name, backend, scale, shard: shard ?? null }));
+  if (!options.resume) {
+    writeFileAtomic(path.join(outDir, SUITE_FILE), JSON.stringify({ suite: suite.name, backend, scale, shard: shard ?? null, timeLimit, steps, runs: specs.length }, null, 2) + '\n');
+    writeEnvironment();
+  }
+  const retryCommand = `seqarena bench --resume ${outDir} --retry-failed`;
 
   const controller = new AbortController();
   const stop = (signal: string) => {
@@ -140,7 +202,16 @@ export async function bench(options: BenchOptions): Promise<number> {
   const started = performance.now();
   let summary;
   try {
-    summary = await runSuite(specs, { outDir, shard, onEvent: progressPrinter(), signal: controller.signal });
+    summary = await runSuite(specs, {
+      outDir,
+      shard,
+      onEvent: progressPrinter(),
+      signal: controller.signal,
+      retryFailed: options.retryFailed,
+      retryCommand,
+      // A resume that runs nothing leaves env.json as the runs on disk were measured.
+      beforeFirstWrite: options.resume ? writeEnvironment : undefined,
+    });
   } finally {
     process.off('SIGINT', onInt);
     process.off('SIGTERM', onTerm);
@@ -148,6 +219,9 @@ export async function bench(options: BenchOptions): Promise<number> {
   if (controller.signal.aborted) return 130;
   const minutes = ((performance.now() - started) / 60000).toFixed(1);
   process.stderr.write(`done in ${minutes} min: ${summary.ran} ran, ${summary.skipped} resumed, ${summary.failed} not ok\n`);
+  if (summary.failedEarlier > 0) {
+    process.stderr.write(`${summary.failedEarlier} of the resumed runs had failed (timeout, crash, error or out of memory) and were not run again; rerun them with ${retryCommand}\n`);
+  }
   process.stdout.write(`results: ${path.join(outDir, 'results.csv')} (also results.jsonl, env.json)\n`);
   if (suite.findings && shard) {
     process.stdout.write(`findings: not evaluated on shard ${shard} alone (it holds part of the suite's runs); evaluate them on the merged results\n`);
@@ -160,6 +234,10 @@ export async function bench(options: BenchOptions): Promise<number> {
     const page = await writeReport([outDir], path.join(outDir, 'report'));
     process.stdout.write(`report:  ${page}\n`);
   }
+  if (summary.failed > 0 && summary.ok === 0) {
+    process.stderr.write(`every run failed (${summary.failed} of ${summary.failed}); see their errors above\n`);
+    return 1;
+  }
   return options.strict && summary.failed > 0 ? 1 : 0;
 }
 
@@ -167,11 +245,12 @@ export function register(program: Command): void {
   program
     .command('bench')
     .description('run a suite of runs, each in its own process; results are appended as runs finish')
-    .option('--suite <name>', `suite to run (${Object.keys(SUITES).join(', ')})`, 'quick')
-    .option('--backend <name>', `backend (${BACKEND_CHOICES.join(', ')})`, 'wasm')
-    .option('--scale <scale>', 'cpu (sizes a 2-core machine finishes) or paper (published settings, for a GPU)', 'cpu')
+    .option('--suite <name>', `suite to run (${Object.keys(SUITES).join(', ')}; default ${BENCH_DEFAULTS.suite})`)
+    .option('--backend <name>', `backend (${BACKEND_CHOICES.join(', ')}; default ${BENCH_DEFAULTS.backend})`)
+    .option('--scale <scale>', `cpu (sizes a 2-core machine finishes) or paper (published settings, for a GPU); default ${BENCH_DEFAULTS.scale}`)
     .option('--out <dir>', 'results directory (default results/<suite>-<timestamp>)')
     .option('--resume <dir>', 'finish an interrupted suite in <dir>: runs already there are not repeated')
+    .option('--retry-failed', 'with --resume: run again the runs that timed out, crashed, errored or ran out of memory (their old rows are replaced)')
     .option('--shard <i/n>', "run only this machine's share i of n (see `seqarena merge`)")
     .option('--time-limit <seconds>', 'per-run wall-clock limit (default: each spec\'s, 300 s in the standard suites)')
     .option('--steps <n>', 'override the training steps of every run (smoke tests)')

@@ -7,6 +7,7 @@ import { UsageError } from '../errors.ts';
 import { progressPrinter } from '../progress.ts';
 import { environment } from '../provenance.ts';
 import { writeEnv, RESULTS_JSONL } from '../results/io.ts';
+import { lockResultsDir } from '../results/lock.ts';
 import { runSuite } from '../runner.ts';
 import { parseKeyValues, resolveRun, type RunSpecInput } from '../spec.ts';
 import { timestamp } from './bench.ts';
@@ -107,17 +108,25 @@ export function register(program: Command): void {
       const spec = specFromOptions(o);
       resolveRun(spec); // a bad name or number stops here, before anything is written
       const outDir = o.out ?? path.join('results', `run-${timestamp()}`);
-      if (!fs.existsSync(path.join(outDir, RESULTS_JSONL))) writeEnv(outDir, environment({ suite: 'run', backend: spec.backend ?? 'wasm' }));
-      const printer = progressPrinter();
-      let status = 'ok';
-      await runSuite([spec], {
-        outDir,
-        onEvent: (e) => {
-          printer(e);
-          if (e.type === 'end') status = e.status;
-        },
-      });
-      process.stdout.write(`results: ${path.join(outDir, 'results.csv')}\n`);
-      process.exitCode = status === 'ok' ? 0 : 1;
+      const release = lockResultsDir(outDir);
+      try {
+        if (!fs.existsSync(path.join(outDir, RESULTS_JSONL))) writeEnv(outDir, environment({ suite: 'run', backend: spec.backend ?? 'wasm' }));
+        const printer = progressPrinter();
+        let status = 'ok';
+        // Typing the command again reruns a run that failed (its old rows are replaced); a finished one is kept.
+        await runSuite([spec], {
+          outDir,
+          retryFailed: true,
+          retryCommand: 'the same seqarena run command',
+          onEvent: (e) => {
+            printer(e);
+            if (e.type === 'end') status = e.status;
+          },
+        });
+        process.stdout.write(`results: ${path.join(outDir, 'results.csv')}\n`);
+        process.exitCode = status === 'ok' ? 0 : 1;
+      } finally {
+        release();
+      }
     });
 }

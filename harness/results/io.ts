@@ -25,27 +25,95 @@ export class ResultsFileError extends Error {
   }
 }
 
-/** Write a whole file atomically: temporary file, fsync, rename. */
-export function writeFileAtomic(file: string, content: string): void {
+/**
+ * Write a whole file atomically: temporary file, fsync, rename. When any step fails (a full disk, a
+ * read-only directory) the temporary file is removed and `file` is left as it was.
+ */
+export function writeFileAtomic(file: string, content: string | Uint8Array): void {
   const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
   try {
-    fs.writeSync(fd, content);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      fs.writeSync(fd, typeof content === 'string' ? Buffer.from(content) : content);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
+  } catch (error) {
+    fs.rmSync(tmp, { force: true });
+    throw error;
   }
-  fs.renameSync(tmp, file);
 }
 
+/** Append and fsync; when the write fails part-way (a full disk), cut the file back to its old length. */
 function appendDurably(file: string, content: string): void {
   const fd = fs.openSync(file, 'a');
+  const size = fs.fstatSync(fd).size;
   try {
     fs.writeSync(fd, content);
     fs.fsyncSync(fd);
+  } catch (error) {
+    fs.ftruncateSync(fd, size);
+    throw error;
   } finally {
     fs.closeSync(fd);
   }
+}
+
+const fileStamp = () => new Date().toISOString().replace(/[:.]/g, '-');
+
+/**
+ * A results.jsonl whose last line is half-written (a writer killed mid-line) is cut back to its last
+ * complete line before anything is appended, so the next row does not land on the broken one. The cut
+ * bytes are kept in a side file; returns the message that says so, or null when the file was whole.
+ */
+export function repairTail(dir: string): string | null {
+  const file = path.join(dir, RESULTS_JSONL);
+  if (!fs.existsSync(file)) return null;
+  const bytes = fs.readFileSync(file);
+  if (bytes.length === 0 || bytes[bytes.length - 1] === 0x0a) return null;
+  const keep = bytes.lastIndexOf(0x0a) + 1;
+  const side = `${file}.cut-${fileStamp()}`;
+  writeFileAtomic(side, bytes.subarray(keep));
+  fs.truncateSync(file, keep);
+  writeCsv(dir, readRows(dir, { warn: () => {} }));
+  return `${file} ended in a half-written line (${bytes.length - keep} bytes from an interrupted write); cut it off before appending and kept those bytes in ${side}`;
+}
+
+/** results.csv rewritten (atomically) from rows: after rows were replaced or a broken tail cut off. */
+function writeCsv(dir: string, rows: ResultRow[]): void {
+  const csv = stringify(
+    rows.map((r) => COLUMNS.map((c) => csvCell(r[c]))),
+    { header: true, columns: COLUMNS as string[] },
+  );
+  writeFileAtomic(path.join(dir, RESULTS_CSV), csv);
+}
+
+/**
+ * Replace the rows of one run (an interrupted or failed attempt) with the rows of its rerun, so the two
+ * attempts are never pooled. The old rows are moved to `sideFile`, not lost. Returns how many were moved.
+ */
+export function replaceRunRows(dir: string, runId: string, rows: ResultRow[], sideFile: string): number {
+  for (const row of rows) ResultRow.parse(row);
+  const file = path.join(dir, RESULTS_JSONL);
+  const kept: string[] = [];
+  const moved: string[] = [];
+  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (line.trim() === '') continue;
+    let id: unknown;
+    try {
+      id = (JSON.parse(line) as { run_id?: unknown }).run_id;
+    } catch {
+      id = undefined; // an unreadable line stays where it is, for readers to report
+    }
+    (id === runId ? moved : kept).push(line);
+  }
+  fs.mkdirSync(path.dirname(sideFile), { recursive: true });
+  if (moved.length > 0) appendDurably(sideFile, moved.join('\n') + '\n');
+  writeFileAtomic(file, [...kept, ...rows.map((r) => JSON.stringify(r))].join('\n') + '\n');
+  writeCsv(dir, readRows(dir, { warn: () => {} }));
+  return moved.length;
 }
 
 function csvCell(value: unknown): unknown {
