@@ -6,8 +6,9 @@
  *   scratch         one region per thread: an edge tile, and the packed B block when transB
  *   A, B, C         the operands, batch entries back to back (one entry where the stride is 0)
  *
- * C is cut into units (batch entry × block of columns × block of rows); thread t of T takes the t-th
- * contiguous share of the units, so no two threads write the same C element and no locking is needed.
+ * C is cut into units (batch entry × block of columns × block of rows); each thread takes the next unit
+ * from a shared counter (Atomics.add) until none is left, so no two threads write the same C element, and
+ * a thread the OS holds back (a busy machine) leaves its units to the others instead of stalling the call.
  * Within a unit, k runs in blocks of KC; each block calls the micro-kernel once per four rows of C.
  *
  * The micro-kernel (`rowTiles`) keeps a 4 × 8 tile of C in eight f32x4 accumulators and, per step of k,
@@ -96,8 +97,9 @@ export const Slot = {
   error: 2, // set by a worker whose share threw
   batch: 3, m: 4, n: 5, k: 6, transA: 7, transB: 8,
   a: 9, strideA: 10, b: 11, strideB: 12, c: 13, // float offsets; C entries are m·n apart
-  blockM: 14, blockN: 15, blockK: 16, threads: 17,
+  blockM: 14, blockN: 15, blockK: 16,
   scratch: 18, scratchFloats: 19, // thread t's scratch starts at scratch + t·scratchFloats
+  next: 20, // the next unit to take
   ready: 32, // ready + t: worker t has instantiated the module and waits (t ≥ 1)
   quit: 96, // quit + t: worker t should leave its loop
 } as const;
@@ -115,19 +117,17 @@ export class GemmThread {
     this.control = new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4);
   }
 
-  /** Thread `t`'s share of the call described in the control block. */
+  /** Thread `t`'s share of the call described in the control block: units until the counter runs out. */
   runShare(t: number): void {
     if (this.f32.length * 4 !== this.memory.buffer.byteLength) this.f32 = new Float32Array(this.memory.buffer);
     const s = this.control;
     const [batch, m, n, k] = [s[Slot.batch], s[Slot.m], s[Slot.n], s[Slot.k]];
-    const [blockM, blockN, threads] = [s[Slot.blockM], s[Slot.blockN], s[Slot.threads]];
+    const [blockM, blockN] = [s[Slot.blockM], s[Slot.blockN]];
     const rowBlocks = Math.ceil(m / blockM);
     const colBlocks = Math.ceil(n / blockN);
     const units = batch * colBlocks * rowBlocks;
-    const first = Math.floor((units * t) / threads);
-    const last = Math.floor((units * (t + 1)) / threads);
     this.packedKey = '';
-    for (let u = first; u < last; u++) {
+    for (let u = Atomics.add(s, Slot.next, 1); u < units; u = Atomics.add(s, Slot.next, 1)) {
       const entry = Math.floor(u / (colBlocks * rowBlocks));
       const colBlock = Math.floor(u / rowBlocks) % colBlocks;
       const rowBlock = u % rowBlocks;

@@ -4,7 +4,7 @@
  * the shared memory, the pool of worker threads that run on it, and the copies in and out.
  *
  * A call copies A and B into the shared memory, writes the call's parameters into its control block,
- * wakes the workers (Atomics.notify on the generation slot), runs its own share on the calling thread,
+ * wakes the workers (Atomics.notify on the generation slot), takes units itself on the calling thread,
  * waits (Atomics.wait) until every worker has counted itself done, and copies C out. The pool is made on
  * the first call that needs it and kept; its workers are unref'd, so they never keep a process alive.
  * Calls too small to repay waking the pool run on the calling thread alone.
@@ -143,7 +143,7 @@ export function createWasmGemm(options: { threads: number }): WasmGemm | null {
     const params: [number, number][] = [
       [Slot.batch, count], [Slot.m, m], [Slot.n, n], [Slot.k, k], [Slot.transA, transA ? 1 : 0], [Slot.transB, transB ? 1 : 0],
       [Slot.a, aAt], [Slot.strideA, strideA === 0 ? 0 : m * k], [Slot.b, bAt], [Slot.strideB, strideB === 0 ? 0 : k * n], [Slot.c, cAt],
-      [Slot.blockM, blockM], [Slot.blockN, blockN], [Slot.blockK, BLOCK_K], [Slot.threads, useThreads],
+      [Slot.blockM, blockM], [Slot.blockN, blockN], [Slot.blockK, BLOCK_K], [Slot.next, 0],
       [Slot.scratch, scratch], [Slot.scratchFloats, scratchFloats],
     ];
     for (const [slot, value] of params) control[slot] = value;
