@@ -10,6 +10,7 @@
  * Every figure becomes a result row (phase 'micro', task 'micro', the mixer in `arch`, the length in
  * `seq_len`); a length that would need too much memory or time is a row with status 'skipped'.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { Bench, type Statistics } from 'tinybench';
@@ -21,6 +22,8 @@ import { gruSequenceReference, lstmSequenceReference, rnnSequenceReference } fro
 import { gruSequenceFused, lstmSequenceFused, rnnSequenceFused } from '../architectures/kernels/recurrence-fused.ts';
 import { selectiveScan } from '../architectures/kernels/selective-scan.ts';
 import { HOST_BACKENDS } from '../architectures/kernels/typed-kernel.ts';
+import { matmulInfo } from '../architectures/kernels/matmul.ts';
+import { nativeAddon } from '../architectures/kernels/native.ts';
 import { calibrate, initEngine, type BackendChoice } from './engine.ts';
 import { unknownName, UsageError } from './errors.ts';
 import { gitSha, versionsString } from './provenance.ts';
@@ -31,13 +34,16 @@ import { logLogSlope, summarize } from './stats.ts';
 
 export const MIXERS = ['attention', 'lstm', 'gru', 'rnn', 'scan', 'lti-scan'] as const;
 export type MixerName = (typeof MIXERS)[number];
+/** What --mixers takes: the sequence mixers, and `matmul` (the GEMM at the projection shapes). */
+export const MICRO_BENCHES = [...MIXERS, 'matmul'] as const;
+export type MicroBench = (typeof MICRO_BENCHES)[number];
 
 export const IMPLS = ['reference', 'fused'] as const;
 export type Impl = (typeof IMPLS)[number];
 
 export interface MicroOptions {
   backend: BackendChoice;
-  mixers: MixerName[];
+  mixers: MicroBench[];
   /** Sequence lengths L, measured in increasing order. */
   lengths: number[];
   /** Model width d: hidden size of the recurrences, inner width of the scans, d_model of attention. */
@@ -59,7 +65,7 @@ export interface MicroOptions {
 
 export const DEFAULT_MICRO_OPTIONS: MicroOptions = {
   backend: 'wasm',
-  mixers: [...MIXERS],
+  mixers: [...MICRO_BENCHES],
   lengths: [128, 256, 512, 1024, 2048, 4096, 8192],
   width: 64,
   batch: 1,
@@ -372,20 +378,87 @@ async function benchDecode(ctx: Context, name: MixerName, emit: (rows: ResultRow
   }
 }
 
+// ---------------------------------------------------------------------------------------------------
+// The GEMM at the models' projection shape: [B·L, d] × [d, 4d] forward, and the two products of its backward pass
+
+/** [4096, 64] × [64, 256]: batch 16 × L 256 tokens, d_model 64, the MLP's 4·d. */
+export const MATMUL_SHAPE = { rows: 4096, inner: 64, cols: 256 };
+
+/**
+ * The instruction peak the active GEMM can reach, with its assumptions: FLOP per cycle per core of the
+ * instructions it runs (AVX-512: 2 FMA units × 16 lanes × 2 = 64; AVX2 + FMA: 2 × 8 × 2 = 32; SSE or
+ * WebAssembly SIMD128 without FMA: 4 lanes × (1 mul + 1 add) = 8), × threads, × the clock /proc/cpuinfo
+ * reports (the nominal one where it cannot be read: os.cpus()).
+ */
+export function gemmPeak(): { gflops: number; flopPerCycle: number; threads: number; ghz: number; instructions: string } {
+  const info = matmulInfo();
+  const isa = info.kind === 'native' ? (nativeAddon()?.isa() ?? 'generic') : 'simd128';
+  const flopPerCycle = { avx512: 64, avx2: 32, generic: 8, simd128: 8 }[isa] ?? 8;
+  const instructions = { avx512: 'AVX-512 FMA, 2 units', avx2: 'AVX2 + FMA, 2 units', generic: 'SSE, no FMA', simd128: 'WebAssembly SIMD128, no FMA' }[isa] ?? isa;
+  let mhz = os.cpus()[0]?.speed ?? 0;
+  try {
+    const match = /cpu MHz\s*:\s*([\d.]+)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+    if (match) mhz = Number(match[1]);
+  } catch {
+    // not Linux: os.cpus()'s figure
+  }
+  const threads = info.kind === 'tfjs' ? 1 : info.threads;
+  const ghz = mhz / 1000;
+  return { gflops: flopPerCycle * threads * ghz, flopPerCycle, threads, ghz, instructions };
+}
+
+/** GFLOP/s of tf.matMul at the forward shape and the backward's dA = dC·Bᵀ and dB = Aᵀ·dC, and the share of the peak. */
+async function benchMatmul(ctx: Context, emit: (rows: ResultRow[]) => void): Promise<void> {
+  const { rows: m, inner: k, cols: n } = MATMUL_SHAPE;
+  const peak = gemmPeak();
+  const gemm = matmulInfo();
+  const a = normal([m, k], 1, ctx.options.seed);
+  const b = normal([k, n], 1, ctx.options.seed + 1);
+  const dc = normal([m, n], 1, ctx.options.seed + 2);
+  const forms = [
+    { name: 'forward', shape: `[${m},${k}]x[${k},${n}]`, run: () => tf.matMul(a, b) },
+    { name: 'dA', shape: `dC[${m},${n}]·Bᵀ[${n},${k}]`, run: () => tf.matMul(dc, b, false, true) },
+    { name: 'dB', shape: `Aᵀ[${k},${m}]·dC[${m},${n}]`, run: () => tf.matMul(a, dc, true, false) },
+  ];
+  const flops = 2 * m * n * k;
+  const peakText = `peak ${peak.gflops.toFixed(1)} GFLOP/s = ${peak.flopPerCycle} FLOP/cycle/core (${peak.instructions}) × ${peak.threads} threads × ${peak.ghz.toFixed(2)} GHz (/proc/cpuinfo)`;
+  try {
+    for (const form of forms) {
+      const cols = columns(ctx, `matmul/${form.name}`, null, { params: null });
+      // host backends run the kernel inside the call; reading C back (a copy of 4 MiB) is not part of training
+      const measured = await measure(`matmul ${form.name}`, async () => {
+        const c = form.run();
+        if (!(HOST_BACKENDS as readonly string[]).includes(ctx.backend)) await c.data();
+        c.dispose();
+      }, ctx.options);
+      const gflops = measured.samples.map((ms) => flops / (ms / 1000) / 1e9);
+      const median = summarize(gflops).p50;
+      const slice = `shape=${form.shape} gemm=${gemm.kind === 'native' ? `native-${nativeAddon()?.isa()}` : gemm.kind}`;
+      const peakSlice = `${slice} ${peakText}`;
+      emit([
+        metricRow(cols, 'gemm_gflops', { samples: gflops, slice }),
+        metricRow(cols, 'gemm_peak_fraction', { value: peak.gflops > 0 ? median / peak.gflops : null, slice: peakSlice }),
+      ]);
+    }
+  } finally {
+    tf.dispose([a, b, dc]);
+  }
+}
+
 const mb = (bytes: number): string => `${(bytes / 1024 ** 2).toFixed(bytes < 10 * 1024 ** 2 ? 2 : 0)} MiB`;
 
 // ---------------------------------------------------------------------------------------------------
 // The suite
 
 /** Parse a comma-separated mixer list, naming a bad one. */
-export function parseMixers(list: string): MixerName[] {
+export function parseMixers(list: string): MicroBench[] {
   return list
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)
     .map((m) => {
-      if (!(MIXERS as readonly string[]).includes(m)) throw unknownName('mixer', m, MIXERS);
-      return m as MixerName;
+      if (!(MICRO_BENCHES as readonly string[]).includes(m)) throw unknownName('mixer', m, MICRO_BENCHES);
+      return m as MicroBench;
     });
 }
 
@@ -416,10 +489,12 @@ export async function runMicro(partial: Partial<MicroOptions> = {}, emit: (rows:
   };
   const cal = await calibrate({ size: options.calibrationSize });
   collect([metricRow(columns(ctx, 'micro', null), 'matmul_gflops', { samples: cal.samples, slice: `size=${cal.size}` })]);
-  for (const name of options.mixers) {
+  const mixers = options.mixers.filter((m): m is MixerName => m !== 'matmul');
+  if (options.mixers.includes('matmul')) await benchMatmul(ctx, collect);
+  for (const name of mixers) {
     for (const impl of IMPLS) await benchKernel(ctx, name, impl, collect);
   }
-  for (const name of options.mixers) await benchDecode(ctx, name, collect);
+  for (const name of mixers) await benchDecode(ctx, name, collect);
   return all;
 }
 
@@ -459,6 +534,16 @@ export function formatMicroTable(rows: ResultRow[]): string {
   const out: string[] = [];
   const cal = rows.find((r) => r.metric === 'matmul_gflops');
   if (cal) out.push(`calibration: ${cal.value?.toFixed(2)} GFLOP/s fp32 matmul (${cal.slice}, n ${cal.n}) on ${cal.backend}, ${cal.device}`);
+  const gemmRows = rows.filter((r) => r.metric === 'gemm_gflops');
+  if (gemmRows.length > 0) {
+    const body = gemmRows.map((r) => {
+      const fraction = rows.find((x) => x.arch === r.arch && x.metric === 'gemm_peak_fraction');
+      const pct = fraction?.value == null ? '—' : `${(100 * fraction.value).toFixed(0)}%`;
+      return [r.arch, r.slice ?? '', `${r.p50?.toFixed(1)} (n ${r.n})`, pct];
+    });
+    const peakNote = rows.find((x) => x.metric === 'gemm_peak_fraction')?.slice?.replace(/^.*? (peak )/, '$1') ?? '';
+    out.push('', `GEMM at the projection shapes (${peakNote}):`, table(['product', 'shape', 'GFLOP/s (median)', '% of peak'], body));
+  }
   const kernelArchs = [...new Set(rows.filter((r) => r.metric === 'forward_ms').map((r) => r.arch))];
   const kernelBody = kernelArchs.flatMap((arch) =>
     [...new Set(rows.filter((r) => r.arch === arch && r.metric === 'forward_ms').map((r) => r.seq_len as number))].map((l) => {

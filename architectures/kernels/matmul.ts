@@ -1,6 +1,7 @@
 /**
  * TensorFlow.js's matrix products on the host backends (cpu, wasm) through the fastest GEMM present:
- * the native one (native/src/gemm.c, AVX-512 / AVX2 / plain C on a thread pool), else tfjs's own kernel.
+ * the native one (native/src/gemm.c, AVX-512 / AVX2 / plain C on a thread pool), else the WebAssembly
+ * SIMD one on worker threads (gemm-wasm.ts), else tfjs's own kernel.
  * tf.matMul and its gradients (the transposed products dA = dC·Bᵀ, dB = Aᵀ·dC) all reach the backend
  * as `BatchMatMul` with transposeA/transposeB attributes, and tf.fused.matMul as `_FusedMatMul`; both
  * are registered here over tfjs's kernels, which stay one call away for whatever this file does not
@@ -13,13 +14,14 @@
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type { GemmFn } from './gemm.ts';
+import { createWasmGemm } from './gemm-wasm.ts';
 import { nativeAddon, nativeGemm, nativeStatus } from './native.ts';
 import { HOST_BACKENDS } from './typed-kernel.ts';
 
 /** Where the matmul kernels run: which GEMM and, for the record, what it runs on. */
 export interface MatmulInfo {
-  /** 'native' (C), 'tfjs' (the backend's own kernel: the reference). */
-  kind: 'native' | 'tfjs';
+  /** 'native' (C), 'wasm' (WebAssembly SIMD on worker threads), 'tfjs' (the backend's own kernel: the reference). */
+  kind: 'native' | 'wasm' | 'tfjs';
   /** e.g. "native avx512 (native/build/seqarena.node (avx512))" or "tfjs's own kernel (SEQARENA_MATMUL=tfjs)". */
   detail: string;
   threads: number;
@@ -33,25 +35,28 @@ interface GemmProvider {
   describe(): string;
 }
 
-/** The GEMMs in order of preference; the first that exists runs. */
-function providers(): (() => GemmProvider | null)[] {
-  return [
-    () => {
-      const addon = nativeAddon();
-      const gemm = nativeGemm();
-      if (!addon || !gemm) return null;
-      return {
-        kind: 'native',
-        gemm,
-        threads: () => addon.threads(),
-        setThreads: (n) => addon.setThreads(n),
-        describe: () => `native ${addon.isa()} (${nativeStatus().detail})`,
-      };
-    },
-  ];
-}
+/** The GEMMs in order of preference; with 'auto' the first that exists runs. */
+const PROVIDERS: Record<'native' | 'wasm', () => GemmProvider | null> = {
+  native: () => {
+    const addon = nativeAddon();
+    const gemm = nativeGemm();
+    if (!addon || !gemm) return null;
+    return {
+      kind: 'native',
+      gemm,
+      threads: () => addon.threads(),
+      setThreads: (n) => addon.setThreads(n),
+      describe: () => `native ${addon.isa()} (native/build/seqarena.node; SEQARENA_ISA picks another of ${addon.isas().join(", ")})`,
+    };
+  },
+  wasm: () => {
+    const gemm = createWasmGemm({ threads: requestedThreads });
+    if (!gemm) return null;
+    return { kind: 'wasm', gemm, threads: () => gemm.threads(), setThreads: (n) => gemm.setThreads(n), describe: () => 'wasm SIMD128 on worker threads (gemm-wasm.ts)' };
+  },
+};
 
-export const MATMUL_CHOICES = ['auto', 'tfjs'] as const;
+export const MATMUL_CHOICES = ['auto', 'native', 'wasm', 'tfjs'] as const;
 
 export type MatmulChoice = (typeof MATMUL_CHOICES)[number];
 
@@ -64,7 +69,7 @@ let choice: MatmulChoice | undefined;
 function initialChoice(): MatmulChoice {
   const raw = process.env.SEQARENA_MATMUL ?? 'auto';
   if (!(MATMUL_CHOICES as readonly string[]).includes(raw)) {
-    throw new Error(`SEQARENA_MATMUL='${raw}' is not one of ${MATMUL_CHOICES.join(', ')} (tfjs: the backend's own kernel, for checking a figure)`);
+    throw new Error(`SEQARENA_MATMUL='${raw}' is not one of ${MATMUL_CHOICES.join(', ')} (auto: the fastest present; tfjs: the backend's own kernel, for checking a figure)`);
   }
   return raw as MatmulChoice;
 }
@@ -77,16 +82,20 @@ function choose(): GemmProvider | null {
     whyReference = 'SEQARENA_MATMUL=tfjs';
     return provider;
   }
-  for (const make of providers()) {
-    provider = make();
+  const names = choice === 'auto' ? (['native', 'wasm'] as const) : [choice];
+  for (const name of names) {
+    provider = PROVIDERS[name]();
     if (provider) break;
   }
-  if (!provider) whyReference = `no faster GEMM: native ${nativeStatus().detail}`;
+  if (!provider) {
+    const why = { native: `native ${nativeStatus().detail}`, wasm: 'no WebAssembly SIMD with shared memory here' };
+    whyReference = `SEQARENA_MATMUL=${choice}: ${names.map((n) => why[n]).join('; ')}`;
+  }
   provider?.setThreads(requestedThreads);
   return provider;
 }
 
-/** 'auto': the fastest GEMM present; 'tfjs': the backend's own kernel (the reference). Default: SEQARENA_MATMUL, else auto. */
+/** 'auto': the fastest GEMM present; 'native' / 'wasm': that one; 'tfjs': the backend's own kernel (the reference). Default: SEQARENA_MATMUL, else auto. */
 export function setMatmulChoice(next: MatmulChoice): void {
   choice = next;
   provider = undefined;

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { applyThreads, THREADS_HELP } from './threads.ts';
 import { BACKEND_CHOICES, type BackendChoice } from '../engine.ts';
 import { lookup, UsageError } from '../errors.ts';
 import { recordFindings } from '../findings.ts';
@@ -18,6 +19,7 @@ export const SUITE_FILE = 'suite.json';
 
 interface BenchOptions {
   suite?: string;
+  threads?: string;
   backend?: string;
   out?: string;
   resume?: string;
@@ -257,7 +259,9 @@ export function register(program: Command): void {
     .option('--no-report', 'skip writing the HTML/Markdown report')
     .option('--strict', 'exit 1 when any run is not ok')
     .option('--dry-run', 'print the runs (model, task, steps, time limit, training FLOPs) and their total without running anything')
+    .option('--threads <n>', THREADS_HELP)
     .action(async (options: BenchOptions) => {
+      applyThreads(options.threads);
       process.exitCode = await bench(options);
     });
 }

@@ -5,7 +5,8 @@ import { ARCHITECTURES } from '../../architectures/index.ts';
 import { PRESET_NAMES, type Architecture } from '../../architectures/types.ts';
 import { TASKS } from '../../tasks/index.ts';
 import type { Task } from '../../tasks/types.ts';
-import { availableBackends } from '../engine.ts';
+import { activeKernels } from '../../architectures/kernels/active.ts';
+import { availableBackends, engineThreads } from '../engine.ts';
 import { SUITES } from '../suites/index.ts';
 import type { Suite } from '../suites/types.ts';
 
@@ -46,7 +47,7 @@ export async function listing() {
     description: s.description,
     runs: s.runs({ scale: 'cpu' }).length,
   }));
-  return { architectures: archs, tasks, suites, backends: await availableBackends(), parameter_counts_at: LIST_IO };
+  return { architectures: archs, tasks, suites, backends: await availableBackends(), kernels: activeKernels(), threads: engineThreads(), parameter_counts_at: LIST_IO };
 }
 
 const show = (v: unknown) => (v === undefined ? '(none)' : typeof v === 'string' ? v : JSON.stringify(v));
@@ -54,7 +55,7 @@ const show = (v: unknown) => (v === undefined ? '(none)' : typeof v === 'string'
 export function register(program: Command): void {
   program
     .command('list')
-    .description('list architectures (presets, parameter counts), tasks (parameters), suites and backends')
+    .description('list architectures (presets, parameter counts), tasks (parameters), suites, backends and the active kernels')
     .option('--json', 'machine-readable output')
     .action(async (o: { json?: boolean }) => {
       const l = await listing();
@@ -76,6 +77,8 @@ export function register(program: Command): void {
       for (const s of l.suites) out.push(`  ${s.name.padEnd(20)} ${String(s.runs).padStart(3)} runs  ${s.description}`);
       out.push('', 'Backends:');
       for (const b of l.backends) out.push(`  ${b.name.padEnd(12)} ${b.installed ? 'installed' : 'not installed'}  ${b.installed ? '' : b.hint}`);
+      out.push('', `Kernels on the cpu and wasm backends (${l.threads} threads; --threads N or SEQARENA_THREADS):`);
+      for (const [name, detail] of Object.entries(l.kernels)) out.push(`  ${name.padEnd(12)} ${detail}`);
       process.stdout.write(out.join('\n') + '\n');
     });
 }

@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { applyThreads, THREADS_HELP } from './threads.ts';
 import { BACKEND_CHOICES, type BackendChoice } from '../engine.ts';
 import { UsageError } from '../errors.ts';
 import { DEFAULT_MICRO_OPTIONS, MIXERS, formatMicroTable, parseIntegers, parseMixers, runMicro } from '../micro.ts';
@@ -10,6 +11,7 @@ import { appendRows, RESULTS_JSONL, writeEnv } from '../results/io.ts';
 import { timestamp } from './bench.ts';
 
 interface MicroCliOptions {
+  threads?: string;
   backend: string;
   mixers: string;
   lengths: string;
@@ -86,7 +88,9 @@ export function register(program: Command): void {
     .option('--max-sample-ms <ms>', 'skip a length whose forward + backward is estimated (from shorter lengths) to take longer', String(d.maxSampleMs))
     .option('--decode-contexts <list>', 'context lengths at which one decode step is timed', d.decodeContexts.join(','))
     .option('--seed <n>', 'seed of the inputs and models', String(d.seed))
+    .option('--threads <n>', THREADS_HELP)
     .action(async (options: MicroCliOptions) => {
+      applyThreads(options.threads);
       process.exitCode = await micro(options);
     });
 }

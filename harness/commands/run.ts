@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { applyThreads, THREADS_HELP } from './threads.ts';
 import { BACKEND_CHOICES } from '../engine.ts';
 import { UsageError } from '../errors.ts';
 import { progressPrinter } from '../progress.ts';
@@ -13,6 +14,7 @@ import { parseKeyValues, resolveRun, type RunSpecInput } from '../spec.ts';
 import { timestamp } from './bench.ts';
 
 interface RunOptions {
+  threads?: string;
   arch?: string;
   preset?: string;
   set?: string[];
@@ -104,7 +106,9 @@ export function register(program: Command): void {
     .option('--spec <file>', 'a JSON run spec (flags override its fields)')
     .option('--from-row <dir:run_id>', 'rerun a run recorded in a results directory')
     .option('--out <dir>', 'results directory (default results/run-<timestamp>)')
+    .option('--threads <n>', THREADS_HELP)
     .action(async (o: RunOptions) => {
+      applyThreads(o.threads);
       const spec = specFromOptions(o);
       resolveRun(spec); // a bad name or number stops here, before anything is written
       const outDir = o.out ?? path.join('results', `run-${timestamp()}`);

@@ -51,6 +51,8 @@ export const METRICS = {
   peak_bytes: m('micro', 'bytes', 'smaller', 'peak tensor bytes during forward + backward'),
   time_exponent: m('micro', 'exponent', 'none', 'fitted log–log slope of time against sequence length'),
   memory_exponent: m('micro', 'exponent', 'none', 'fitted log–log slope of peak memory against sequence length'),
+  gemm_gflops: m('micro', 'GFLOP/s', 'bigger', 'tf.matMul throughput at one shape (samples: per call), through the registered GEMM'),
+  gemm_peak_fraction: m('micro', 'fraction', 'bigger', 'gemm_gflops (median) / the instruction peak its slice states (FLOP/cycle/core × threads × clock)'),
   // the run as a whole
   wall_time_s: m('run', 's', 'smaller', 'wall time of the whole run, process start to end'),
 } as const satisfies Record<string, MetricInfo>;
