@@ -19,6 +19,8 @@ export interface FitHints {
   minPanel: number;
   /** Widest legend entry in pixels, to choose the legend's columns (absent: no legend to fit). */
   legendEntry?: number;
+  /** Legends side by side below the plot (colour, dash, shape), sharing the width. */
+  legends?: number;
 }
 
 /** Width the PNG and SVG files are drawn at (the page's content width at 1,400 px). */
@@ -48,7 +50,7 @@ export function fitToWidth(spec: any, width: number): any {
   }
   if (fit.legendEntry) {
     out.config = out.config || {};
-    out.config.legend = Object.assign({}, out.config.legend, { columns: Math.max(1, Math.floor((width - 24) / (fit.legendEntry + 24))) });
+    out.config.legend = Object.assign({}, out.config.legend, { columns: Math.max(1, Math.floor((width - 24) / (fit.legends || 1) / (fit.legendEntry + 24) - 0.5)) });
   }
   return out;
 }

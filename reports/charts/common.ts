@@ -30,7 +30,7 @@ export const CHART_CONFIG: Config = {
   padding: 12,
   title: { fontSize: 16, fontWeight: 600, anchor: 'start', subtitleFontSize: 12, subtitleColor: '#b03a2e', offset: 10 },
   axis: { labelFontSize: 12, titleFontSize: 13, titleFontWeight: 500, gridColor: '#e8e8e8', domainColor: '#888', tickColor: '#888' },
-  legend: { labelFontSize: 12, titleFontSize: 13, titleFontWeight: 500, labelLimit: 420, titleLimit: 420, orient: 'bottom', direction: 'horizontal' },
+  legend: { labelFontSize: 12, titleFontSize: 13, titleFontWeight: 500, labelLimit: 420, titleLimit: 720, orient: 'bottom', direction: 'horizontal' },
   header: { labelFontSize: 13, labelFontWeight: 600, titleFontSize: 13 },
   view: { stroke: '#ddd' },
   line: { strokeWidth: 2 },

@@ -2,6 +2,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import { groupBy, missingFrom, sortedUnique } from '../data.ts';
 import type { ChartSpec } from '../types.ts';
+import { textWidth } from '../text-width.ts';
 import { archColor, CHART_CONFIG, chartTitle, PANEL, SCHEMA, Y_AXIS_ROOM, type SpecInput } from './common.ts';
 
 /**
@@ -56,7 +57,7 @@ export function lossCurves({ rows }: SpecInput): ChartSpec | null {
     title: chartTitle('Training loss', missing),
     description: 'loss-curves',
     config: CHART_CONFIG,
-    usermeta: { fit: { kind: 'hconcat', columns: panels.length, reserve: Y_AXIS_ROOM + 140, gap: Y_AXIS_ROOM + 20, minPanel: 240 } },
+    usermeta: { fit: { kind: 'hconcat', columns: panels.length, reserve: Y_AXIS_ROOM + 140, gap: Y_AXIS_ROOM + 20, minPanel: 240, legendEntry: Math.max(...[...archs, ...variants].map((t) => textWidth({ fontSize: 12 }, t))) + 28, legends: dashed ? 2 : 1 } },
     data: { values },
     hconcat: panels,
   } as TopLevelSpec;

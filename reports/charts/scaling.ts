@@ -103,15 +103,20 @@ export function scalingChart({ rows }: SpecInput, o: ScalingOptions): ChartSpec 
   });
   const panels = [...new Set(points.map((p) => p.panel))];
   const archs = sortedUnique(points.map((p) => p.arch));
-  // One exponent per series (and dash variant) and panel, fitted to the per-length means (tasks averaged).
+  // One exponent per series (and dash variant) and panel, fitted to the per-length means of the task with
+  // the most lengths: tasks differ in model and data, so one fit across them would mix unlike points.
   const fitOf = (arch: string, panel: string, dash: string | null): PowerLawFit => {
-    const byLength = groupBy(points.filter((p) => p.arch === arch && p.panel === panel && p.dash === dash && p.source === 'measured'), (p) => String(p.x));
-    const computed = byLength.size >= 2 ? byLength : groupBy(points.filter((p) => p.arch === arch && p.panel === panel && p.dash === dash), (p) => String(p.x));
-    const xs = [...computed.keys()].map(Number);
-    const ys = [...computed.values()].map((g) => g.reduce((s, p) => s + p.y, 0) / g.length);
+    const mine = points.filter((p) => p.arch === arch && p.panel === panel && p.dash === dash);
+    const measured = mine.filter((p) => p.source === 'measured');
+    const pool = new Set(measured.map((p) => p.x)).size >= 2 ? measured : mine;
+    const byTask = [...groupBy(pool, (p) => p.task).values()].sort((a, b) => new Set(b.map((p) => p.x)).size - new Set(a.map((p) => p.x)).size);
+    const byLength = groupBy(byTask[0] ?? [], (p) => String(p.x));
+    const xs = [...byLength.keys()].map(Number);
+    const ys = [...byLength.values()].map((g) => g.reduce((s, p) => s + p.y, 0) / g.length);
     return xs.length >= 2 ? logLogFit(xs, ys) : { k: NaN, se: null, points: xs.length };
   };
-  const dashes = [...new Set(points.map((p) => p.dash))];
+  // Sorted, so the first variant (e.g. 'fused' before 'reference') is the solid line.
+  const dashes = [...new Set(points.map((p) => p.dash))].sort((a, b) => String(a).localeCompare(String(b)));
   const labels: Record<string, string> = {};
   for (const arch of archs) {
     const parts = panels.flatMap((panel) =>
@@ -126,7 +131,9 @@ export function scalingChart({ rows }: SpecInput, o: ScalingOptions): ChartSpec 
   }
   // With a dash variant (fused vs reference) the labels grow too long: the exponents table lists them instead.
   const fitted = Object.keys(labels).length > 0 && !(dashes.length > 1);
-  const legendTitle = fitted ? 'architecture, fitted exponent k (y ∝ L^k, ± standard error)' : 'architecture';
+  // '~' not '∝': Liberation Sans has no ∝, and resvg would draw the whole title in a fallback serif.
+  // '~' not '∝': Liberation Sans has no ∝, and resvg would draw the whole title in a fallback serif.
+  const legendTitle = fitted ? 'architecture, fitted exponent k (y ~ L^k, ± standard error; on the task with the most lengths)' : 'architecture';
   const color = archColor(archs, { title: legendTitle, labels: fitted ? labels : undefined });
   // Filled points in the same fixed colours (a scale of its own in Vega-Lite, so given the same domain and range).
   const fill = { ...(color as object) } as { field: string; type: 'nominal' };
@@ -156,7 +163,7 @@ export function scalingChart({ rows }: SpecInput, o: ScalingOptions): ChartSpec 
         color,
         detail: { field: 'line', type: 'nominal' },
         ...(hasDash
-          ? { strokeDash: { field: 'dash', type: 'nominal', title: o.dashTitle ?? 'variant', sort: dashes.filter((d) => d !== null) } }
+          ? { strokeDash: { field: 'dash', type: 'nominal', title: o.dashTitle ?? 'variant', scale: { domain: dashes.filter((d) => d !== null), range: dashes.filter((d) => d !== null).map((_, i) => (i === 0 ? [1, 0] : [5 + i, 3])) } } }
           : sources.size > 1
             ? { strokeDash: { field: 'source', type: 'nominal', title: 'points', scale: { domain: ['measured', 'computed'], range: [[1, 0], [5, 3]] } } }
             : {}),
@@ -186,15 +193,16 @@ export function scalingChart({ rows }: SpecInput, o: ScalingOptions): ChartSpec 
     },
   ];
   if (marked.length > 0) layers.push(missingLayer(color));
-  const legendEntry = Math.max(...archs.map((a) => textWidth({ fontSize: 12 }, (fitted ? labels[a] : undefined) ?? a))) + 28;
+  const legendEntry = Math.max(...[...archs.map((a) => (fitted ? labels[a] : undefined) ?? a), ...dashes.map(String)].map((t) => textWidth({ fontSize: 12 }, t))) + 28;
+  const legends = 1 + (hasDash || sources.size > 1 ? 1 : 0);
   const extra = sources.size > 1 ? ['filled points: measured in the run; hollow diamonds and dashed lines: computed from the model\'s state-size formula'] : [];
   const common = { $schema: SCHEMA, title: chartTitle(o.title, missing, extra), description: o.name, config: CHART_CONFIG, data: { values: data } };
   const spec = (
     panels.length === 1
-      ? { ...common, ...PANEL, usermeta: { fit: { kind: 'single', columns: 1, reserve: Y_AXIS_ROOM + 30, gap: 0, minPanel: 220, legendEntry } }, layer: layers }
+      ? { ...common, ...PANEL, usermeta: { fit: { kind: 'single', columns: 1, reserve: Y_AXIS_ROOM + 30, gap: 0, minPanel: 220, legendEntry, legends } }, layer: layers }
       : {
           ...common,
-          usermeta: { fit: { ...facetHints(Math.min(3, panels.length), true), legendEntry } },
+          usermeta: { fit: { ...facetHints(Math.min(3, panels.length), true), legendEntry, legends } },
           facet: { field: 'panel', type: 'nominal', title: null, sort: panels },
           columns: Math.min(3, panels.length),
           spec: { ...PANEL, layer: layers },
