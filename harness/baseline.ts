@@ -80,7 +80,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** Copy a results set as baseline NAME (default: its suite). Replaces a baseline of the same name. */
 export function saveBaseline(resultsDir: string, name: string | undefined, root = BASELINES_DIR): SavedBaseline {
-  const rows = readRows(resultsDir);
+  const rows = readRows(resultsDir, { onBadLine: 'refuse' });
   if (rows.length === 0) throw new UsageError(`${path.join(resultsDir, RESULTS_JSONL)} holds no rows; nothing to save as a baseline`);
   const suites = [...new Set(rows.map((r) => r.suite))];
   const chosen = name ?? (suites.length === 1 ? suites[0] : undefined);

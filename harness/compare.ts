@@ -1,20 +1,27 @@
 /**
- * Holding a results set against a baseline. Rows are matched by what they measure (task, arch,
- * config_hash, backend, phase, metric, slice), pooled over repeated runs (seeds), and each figure is
- * judged by the rule for its kind and direction:
+ * Holding a results set against a baseline. Rows are matched on every field that identifies a
+ * measurement (MEASUREMENT_FIELDS: task, arch — for micro rows the mixer and its implementation —,
+ * preset, config hash, sequence length, batch, backend, threads; then phase, metric, slice), pooled
+ * over repeated runs (seeds), and each figure is judged by the rule for its kind and direction:
  *
  * - timing    throughputs and latencies (rows with samples; ms, s, tokens/s, GFLOP/s). A regression needs
  *             a significant change (the bootstrap confidence interval of the ratio of means excludes 1)
- *             AND at least `timing.relative` change. Speeds are first normalised by the same run's
- *             calibration matmul GFLOP/s, so a uniformly slower machine is not a regression. With one
- *             sample on a side only the relative threshold applies, and the note says so.
+ *             AND a change by at least the factor 1 + `timing.relative` either way (0.1: 10% slower as
+ *             a latency, 1/1.1 as a throughput), widened by how much the two runs' calibrations differ
+ *             (normalising cannot see load that changed after the calibration). The bootstrap resamples whole runs when both sides
+ *             have MIN_RUNS repeats (seeds), else blocks of consecutive samples within each run
+ *             (consecutive training steps are not independent draws); the table says which. Speeds are
+ *             first normalised by the same run's calibration matmul GFLOP/s, so a uniformly slower
+ *             machine is not a regression. A figure with too few samples for the test (one sample, or
+ *             fewer than MIN_BLOCKS blocks) is shown, never judged.
  * - relative  memory (bytes, `memory.relative`) and other directional figures (`other.relative`).
  * - absolute  accuracy, exact match, BLEU, chrF, losses: a difference beyond a per-metric tolerance.
  * - info      direction 'none' (params, exponents) and, when normalising, the calibration figure itself:
  *             shown, never judged.
  * - status    one row per run: ok → not ok is a regression, not ok → ok an improvement.
  *
- * Missing rows (in the baseline, not the current set) and new rows are listed, never dropped.
+ * Missing figures (in the baseline, not the current set; a run of the baseline absent now) and new ones
+ * are listed, never dropped; `gateFailures` counts missing figures as failures unless allowed.
  */
 import { z } from 'zod';
 import { deriveSeed, rng } from '../util/rng.ts';
@@ -72,7 +79,7 @@ export const Thresholds = z.strictObject({
   $comment: z.string().optional().describe('free text for readers of the file'),
   timing: z
     .strictObject({
-      relative: Relative.default(0.1),
+      relative: Relative.default(0.1).describe('a timing must change by the factor 1 + relative, either way (1.5: 2.5× slower)'),
       confidence: z.number().gt(0).lt(1).default(0.95).describe('confidence of the bootstrap interval'),
       resamples: z.number().int().min(100).default(2000).describe('bootstrap resamples'),
       seed: z.number().int().default(0).describe('seed of the bootstrap (each row derives its own stream)'),
@@ -95,6 +102,10 @@ export type Rule = 'timing' | 'relative' | 'absolute' | 'info' | 'status';
 
 /** A ComparisonRow with what the table and CI need to explain it. */
 export interface Comparison extends ComparisonRow {
+  preset: string | null;
+  seq_len: number | null;
+  batch_size: number | null;
+  threads: number | null;
   backend: string;
   config_hash: string;
   unit: string;
@@ -102,8 +113,12 @@ export interface Comparison extends ComparisonRow {
   rule: Rule;
   /** current/baseline − 1 (normalised) for timing and relative rules, current − baseline for absolute. */
   change: number | null;
-  /** Bootstrap interval of the (normalised) ratio current/baseline, when both sides had samples. */
+  /** Bootstrap interval of the (normalised) ratio current/baseline, when the significance test ran. */
   ratioInterval: [number, number] | null;
+  /** How the significance test resampled ("by run (3 and 3 runs)", "by block of 2 …"), when it was considered. */
+  resampling: string | null;
+  /** Whether a verdict was reached from evidence (false: info, or too few samples: shown, not judged). */
+  judged: boolean;
   normalized: boolean;
   /** Why the verdict, when it is not self-evident (fallbacks, status changes, failures). */
   note: string;
@@ -115,12 +130,72 @@ const DURATION_UNITS = new Set(['ms', 's']);
 
 const CALIBRATION_METRIC = 'matmul_gflops';
 
-/** Rows are matched on what they measure; run_id differs between a run and its baseline's. */
-export function matchKey(r: ResultRow): string {
-  return [r.task, r.arch, r.config_hash, r.backend, r.phase, r.metric, r.slice ?? ''].join('\u0000');
+/**
+ * The setup fields that identify a measurement, beside what is measured (phase, metric, slice). Two
+ * rows match only when every one of them is equal: a figure at L = 64 is never pooled with L = 256,
+ * nor batch 8 with batch 16, nor 1 thread with 2. `threads` is read from the row (see threadsOf).
+ */
+export const MEASUREMENT_FIELDS = ['task', 'arch', 'preset', 'config_hash', 'seq_len', 'batch_size', 'backend', 'threads'] as const;
+export type MeasurementField = (typeof MEASUREMENT_FIELDS)[number];
+export type Setup = Record<MeasurementField, string | number | null>;
+
+/**
+ * The thread count a row was measured with: a `threads` column where the row has one, else
+ * `threads=N` in its versions string; null where neither says (rows of older versions).
+ */
+export function threadsOf(r: ResultRow): number | null {
+  const column = (r as { threads?: unknown }).threads;
+  if (typeof column === 'number') return column;
+  const match = /(?:^|\s)threads=(\d+)/.exec(r.versions);
+  return match ? Number(match[1]) : null;
 }
 
-const runKey = (r: ResultRow): string => [r.task, r.arch, r.config_hash, r.backend].join('\u0000');
+export function setupOf(r: ResultRow): Setup {
+  return {
+    task: r.task,
+    arch: r.arch,
+    preset: r.preset,
+    config_hash: r.config_hash,
+    seq_len: r.seq_len,
+    batch_size: r.batch_size,
+    backend: r.backend,
+    threads: threadsOf(r),
+  };
+}
+
+/** The runs of one measurement setup (seeds and repeats share it). */
+export const runKey = (r: ResultRow): string => JSON.stringify(MEASUREMENT_FIELDS.map((f) => setupOf(r)[f]));
+
+/** Rows are matched on what they measure; run_id and seed differ between a run and its baseline's. */
+export function matchKey(r: ResultRow): string {
+  return JSON.stringify([runKey(r), r.phase, r.metric, r.slice]);
+}
+
+/**
+ * Labels for items whose base labels collide: each colliding label gets the setup fields that tell
+ * its items apart ("L=128", "batch=8", "#config_hash"), so names stay short where they are unique.
+ */
+export function distinguish<T>(items: readonly T[], base: (item: T) => string, setup: (item: T) => Setup): string[] {
+  const bases = items.map(base);
+  const byBase = groupBy(items.map((item, i) => ({ item, i })), ({ i }) => bases[i]);
+  const labels = [...bases];
+  for (const group of byBase.values()) {
+    const setups = group.map(({ item }) => setup(item));
+    const varying = MEASUREMENT_FIELDS.filter((f) => new Set(setups.map((x) => x[f])).size > 1);
+    if (varying.length === 0) continue;
+    group.forEach(({ i }, k) => {
+      labels[i] += ` ${varying.map((f) => setupLabel(f, setups[k][f])).join(' ')}`;
+    });
+  }
+  return labels;
+}
+
+/** "L=128", "batch=8", "threads=2", "#3f2a…" (config hash), "preset=nano". */
+export function setupLabel(field: MeasurementField, value: string | number | null): string {
+  if (field === 'config_hash') return `#${value}`;
+  const name = field === 'seq_len' ? 'L' : field === 'batch_size' ? 'batch' : field;
+  return `${name}=${value ?? '?'}`;
+}
 
 /** Group by a key, keeping first-seen order. */
 export function groupBy<T>(items: readonly T[], key: (item: T) => string): Map<string, T[]> {
@@ -172,12 +247,15 @@ export function ruleFor(r: Pick<ResultRow, 'metric' | 'direction' | 'phase' | 'u
   return { rule: 'relative', tolerance: thresholds.other.relative };
 }
 
-/** One side of a comparison: the pooled figures of every run of the key. */
-interface Side {
-  /** Raw figures pooled over runs. */
+/** One run's figures of a key, raw and normalised by its calibration (equal to raw when not normalising). */
+interface RunFigures {
   raw: number[];
-  /** The same figures normalised by each run's calibration (equal to raw when not normalising). */
   normalized: number[];
+}
+
+/** One side of a comparison: the figures of every run (seed, repeat) of the key, run by run. */
+interface Side {
+  runs: RunFigures[];
   /** Mean calibration figure of the runs (null when not normalising). */
   calibration: number | null;
 }
@@ -185,42 +263,110 @@ interface Side {
 function side(rows: readonly ResultRow[], normalizeBy: Map<string, number> | null): Side | null {
   const ok = rows.filter(hasFigure);
   if (ok.length === 0) return null;
-  const raw: number[] = [];
-  const normalized: number[] = [];
+  const runs: RunFigures[] = [];
   const cals: number[] = [];
   for (const r of ok) {
-    const figures = figuresOf(r);
-    raw.push(...figures);
+    const raw = figuresOf(r);
     const cal = normalizeBy?.get(r.run_id);
-    if (cal === undefined) {
-      normalized.push(...figures);
-      continue;
-    }
-    cals.push(cal);
-    normalized.push(...figures.map((f) => (RATE_UNITS.has(r.unit) ? f / cal : f * cal)));
+    if (cal !== undefined) cals.push(cal);
+    runs.push({ raw, normalized: cal === undefined ? raw : raw.map((f) => (RATE_UNITS.has(r.unit) ? f / cal : f * cal)) });
   }
-  return { raw, normalized, calibration: cals.length > 0 ? mean(cals) : null };
+  return { runs, calibration: cals.length > 0 ? mean(cals) : null };
+}
+
+/** A side's figure: the mean over runs of each run's mean (each run weighs the same, however many samples it has). */
+const sideMean = (s: Side, which: keyof RunFigures): number => mean(s.runs.map((r) => mean(r[which])));
+const sampleCount = (s: Side): number => s.runs.reduce((n, r) => n + r.raw.length, 0);
+
+/** Repeats (seeds) each side needs before the test resamples whole runs instead of blocks within them. */
+export const MIN_RUNS = 3;
+/** Blocks each side needs for a significance test by block; with fewer, the figure is shown, not judged. */
+export const MIN_BLOCKS = 4;
+
+/**
+ * The block length for a series of consecutive samples: its integrated autocorrelation time,
+ * 1 + 2·Σρ(k) over the lags k whose sample autocorrelation is still significant (|ρ| ≥ 2/√n) — how
+ * many consecutive samples carry about one sample's worth of information. Independent samples get
+ * blocks of one; a slow drift (another job starting halfway) gets blocks long enough to hold it.
+ */
+export function blockLength(series: readonly number[]): number {
+  const n = series.length;
+  if (n < 3) return 1;
+  const m = mean(series);
+  const variance = series.reduce((s, v) => s + (v - m) ** 2, 0);
+  if (variance === 0) return 1;
+  const limit = 2 / Math.sqrt(n);
+  let tau = 1;
+  for (let lag = 1; lag < Math.floor(n / 2); lag++) {
+    let c = 0;
+    for (let i = lag; i < n; i++) c += (series[i] - m) * (series[i - lag] - m);
+    const rho = c / variance;
+    if (rho < limit) break;
+    tau += 2 * rho;
+  }
+  return Math.min(Math.floor(n / 2), Math.ceil(tau));
+}
+
+/** How a side is resampled: whole runs, or moving blocks of `block` consecutive samples within each run. */
+export type Resampling = { by: 'run'; units: number } | { by: 'block'; block: number; units: number };
+
+/** Whole runs when both sides have MIN_RUNS repeats; else blocks (one length for both sides: the longer of theirs). */
+export function resamplingFor(base: readonly (readonly number[])[], cur: readonly (readonly number[])[]): { base: Resampling; cur: Resampling } {
+  if (base.length >= MIN_RUNS && cur.length >= MIN_RUNS) return { base: { by: 'run', units: base.length }, cur: { by: 'run', units: cur.length } };
+  const longest = (runs: readonly (readonly number[])[]): readonly number[] => runs.reduce((a, b) => (b.length > a.length ? b : a));
+  const block = Math.max(blockLength(longest(base)), blockLength(longest(cur)));
+  const units = (runs: readonly (readonly number[])[]): number => runs.reduce((n, r) => n + Math.max(1, Math.floor(r.length / block)), 0);
+  return { base: { by: 'block', block, units: units(base) }, cur: { by: 'block', block, units: units(cur) } };
+}
+
+/** "by run (3 and 3 runs)", "by block of 3 steps (6 and 7 blocks)". */
+export function describeResampling(r: { base: Resampling; cur: Resampling }): string {
+  if (r.base.by === 'run') return `by run (${r.base.units} and ${r.cur.units} runs)`;
+  return `by block of ${(r.base as { block: number }).block} consecutive samples (${r.base.units} and ${r.cur.units} blocks)`;
+}
+
+/** One bootstrap draw of a side's mean: runs with replacement, or moving blocks within runs. */
+function resampler(runs: readonly (readonly number[])[], how: Resampling, random: ReturnType<typeof rng>): () => number {
+  if (how.by === 'run') {
+    const means = runs.map(mean);
+    return () => {
+      let sum = 0;
+      for (let i = 0; i < means.length; i++) sum += means[random.int(means.length)];
+      return sum / means.length;
+    };
+  }
+  // Circular blocks: every start in every run, wrapping round its end, so edge samples weigh like the rest.
+  const total = runs.reduce((n, r) => n + r.length, 0);
+  return () => {
+    let sum = 0;
+    let count = 0;
+    while (count < total) {
+      const run = runs.length === 1 ? runs[0] : runs[random.int(runs.length)];
+      const start = random.int(run.length);
+      for (let i = 0; i < how.block && count < total; i++, count++) sum += run[(start + i) % run.length];
+    }
+    return sum / total;
+  };
 }
 
 /**
- * Percentile bootstrap interval of mean(current) / mean(baseline): both sides resampled with
- * replacement, `resamples` times, from a seeded stream (same inputs, same interval).
+ * Percentile bootstrap interval of mean(current) / mean(baseline), each side given run by run and
+ * resampled as `resampling` says (default: resamplingFor), `resamples` times from a seeded stream (same
+ * inputs, same interval).
  */
 export function bootstrapRatioInterval(
-  baseline: readonly number[],
-  current: readonly number[],
+  baseline: readonly (readonly number[])[],
+  current: readonly (readonly number[])[],
   confidence: number,
   resamples: number,
   seed: number,
+  resampling = resamplingFor(baseline, current),
 ): [number, number] {
   const random = rng(seed);
-  const resampledMean = (xs: readonly number[]): number => {
-    let sum = 0;
-    for (let i = 0; i < xs.length; i++) sum += xs[random.int(xs.length)];
-    return sum / xs.length;
-  };
+  const drawBase = resampler(baseline, resampling.base, random);
+  const drawCur = resampler(current, resampling.cur, random);
   const ratios: number[] = [];
-  for (let b = 0; b < resamples; b++) ratios.push(resampledMean(current) / resampledMean(baseline));
+  for (let b = 0; b < resamples; b++) ratios.push(drawCur() / drawBase());
   ratios.sort((a, b) => a - b);
   const tail = (1 - confidence) / 2;
   return [quantile(ratios, tail), quantile(ratios, 1 - tail)];
@@ -235,6 +381,8 @@ interface Judged {
   ratioInterval: [number, number] | null;
   lower: number | null;
   upper: number | null;
+  resampling: string | null;
+  judged: boolean;
   note: string;
 }
 
@@ -255,39 +403,49 @@ function judge(
   thresholds: Thresholds,
   seed: number,
 ): Judged {
-  const baseMean = mean(base.normalized);
-  const curMean = mean(cur.normalized);
-  if (rule === 'info') return { verdict: 'unchanged', change: baseMean === 0 ? null : curMean / baseMean - 1, ratioInterval: null, lower: null, upper: null, note: '' };
+  const baseMean = sideMean(base, 'normalized');
+  const curMean = sideMean(cur, 'normalized');
+  const none = { ratioInterval: null, resampling: null } as const;
+  if (rule === 'info') return { verdict: 'unchanged', change: baseMean === 0 ? null : curMean / baseMean - 1, ...none, lower: null, upper: null, judged: false, note: '' };
   if (rule === 'absolute') {
     const change = curMean - baseMean;
     const verdict = Math.abs(change) > tolerance ? verdictOf(direction, change) : 'unchanged';
-    return { verdict, change, ratioInterval: null, ...band(direction, baseMean, tolerance, true), note: '' };
+    return { verdict, change, ...none, ...band(direction, baseMean, tolerance, true), judged: true, note: '' };
   }
   // What the baseline predicts on the current machine, in current's raw unit.
   const scale = normalized && cur.calibration !== null ? (RATE_UNITS.has(unit) ? cur.calibration : 1 / cur.calibration) : 1;
-  const limits = band(direction, baseMean * scale, tolerance, false);
-  if (baseMean === 0) {
-    const verdict = curMean === 0 ? 'unchanged' : verdictOf(direction, curMean);
-    return { verdict, change: null, ratioInterval: null, ...limits, note: 'baseline is 0: judged by sign' };
+  const change = baseMean === 0 ? null : curMean / baseMean - 1;
+  if (rule === 'relative') {
+    const limits = band(direction, baseMean * scale, tolerance, false);
+    if (change === null) return { verdict: curMean === 0 ? 'unchanged' : verdictOf(direction, curMean), change, ...none, ...limits, judged: true, note: 'baseline is 0: judged by sign' };
+    return { verdict: Math.abs(change) >= tolerance ? verdictOf(direction, change) : 'unchanged', change, ...none, ...limits, judged: true, note: '' };
   }
-  const change = curMean / baseMean - 1;
-  const large = Math.abs(change) >= tolerance;
-  if (rule === 'relative') return { verdict: large ? verdictOf(direction, change) : 'unchanged', change, ratioInterval: null, ...limits, note: '' };
-  if (base.normalized.length < 2 || cur.normalized.length < 2) {
-    return {
-      verdict: large ? verdictOf(direction, change) : 'unchanged',
-      change,
-      ratioInterval: null,
-      ...limits,
-      note: '1 sample on a side: relative threshold only, no significance test',
-    };
+  // A timing threshold is a factor, the same both ways: `relative` 1.5 is 2.5× slower, as a latency
+  // or as a throughput. Normalising assumes the machine kept the speed its calibration saw; on a shared
+  // machine it does not (another job starts after the calibration), so a normalised timing must also
+  // move by more than the correction itself: what the calibration says the speed differed by.
+  const drift = normalized && base.calibration !== null && cur.calibration !== null ? Math.max(cur.calibration / base.calibration, base.calibration / cur.calibration) : 1;
+  const factor = (1 + tolerance) * drift;
+  const expected = baseMean * scale;
+  const limits = direction === 'bigger' ? { lower: expected / factor, upper: null } : { lower: null, upper: expected * factor };
+  const driftNote = drift >= 1.05 ? `machine speed differed ${drift.toFixed(2)}× between the runs (calibration): needs a change beyond ${factor.toFixed(2)}×` : '';
+  if (Math.min(sampleCount(base), sampleCount(cur)) < 2) return { verdict: 'unchanged', change, ...none, ...limits, judged: false, note: '1 sample on a side: shown, not judged' };
+  if (change === null) return { verdict: curMean === 0 ? 'unchanged' : verdictOf(direction, curMean), change, ...none, ...limits, judged: true, note: 'baseline is 0: judged by sign' };
+  const ratio = change + 1;
+  const large = ratio >= factor || ratio <= 1 / factor;
+  const baseRuns = base.runs.map((r) => r.normalized);
+  const curRuns = cur.runs.map((r) => r.normalized);
+  const resampling = resamplingFor(baseRuns, curRuns);
+  const how = describeResampling(resampling);
+  if (resampling.base.by === 'block' && Math.min(resampling.base.units, resampling.cur.units) < MIN_BLOCKS) {
+    return { verdict: 'unchanged', change, ...none, resampling: how, ...limits, judged: false, note: `too few samples for a significance test (${how}; needs ${MIN_BLOCKS} a side): shown, not judged` };
   }
   const { confidence, resamples } = thresholds.timing;
-  const interval = bootstrapRatioInterval(base.normalized, cur.normalized, confidence, resamples, seed);
+  const interval = bootstrapRatioInterval(baseRuns, curRuns, confidence, resamples, seed, resampling);
   const significant = interval[0] > 1 || interval[1] < 1;
   const verdict = large && significant ? verdictOf(direction, change) : 'unchanged';
-  const note = large && !significant ? `not significant (${Math.round(confidence * 100)}% interval of the ratio ${interval[0].toFixed(3)}–${interval[1].toFixed(3)})` : '';
-  return { verdict, change, ratioInterval: interval, ...limits, note };
+  const insignificant = large && !significant ? `not significant (${Math.round(confidence * 100)}% interval of the ratio ${interval[0].toFixed(3)}–${interval[1].toFixed(3)})` : '';
+  return { verdict, change, ratioInterval: interval, resampling: how, ...limits, judged: true, note: [insignificant, driftNote].filter(Boolean).join('; ') };
 }
 
 /** Status of a run group on one side: ok, or the first failing row. */
@@ -298,53 +456,54 @@ function failure(rows: readonly ResultRow[] | undefined): ResultRow | null | und
 
 const describeFailure = (r: ResultRow): string => `${r.status}${r.error ? `: ${r.error}` : ''}`;
 
+/** The columns of a Comparison that come from the rows of its key. */
+function identity(r: ResultRow): Pick<Comparison, 'task' | 'arch' | 'preset' | 'seq_len' | 'batch_size' | 'threads' | 'backend' | 'config_hash'> {
+  return { task: r.task, arch: r.arch, preset: r.preset, seq_len: r.seq_len, batch_size: r.batch_size, threads: threadsOf(r), backend: r.backend, config_hash: r.config_hash };
+}
+
+function statusRow(r: ResultRow, verdict: Verdict, note: string): Comparison {
+  return {
+    ...identity(r),
+    phase: 'run',
+    metric: 'status',
+    slice: null,
+    baseline: null,
+    current: null,
+    lower: null,
+    upper: null,
+    verdict,
+    unit: '',
+    direction: 'none',
+    rule: 'status',
+    change: null,
+    ratioInterval: null,
+    resampling: null,
+    judged: verdict !== 'unchanged',
+    normalized: false,
+    note,
+  };
+}
+
+/** One row per run setup whose status changed, failed, or that one side lacks. */
 function statusRows(baseline: readonly ResultRow[], current: readonly ResultRow[]): Comparison[] {
   const baseRuns = groupBy(baseline, runKey);
   const curRuns = groupBy(current, runKey);
   const out: Comparison[] = [];
+  for (const [key, rows] of baseRuns) {
+    if (!curRuns.has(key)) out.push(statusRow(rows[0], 'missing', 'run of the baseline not in the current results'));
+  }
   for (const [key, rows] of curRuns) {
     const was = failure(baseRuns.get(key));
     const now = failure(rows);
-    let verdict: Verdict;
-    let note: string;
     if (was === undefined) {
-      if (now === null) continue;
-      verdict = 'new';
-      note = `new run failed (${describeFailure(now!)})`;
-    } else if (was === null && now === null) {
-      continue;
-    } else if (was === null) {
-      verdict = 'regression';
-      note = `ok → ${describeFailure(now!)}`;
-    } else if (now === null) {
-      verdict = 'improvement';
-      note = `${was.status} → ok`;
-    } else {
-      verdict = 'unchanged';
-      note = `still failing: ${was.status} → ${describeFailure(now!)}`;
+      if (now !== null) out.push(statusRow(rows[0], 'new', `new run failed (${describeFailure(now!)})`));
+    } else if (was === null && now !== null) {
+      out.push(statusRow(rows[0], 'regression', `ok → ${describeFailure(now!)}`));
+    } else if (was !== null && now === null) {
+      out.push(statusRow(rows[0], 'improvement', `${was.status} → ok`));
+    } else if (was !== null && now !== null) {
+      out.push(statusRow(rows[0], 'unchanged', `still failing: ${was.status} → ${describeFailure(now!)}`));
     }
-    const r = rows[0];
-    out.push({
-      task: r.task,
-      arch: r.arch,
-      phase: 'run',
-      metric: 'status',
-      slice: null,
-      baseline: null,
-      current: null,
-      lower: null,
-      upper: null,
-      verdict,
-      backend: r.backend,
-      config_hash: r.config_hash,
-      unit: '',
-      direction: 'none',
-      rule: 'status',
-      change: null,
-      ratioInterval: null,
-      normalized: false,
-      note,
-    });
   }
   return out;
 }
@@ -354,11 +513,11 @@ export function parseThresholds(input: ThresholdsInput = {}): Thresholds {
   return Thresholds.parse(input);
 }
 
-const VERDICT_ORDER: Verdict[] = ['regression', 'improvement', 'missing', 'new', 'unchanged'];
+const VERDICT_ORDER: Verdict[] = ['regression', 'missing', 'improvement', 'new', 'unchanged'];
 
 /**
  * Compare two results sets. Returns one row per matched figure, per missing and new figure, and per
- * run whose status changed, regressions first.
+ * run whose status changed or that one side lacks, regressions first.
  */
 export function compareRows(baselineRows: readonly ResultRow[], currentRows: readonly ResultRow[], options: CompareOptions = {}): Comparison[] {
   const thresholds = parseThresholds(options.thresholds);
@@ -382,23 +541,22 @@ export function compareRows(baselineRows: readonly ResultRow[], currentRows: rea
     const base = baseRows ? side(baseRows, normalized ? baseCal : null) : null;
     const cur = curRows ? side(curRows, normalized ? curCal : null) : null;
     const row: Comparison = {
-      task: r.task,
-      arch: r.arch,
+      ...identity(r),
       phase: r.phase,
       metric: r.metric,
       slice: r.slice,
-      baseline: base ? mean(base.raw) : null,
-      current: cur ? mean(cur.raw) : null,
+      baseline: base ? sideMean(base, 'raw') : null,
+      current: cur ? sideMean(cur, 'raw') : null,
       lower: null,
       upper: null,
       verdict: 'unchanged',
-      backend: r.backend,
-      config_hash: r.config_hash,
       unit: r.unit,
       direction: r.direction,
       rule,
       change: null,
       ratioInterval: null,
+      resampling: null,
+      judged: false,
       normalized: normalized && base !== null && cur !== null,
       note: '',
     };
@@ -408,8 +566,9 @@ export function compareRows(baselineRows: readonly ResultRow[], currentRows: rea
       if (normalizable && !normalized) row.note = ['not normalised: a run lacks its calibration row', row.note].filter(Boolean).join('; ');
     } else if (base) {
       row.verdict = 'missing';
+      row.judged = true;
       const failed = curRows?.find((x) => x.status !== 'ok');
-      row.note = failed ? `no figure: run ${describeFailure(failed)}` : 'not in the current results';
+      row.note = failed ? `no figure: run ${describeFailure(failed)}` : curRows ? 'no figure in the current results' : 'not in the current results';
     } else if (cur) {
       row.verdict = 'new';
       row.note = baseRows ? 'no figure in the baseline' : 'not in the baseline';
@@ -424,6 +583,7 @@ export function compareRows(baselineRows: readonly ResultRow[], currentRows: rea
       VERDICT_ORDER.indexOf(a.verdict) - VERDICT_ORDER.indexOf(b.verdict) ||
       a.task.localeCompare(b.task) ||
       a.arch.localeCompare(b.arch) ||
+      (a.seq_len ?? -1) - (b.seq_len ?? -1) ||
       a.backend.localeCompare(b.backend) ||
       a.phase.localeCompare(b.phase) ||
       a.metric.localeCompare(b.metric) ||
@@ -431,4 +591,12 @@ export function compareRows(baselineRows: readonly ResultRow[], currentRows: rea
   );
 }
 
-export const hasRegression = (rows: readonly Comparison[]): boolean => rows.some((r) => r.verdict === 'regression');
+export interface GateOptions {
+  /** Accept figures and runs of the baseline that the current results lack (`--allow-missing`). */
+  allowMissing?: boolean;
+}
+
+/** What fails the gate: every regression, and every missing figure or run unless allowed. */
+export function gateFailures(rows: readonly Comparison[], options: GateOptions = {}): Comparison[] {
+  return rows.filter((r) => r.verdict === 'regression' || (r.verdict === 'missing' && !options.allowMissing));
+}

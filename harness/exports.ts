@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from './results/io.ts';
 import type { ResultRow } from './results/schema.ts';
-import { figuresOf, groupBy, isSummaryRow, matchKey, type Comparison, type Verdict } from './compare.ts';
+import { distinguish, figuresOf, gateFailures, groupBy, isSummaryRow, matchKey, setupOf, type Comparison, type GateOptions, type Setup, type Verdict } from './compare.ts';
 import { summarize } from './stats.ts';
 import { formatValue } from './format.ts';
 
@@ -49,19 +49,18 @@ function benchmarkName(r: ResultRow): string {
 }
 
 /**
- * Every directional figure of finished runs, pooled over repeated runs (seeds) and split by direction.
- * Names that would collide (same model, different config) get the config hash appended.
+ * Every directional figure of finished runs, pooled over repeated runs (seeds) and split by direction;
+ * rows pool only when every field that identifies a measurement matches (compare's matchKey).
  */
 export function githubBenchmarkEntries(rows: readonly ResultRow[]): { bigger: BenchmarkEntry[]; smaller: BenchmarkEntry[] } {
   const judged = rows.filter((r) => isSummaryRow(r) && r.direction !== 'none' && r.status === 'ok' && r.value !== null && Number.isFinite(r.value));
   const groups = [...groupBy(judged, matchKey).values()];
-  const nameCount = new Map<string, number>();
-  for (const g of groups) nameCount.set(benchmarkName(g[0]), (nameCount.get(benchmarkName(g[0])) ?? 0) + 1);
+  // Names that would collide (same model, different config, batch or threads) get the setup that tells them apart.
+  const names = distinguish(groups, (g) => benchmarkName(g[0]), (g) => setupOf(g[0]));
   const out = { bigger: [] as BenchmarkEntry[], smaller: [] as BenchmarkEntry[] };
-  for (const group of groups) {
+  for (const [i, group] of groups.entries()) {
     const r = group[0];
-    const base = benchmarkName(r);
-    const name = nameCount.get(base)! > 1 ? `${base} #${r.config_hash}` : base;
+    const name = names[i];
     const s = summarize(group.flatMap((g) => figuresOf(g as ResultRow & { value: number })));
     const entry: BenchmarkEntry = { name, unit: r.unit, value: Number(s.mean.toPrecision(7)) };
     if (s.stddev !== null) entry.range = `± ${Number(s.stddev.toPrecision(4))}`;
@@ -152,7 +151,13 @@ function formatChange(c: Comparison): string {
   return `${sign}${(Math.abs(c.change) * 100).toFixed(1)}%${c.normalized ? ' (norm.)' : ''}`;
 }
 
-function verdictCell(c: Comparison): string {
+/** How the table names things: the arch cell's setup labels, and whether missing figures are accepted. */
+interface TableContext {
+  arch: Map<Comparison, string>;
+  allowMissing: boolean;
+}
+
+function verdictCell(c: Comparison, ctx: TableContext): string {
   if (c.rule === 'info' && c.verdict === 'unchanged') return '➖ info';
   switch (c.verdict) {
     case 'regression':
@@ -160,9 +165,9 @@ function verdictCell(c: Comparison): string {
     case 'improvement':
       return '✅ improved';
     case 'unchanged':
-      return c.rule === 'status' ? '➖ still failing' : '✅ ok';
+      return c.rule === 'status' ? '➖ still failing' : c.judged ? '✅ ok' : '➖ not judged';
     case 'missing':
-      return '➖ missing';
+      return ctx.allowMissing ? '➖ missing (allowed)' : '❌ missing';
     case 'new':
       return '🆕 new';
   }
@@ -173,63 +178,95 @@ const COMPARISON_ALIGN: ('left' | 'right')[] = ['left', 'left', 'left', 'right',
 
 const figureName = (c: Comparison): string => `${c.phase}/${c.metric}${c.slice ? ` [${c.slice}]` : ''}`;
 
-const archCell = (c: Comparison, showBackend: boolean): string => (showBackend ? `${c.arch} (${c.backend})` : c.arch);
+/**
+ * The arch cell of every row: the architecture, its backend where several are compared, and the setup
+ * fields (L=…, batch=…, threads=…, #config) that tell apart rows of one architecture on one task.
+ */
+function archLabels(rows: readonly Comparison[]): Map<Comparison, string> {
+  const showBackend = new Set(rows.map((r) => r.backend)).size > 1;
+  const base = (c: Comparison): string => (showBackend ? `${c.arch} (${c.backend})` : c.arch);
+  const labels = distinguish(rows, (c) => `${c.task}\u0000${base(c)}`, setupOfComparison);
+  return new Map(rows.map((c, i) => [c, labels[i].slice(c.task.length + 1)]));
+}
 
-function comparisonCells(c: Comparison, showBackend: boolean): string[] {
+const setupOfComparison = (c: Comparison): Setup => ({
+  task: c.task,
+  arch: c.arch,
+  preset: c.preset,
+  config_hash: c.config_hash,
+  seq_len: c.seq_len,
+  batch_size: c.batch_size,
+  backend: c.backend,
+  threads: c.threads,
+});
+
+/** The note, with how the significance test resampled where it ran. */
+const noteCell = (c: Comparison): string => [c.note, c.ratioInterval !== null && c.resampling ? `bootstrap ${c.resampling}` : ''].filter(Boolean).join('; ');
+
+function comparisonCells(c: Comparison, ctx: TableContext): string[] {
   return [
     figureName(c),
     c.task,
-    archCell(c, showBackend),
+    ctx.arch.get(c) ?? c.arch,
     c.baseline === null ? '' : formatValue(c.baseline, c.unit),
     c.current === null ? '' : formatValue(c.current, c.unit),
     formatChange(c),
-    verdictCell(c),
-    c.note,
+    verdictCell(c, ctx),
+    noteCell(c),
   ];
 }
 
-function comparisonTable(rows: readonly Comparison[], showBackend: boolean): string {
-  return markdownTable(COMPARISON_HEADER, rows.map((c) => comparisonCells(c, showBackend)), COMPARISON_ALIGN);
+function comparisonTable(rows: readonly Comparison[], ctx: TableContext): string {
+  return markdownTable(COMPARISON_HEADER, rows.map((c) => comparisonCells(c, ctx)), COMPARISON_ALIGN);
 }
 
 /** Missing and new rows, a whole run's worth (4 figures or more) folded into one line. */
-function listedTable(rows: readonly Comparison[], showBackend: boolean): string {
-  const runs = groupBy(rows, (c) => [c.verdict, c.task, c.arch, c.config_hash, c.backend].join('\u0000'));
+function listedTable(rows: readonly Comparison[], ctx: TableContext): string {
+  const runs = groupBy(rows, (c) => [c.verdict, c.rule === 'status', c.task, ctx.arch.get(c), c.config_hash, c.backend].join('\u0000'));
   const body = [...runs.values()].flatMap((group) => {
-    if (group.length < 4) return group.map((c) => comparisonCells(c, showBackend));
+    if (group.length < 4) return group.map((c) => comparisonCells(c, ctx));
     const c = group[0];
     const names = group.map(figureName);
     const note = group.every((g) => g.note === c.note) ? c.note : '';
-    return [[`${group.length} figures: ${names.slice(0, 3).join(', ')}, …`, c.task, archCell(c, showBackend), '', '', '', verdictCell(c), note]];
+    return [[`${group.length} figures: ${names.slice(0, 3).join(', ')}, …`, c.task, ctx.arch.get(c) ?? c.arch, '', '', '', verdictCell(c, ctx), note]];
   });
   return markdownTable(COMPARISON_HEADER, body, COMPARISON_ALIGN);
 }
 
 /**
  * A comparison as Markdown for a PR comment: a one-line verdict, the changes, missing and new rows,
- * then the unchanged and info rows folded away. `context`: lines saying what was compared with what.
+ * then the unchanged, info and not-judged rows folded away. `context`: lines saying what was compared
+ * with what. Missing figures fail the gate unless `allowMissing`; they are listed either way.
  */
-export function compareMarkdown(rows: readonly Comparison[], context: string[] = []): string {
+export function compareMarkdown(rows: readonly Comparison[], context: string[] = [], options: GateOptions = {}): string {
   const count = (v: Verdict): number => rows.filter((r) => r.verdict === v).length;
   const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+  const ctx: TableContext = { arch: archLabels(rows), allowMissing: options.allowMissing ?? false };
   const regressions = count('regression');
+  const missing = count('missing');
   const info = rows.filter((r) => r.rule === 'info' && r.verdict === 'unchanged').length;
-  const showBackend = new Set(rows.map((r) => r.backend)).size > 1;
-  const lines = [`## seqarena compare: ${regressions > 0 ? `❌ ${plural(regressions, 'regression')}` : '✅ no regressions'}`, ''];
+  const notJudged = rows.filter((r) => r.verdict === 'unchanged' && !r.judged && r.rule !== 'info' && r.rule !== 'status').length;
+  const failures = gateFailures(rows, options).length;
+  const headline =
+    failures === 0
+      ? `✅ no regressions${missing > 0 ? ` (${plural(missing, 'missing figure')} accepted with --allow-missing)` : ''}`
+      : `❌ ${[regressions > 0 ? plural(regressions, 'regression') : '', missing > 0 && !ctx.allowMissing ? `${missing} missing` : ''].filter(Boolean).join(', ')}`;
+  const lines = [`## seqarena compare: ${headline}`, ''];
   if (context.length > 0) lines.push(context.join('  \n'), '');
   lines.push(
     `${plural(regressions, 'regression')}, ${plural(count('improvement'), 'improvement')}, ` +
-      `${rows.filter((r) => r.verdict === 'unchanged' && r.rule !== 'info' && r.rule !== 'status').length} unchanged, ` +
-      `${count('missing')} missing, ${count('new')} new, ${info} info.`,
+      `${rows.filter((r) => r.verdict === 'unchanged' && r.judged && r.rule !== 'status').length} unchanged, ` +
+      `${missing} missing${missing > 0 ? (ctx.allowMissing ? ' (allowed)' : ' (each fails the gate; --allow-missing accepts them)') : ''}, ${count('new')} new, ` +
+      `${notJudged} not judged (too few samples), ${info} info.`,
     '',
   );
   const changed = rows.filter((r) => r.verdict === 'regression' || r.verdict === 'improvement' || (r.rule === 'status' && r.verdict === 'unchanged'));
-  lines.push('### Changes', '', changed.length > 0 ? comparisonTable(changed, showBackend) : 'No significant changes.', '');
+  lines.push('### Changes', '', changed.length > 0 ? comparisonTable(changed, ctx) : 'No significant changes.', '');
   const listed = rows.filter((r) => r.verdict === 'missing' || r.verdict === 'new');
-  if (listed.length > 0) lines.push('### Missing and new', '', listedTable(listed, showBackend), '');
+  if (listed.length > 0) lines.push('### Missing and new', '', listedTable(listed, ctx), '');
   const rest = rows.filter((r) => r.verdict === 'unchanged' && r.rule !== 'status');
   if (rest.length > 0) {
-    lines.push(`<details><summary>${plural(rest.length, 'unchanged or info row')}</summary>`, '', comparisonTable(rest, showBackend), '', '</details>', '');
+    lines.push(`<details><summary>${plural(rest.length, 'unchanged, not judged or info row')}</summary>`, '', comparisonTable(rest, ctx), '', '</details>', '');
   }
   return lines.join('\n');
 }

@@ -4,7 +4,7 @@
  */
 import { readEnv, readRows } from './results/io.ts';
 import type { Direction, Phase, ResultRow, RunStatus } from './results/schema.ts';
-import { figuresOf, groupBy, isSummaryRow, matchKey } from './compare.ts';
+import { distinguish, figuresOf, groupBy, isSummaryRow, matchKey, MEASUREMENT_FIELDS, threadsOf, type Setup } from './compare.ts';
 import { provenanceOf } from './baseline.ts';
 import { summarize } from './stats.ts';
 
@@ -20,6 +20,8 @@ export interface HistoryPoint {
   arch: string;
   preset: string | null;
   seq_len: number | null;
+  batch_size: number | null;
+  threads: number | null;
   backend: string;
   config_hash: string;
   phase: Phase;
@@ -67,6 +69,8 @@ export function buildHistory(sources: readonly HistorySource[]): HistoryPoint[] 
         arch: r.arch,
         preset: r.preset,
         seq_len: r.seq_len,
+        batch_size: r.batch_size,
+        threads: threadsOf(r),
         backend: r.backend,
         config_hash: r.config_hash,
         phase: r.phase,
@@ -83,9 +87,9 @@ export function buildHistory(sources: readonly HistorySource[]): HistoryPoint[] 
       });
     }
   }
-  // One model measured at several configs would share a series name: tell them apart by config hash.
-  const hashes = groupBy(points, (p) => p.series);
-  for (const [, ps] of hashes) if (new Set(ps.map((p) => p.config_hash)).size > 1) for (const p of ps) p.series += ` #${p.config_hash}`;
+  // One model measured at several lengths, batches or configs would share a series name: add what tells them apart.
+  const names = distinguish(points, (p) => p.series, (p) => Object.fromEntries(MEASUREMENT_FIELDS.map((f) => [f, p[f]])) as Setup);
+  points.forEach((p, i) => (p.series = names[i]));
   return points.sort((a, b) => a.series.localeCompare(b.series) || (a.date ?? '').localeCompare(b.date ?? '') || a.source.localeCompare(b.source));
 }
 

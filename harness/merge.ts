@@ -105,7 +105,7 @@ export function mergeResults(dirs: readonly string[], outDir: string): MergeResu
   if (fs.existsSync(path.join(outDir, RESULTS_JSONL))) {
     throw new UsageError(`--out ${outDir} already holds ${RESULTS_JSONL}; choose an empty directory (merge never appends to existing results)`);
   }
-  const sets = dirs.map((dir) => ({ dir, rows: readRows(dir) }));
+  const sets = dirs.map((dir) => ({ dir, rows: readRows(dir, { onBadLine: 'refuse' }) }));
   const merged = mergeRowSets(sets);
   appendRows(outDir, merged.rows);
   writeEnv(outDir, mergeEnvs(dirs.map((dir) => ({ dir, env: readEnv(dir) }))));

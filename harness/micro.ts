@@ -260,7 +260,8 @@ function columns(ctx: Context, arch: string, seqLen: number | null, extra: { par
     backend: ctx.backend,
     device: ctx.device,
     versions: versionsString(),
-    config_hash: shortHash(config),
+    // The length is part of what is measured: a figure at L = 64 never matches one at L = 256.
+    config_hash: shortHash({ ...config, seq_len: seqLen }),
     shard: null,
     host: os.hostname(),
   };

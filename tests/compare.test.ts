@@ -130,7 +130,9 @@ test('normalising by calibration cancels a uniformly slower machine; --no-normal
   const tps = find(rows, 'tokens_per_s');
   assert.ok(tps.normalized && Math.abs(tps.change!) < 0.05, `normalised change ${tps.change}`);
   assert.ok(Math.abs(tps.current! / tps.baseline! - 0.7) < 0.03, 'raw values stay raw');
-  assert.ok(Math.abs(tps.lower! - 0.9 * 700) < 15, `band follows the machine: ${tps.lower}`);
+  // The band follows the machine, widened by how far the calibrations moved (1/0.7).
+  assert.ok(Math.abs(tps.lower! - (0.7 * 700) / 1.1) < 15, `band follows the machine: ${tps.lower}`);
+  assert.match(tps.note, /machine speed differed 1\.4\d× between the runs/);
   assert.equal(find(rows, 'matmul_gflops').rule, 'info', 'the calibration figure itself is only reported');
 
   const raw = compareRows(baseline, slower, { normalize: false });
@@ -147,13 +149,16 @@ test('a run without calibration is compared raw, and the note says so', () => {
   assert.match(tps.note, /not normalised/);
 });
 
-test('with one sample on a side only the relative threshold applies, and the note says so', () => {
+test('a timing with one sample on a side is shown, never judged, and the note says so', () => {
   const r = rng(7);
-  const rows = compareRows(runRows(r, 'b', 'mamba', { samples: 1 }), runRows(r, 'c', 'mamba', { samples: 1, tokensPerS: 850 }));
+  const rows = compareRows(runRows(r, 'b', 'mamba', { samples: 1 }), runRows(r, 'c', 'mamba', { samples: 1, tokensPerS: 500 }));
   const tps = find(rows, 'tokens_per_s');
-  assert.equal(tps.verdict, 'regression');
+  assert.equal(tps.verdict, 'unchanged');
+  assert.equal(tps.judged, false);
+  assert.ok(Math.abs(tps.change! + 0.5) < 0.05, 'the change is still shown');
   assert.equal(tps.ratioInterval, null);
-  assert.match(tps.note, /1 sample.*relative threshold only/);
+  assert.match(tps.note, /1 sample on a side: shown, not judged/);
+  assert.match(compareMarkdown(rows), /train\/tokens_per_s .*➖ not judged \| 1 sample/);
 });
 
 test('memory is judged by a 5% relative threshold, direction none is info only', () => {
@@ -212,7 +217,9 @@ test('a run that went from ok to failing is a regression; missing and new rows a
   assert.match(markdown, /❌ 1 regression/);
   assert.match(markdown, /### Missing and new/);
   // A whole run's worth of missing figures is one line.
-  assert.match(markdown, /\| 6 figures: calibration\/matmul_gflops, eval\/accuracy, model\/params, … \| mqar \| lstm \|  \|  \|  \| ➖ missing \| not in the current results \|/);
+  assert.match(markdown, /\| 6 figures: calibration\/matmul_gflops, eval\/accuracy, model\/params, … \| mqar \| lstm \|  \|  \|  \| ❌ missing \| not in the current results \|/);
+  // The run itself is listed as missing too.
+  assert.equal(rows.find((x) => x.rule === 'status' && x.arch === 'lstm')?.verdict, 'missing');
   assert.match(markdown, /🆕 new/);
 });
 
@@ -228,14 +235,14 @@ test('the bootstrap interval of a ratio of means matches the delta-method interv
   const r = rng(12);
   const base = normal(r, 100, 10, 400);
   const cur = normal(r, 90, 9, 400);
-  const [lo, hi] = bootstrapRatioInterval(base, cur, 0.95, 2000, 1);
+  const [lo, hi] = bootstrapRatioInterval([base], [cur], 0.95, 2000, 1);
   const m = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   const v = (xs: number[]) => xs.reduce((a, b) => a + (b - m(xs)) ** 2, 0) / (xs.length - 1) / xs.length;
   const ratio = m(cur) / m(base);
   const se = ratio * Math.sqrt(v(cur) / m(cur) ** 2 + v(base) / m(base) ** 2);
   assert.ok(Math.abs(lo - (ratio - 1.96 * se)) < 0.15 * 1.96 * se, `lower ${lo} vs ${ratio - 1.96 * se}`);
   assert.ok(Math.abs(hi - (ratio + 1.96 * se)) < 0.15 * 1.96 * se, `upper ${hi} vs ${ratio + 1.96 * se}`);
-  assert.deepEqual(bootstrapRatioInterval(base, cur, 0.95, 2000, 1), [lo, hi], 'same seed, same interval');
+  assert.deepEqual(bootstrapRatioInterval([base], [cur], 0.95, 2000, 1), [lo, hi], 'same seed, same interval');
 });
 
 test('CLI: compare exits 1 on a planted regression and 0 on a rerun, writing the Markdown', async () => {
@@ -261,7 +268,7 @@ test('CLI: compare exits 1 on a planted regression and 0 on a rerun, writing the
   const markdown = fs.readFileSync(out, 'utf8');
   assert.equal(markdown.trimEnd(), bad.stdout.trimEnd());
   assert.match(markdown, /\| train\/tokens_per_s \| mqar \| mamba \| .* \| ❌ regression/);
-  assert.match(markdown, /➖ missing/, 'the lstm rows are listed as missing');
+  assert.match(markdown, /❌ missing/, 'the lstm rows are listed as missing');
   assert.match(markdown, /🆕 new/, 'the gru rows are listed as new');
 });
 

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { resolveBaseline, resolveResultsDir, provenanceOf } from '../baseline.ts';
-import { compareRows, hasRegression, Thresholds, type Comparison, type ThresholdsInput } from '../compare.ts';
+import { compareRows, gateFailures, MEASUREMENT_FIELDS, Thresholds, type Comparison, type ThresholdsInput } from '../compare.ts';
 import { UsageError } from '../errors.ts';
 import { compareMarkdown } from '../exports.ts';
 import { readEnv, readRows, writeFileAtomic } from '../results/io.ts';
@@ -49,21 +49,22 @@ function calibrationLine(rows: readonly Comparison[], baseline: readonly ResultR
 export function register(program: Command): void {
   program
     .command('compare')
-    .description('hold results against a baseline with noise-aware rules; print a Markdown table; exit 1 on any regression')
+    .description('hold results against a baseline with noise-aware rules; print a Markdown table; exit 1 on any regression or missing figure')
     .argument('[results-dir]', 'results directory (default: the newest under results/)')
     .option('-b, --baseline <name|dir>', 'baseline name under results/baselines/, or a results directory (default: the baseline named after the suite)')
     .option('-c, --config <file>', `thresholds file (default: ./${DEFAULT_THRESHOLDS_FILE} if present)`)
     .option('-o, --out <file>', 'where to write the Markdown (default: RESULTS_DIR/compare.md)')
     .option('--no-normalize', 'compare raw speeds instead of normalising them by the run\'s calibration matmul GFLOP/s')
+    .option('--allow-missing', 'accept baseline figures and runs that the current results lack (still listed in the table)')
     .addHelpText(
       'after',
-      '\nExit status: 0 no regression, 1 a regression, 2 bad input.\nExamples:\n  seqarena compare --baseline quick results/pr-123\n  seqarena compare --baseline results/main results/pr-123 --out comment.md --no-normalize',
+      '\nExit status: 0 no regression, 1 a regression or a missing figure (see --allow-missing), 2 bad input (including an invalid row).\nExamples:\n  seqarena compare --baseline quick results/pr-123\n  seqarena compare --baseline results/main results/pr-123 --out comment.md --no-normalize',
     )
-    .action((dirArg: string | undefined, opts: { baseline?: string; config?: string; out?: string; normalize: boolean }) => {
+    .action((dirArg: string | undefined, opts: { baseline?: string; config?: string; out?: string; normalize: boolean; allowMissing?: boolean }) => {
       const dir = resolveResultsDir(dirArg);
-      const current = readRows(dir);
+      const current = readRows(dir, { onBadLine: 'refuse' });
       const baselineDir = resolveBaseline(opts.baseline, current);
-      const baseline = readRows(baselineDir);
+      const baseline = readRows(baselineDir, { onBadLine: 'refuse' });
       const { thresholds, source } = loadThresholds(opts.config);
       const rows = compareRows(baseline, current, { thresholds, normalize: opts.normalize });
       if (!rows.some((r) => r.baseline !== null && r.current !== null)) {
@@ -71,19 +72,20 @@ export function register(program: Command): void {
           `suite ${[...new Set(rs.map((r) => r.suite))].join(', ')}, backend ${[...new Set(rs.map((r) => r.backend))].join(', ')}`;
         throw new UsageError(
           `no figure of ${dir} (${describe(current)}) matches baseline ${baselineDir} (${describe(baseline)}); ` +
-            'rows match on task, arch, config, backend, phase, metric and slice: compare results of the same suite and backend',
+            `rows match on ${MEASUREMENT_FIELDS.join(', ')}, phase, metric and slice: compare results of the same suite, backend and thread count`,
         );
       }
-      const markdown = compareMarkdown(rows, [
-        describeSet('Baseline', baselineDir, baseline),
-        describeSet('Current', dir, current),
-        `${calibrationLine(rows, baseline, current)} Thresholds: ${source}.`,
-      ]);
+      const gate = { allowMissing: opts.allowMissing ?? false };
+      const markdown = compareMarkdown(
+        rows,
+        [describeSet('Baseline', baselineDir, baseline), describeSet('Current', dir, current), `${calibrationLine(rows, baseline, current)} Thresholds: ${source}.`],
+        gate,
+      );
       const out = opts.out ?? path.join(dir, 'compare.md');
       fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
       writeFileAtomic(out, markdown);
       process.stdout.write(markdown);
       process.stderr.write(`written to ${out}\n`);
-      process.exitCode = hasRegression(rows) ? 1 : 0;
+      process.exitCode = gateFailures(rows, gate).length > 0 ? 1 : 0;
     });
 }

@@ -139,8 +139,12 @@ export function appendRows(dir: string, rows: ResultRow[]): void {
 }
 
 export interface ReadOptions {
-  /** What to do with a line that is not a valid row: skip it with a warning (default) or throw. */
-  onBadLine?: 'skip' | 'throw';
+  /**
+   * What to do with a line that is not a valid row: skip it with a warning (default: reports), throw at
+   * the first (`throw`), or read on and refuse the file naming the first bad line and how many there are
+   * (`refuse`: what the regression gate, merge and baseline save do, so no figure is dropped unseen).
+   */
+  onBadLine?: 'skip' | 'throw' | 'refuse';
   warn?: (message: string) => void;
 }
 
@@ -153,6 +157,12 @@ export function readRows(dirOrFile: string, options: ReadOptions = {}): ResultRo
   const warn = options.warn ?? ((m: string) => process.stderr.write(`warning: ${m}\n`));
   const lines = fs.readFileSync(file, 'utf8').split('\n');
   const rows: ResultRow[] = [];
+  const bad: { line: number; reason: string }[] = [];
+  const reject = (lineNo: number, reason: string): void => {
+    if (options.onBadLine === 'throw') throw new ResultsFileError(file, lineNo, reason);
+    if (options.onBadLine === 'refuse') bad.push({ line: lineNo, reason });
+    else warn(`${file}:${lineNo}: ${reason}; skipped`);
+  };
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
     const lineNo = i + 1;
@@ -161,9 +171,7 @@ export function readRows(dirOrFile: string, options: ReadOptions = {}): ResultRo
       parsed = JSON.parse(line);
     } catch {
       const last = lines.slice(i + 1).every((l) => l.trim() === '');
-      const reason = last ? 'half-written last line (the writer was interrupted)' : 'not valid JSON';
-      if (options.onBadLine === 'throw') throw new ResultsFileError(file, lineNo, reason);
-      warn(`${file}:${lineNo}: ${reason}; skipped`);
+      reject(lineNo, last ? 'half-written last line (the writer was interrupted)' : 'not valid JSON');
       return;
     }
     const version = (parsed as { schema_version?: unknown }).schema_version;
@@ -177,13 +185,20 @@ export function readRows(dirOrFile: string, options: ReadOptions = {}): ResultRo
     const result = ResultRow.safeParse(parsed);
     if (!result.success) {
       const issue = result.error.issues[0];
-      const reason = `not a valid row: ${issue?.path.join('.') || 'row'}: ${issue?.message}`;
-      if (options.onBadLine === 'throw') throw new ResultsFileError(file, lineNo, reason);
-      warn(`${file}:${lineNo}: ${reason}; skipped`);
+      reject(lineNo, `not a valid row: ${issue?.path.join('.') || 'row'}: ${issue?.message}`);
       return;
     }
     rows.push(result.data);
   });
+  if (bad.length > 0) {
+    const total = bad.length + rows.length;
+    throw new ResultsFileError(
+      file,
+      bad[0].line,
+      `${bad[0].reason}; ${bad.length} of ${total} rows are invalid${bad.length > 1 ? ` (lines ${bad.slice(0, 5).map((b) => b.line).join(', ')}${bad.length > 5 ? ', …' : ''})` : ''}. ` +
+        'Refusing to go on without them: fix or remove those lines, or rerun the suite (`seqarena report` skips invalid rows with a warning)',
+    );
+  }
   return rows;
 }
 
