@@ -386,10 +386,20 @@ interface Judged {
   note: string;
 }
 
-/** The allowed band for `current`, around what the baseline predicts for it on the current machine. */
+/**
+ * The allowed band for `current` under a rule, around what the baseline predicts for it (`expected`):
+ * a difference for `absolute`, a fraction for `relative`, a factor either way for `timing` (which
+ * `judge` widens by the runs' calibration difference). Null for rules that never judge.
+ */
+export function allowedBand(rule: Rule, direction: Direction, expected: number, tolerance: number): { lower: number | null; upper: number | null } | null {
+  if (rule === 'info' || rule === 'status' || direction === 'none') return null;
+  const lower = rule === 'absolute' ? expected - tolerance : rule === 'timing' ? expected / (1 + tolerance) : expected * (1 - tolerance);
+  const upper = rule === 'absolute' ? expected + tolerance : expected * (1 + tolerance);
+  return direction === 'bigger' ? { lower, upper: null } : { lower: null, upper };
+}
+
 function band(direction: Direction, expected: number, tolerance: number, absolute: boolean): { lower: number | null; upper: number | null } {
-  if (direction === 'bigger') return { lower: absolute ? expected - tolerance : expected * (1 - tolerance), upper: null };
-  return { lower: null, upper: absolute ? expected + tolerance : expected * (1 + tolerance) };
+  return allowedBand(absolute ? 'absolute' : 'relative', direction, expected, tolerance) ?? { lower: null, upper: null };
 }
 
 function judge(
@@ -426,8 +436,7 @@ function judge(
   // move by more than the correction itself: what the calibration says the speed differed by.
   const drift = normalized && base.calibration !== null && cur.calibration !== null ? Math.max(cur.calibration / base.calibration, base.calibration / cur.calibration) : 1;
   const factor = (1 + tolerance) * drift;
-  const expected = baseMean * scale;
-  const limits = direction === 'bigger' ? { lower: expected / factor, upper: null } : { lower: null, upper: expected * factor };
+  const limits = allowedBand('timing', direction, baseMean * scale, factor - 1) ?? { lower: null, upper: null };
   const driftNote = drift >= 1.05 ? `machine speed differed ${drift.toFixed(2)}× between the runs (calibration): needs a change beyond ${factor.toFixed(2)}×` : '';
   if (Math.min(sampleCount(base), sampleCount(cur)) < 2) return { verdict: 'unchanged', change, ...none, ...limits, judged: false, note: '1 sample on a side: shown, not judged' };
   if (change === null) return { verdict: curMean === 0 ? 'unchanged' : verdictOf(direction, curMean), change, ...none, ...limits, judged: true, note: 'baseline is 0: judged by sign' };

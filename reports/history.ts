@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
-import { parseThresholds, ruleFor } from '../harness/compare.ts';
+import { allowedBand as bandOf, parseThresholds, ruleFor } from '../harness/compare.ts';
 import type { HistoryPoint } from '../harness/history.ts';
 import { writeFileAtomic } from '../harness/results/io.ts';
 import { formatValue } from '../harness/format.ts';
@@ -27,10 +27,7 @@ const commitLabel = (p: HistoryPoint): string => `${(p.date ?? 'undated').slice(
 /** The band compare allows around a baseline value for this figure (null: compare only reports it). */
 export function allowedBand(p: HistoryPoint, baseline: number): { lower: number | null; upper: number | null } | null {
   const { rule, tolerance } = ruleFor({ metric: p.metric, direction: p.direction, phase: p.phase, unit: p.unit, samples: p.n > 1 ? [p.value ?? 0] : null }, parseThresholds(), false);
-  if (rule === 'info' || rule === 'status') return null;
-  const absolute = rule === 'absolute';
-  if (p.direction === 'bigger') return { lower: absolute ? baseline - tolerance : baseline * (1 - tolerance), upper: null };
-  return { lower: null, upper: absolute ? baseline + tolerance : baseline * (1 + tolerance) };
+  return bandOf(rule, p.direction, baseline, tolerance);
 }
 
 const metricName = (p: HistoryPoint): string => `${p.phase}/${p.metric}${p.slice ? ` [${p.slice}]` : ''}`;

@@ -16,7 +16,7 @@ import { buildHistory } from '../harness/history.ts';
 import { appendRows, readRows, RESULTS_JSONL } from '../harness/results/io.ts';
 import { metricRow } from '../harness/results/rows.ts';
 import type { ResultRow } from '../harness/results/schema.ts';
-import { rng, type Rng } from '../tasks/rng.ts';
+import { rng, type Rng } from '../util/rng.ts';
 import { testColumns } from './fixtures/columns.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
