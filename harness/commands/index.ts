@@ -15,6 +15,7 @@ import { register as report } from './report.ts';
 import { register as micro } from './micro.ts';
 import { register as score } from './score.ts';
 import { register as findings } from './findings.ts';
+import { register as profile } from './profile.ts';
 
 type Register = (program: Command) => void;
 
@@ -34,4 +35,5 @@ export const COMMANDS: Register[] = [
   micro,
   score,
   findings,
+  profile,
 ];

@@ -13,7 +13,7 @@ import { runSuite } from '../runner.ts';
 import { parseKeyValues, resolveRun, type RunSpecInput } from '../spec.ts';
 import { timestamp } from './bench.ts';
 
-interface RunOptions {
+export interface RunOptions {
   threads?: string;
   arch?: string;
   preset?: string;
@@ -87,10 +87,9 @@ export function specFromOptions(o: RunOptions): RunSpecInput {
   return spec;
 }
 
-export function register(program: Command): void {
-  program
-    .command('run')
-    .description('train and evaluate one architecture on one task (in its own process), writing result rows')
+/** The flags that describe a run (shared by run and profile); specFromOptions reads them. */
+export function addRunSpecOptions(command: Command): Command {
+  return command
     .option('--arch <name>', 'architecture (see seqarena list)')
     .option('--preset <name>', 'nano | micro | small | none', undefined)
     .option('--set <key=value>', 'architecture config override (repeatable), e.g. --set d_model=64', collect)
@@ -104,7 +103,12 @@ export function register(program: Command): void {
     .option('--backend <name>', `${BACKEND_CHOICES.join(' | ')} (default wasm)`)
     .option('--time-limit <seconds>', 'wall-clock limit of the run (default 600)')
     .option('--spec <file>', 'a JSON run spec (flags override its fields)')
-    .option('--from-row <dir:run_id>', 'rerun a run recorded in a results directory')
+    .option('--from-row <dir:run_id>', 'rerun a run recorded in a results directory');
+}
+
+export function register(program: Command): void {
+  const command = program.command('run').description('train and evaluate one architecture on one task (in its own process), writing result rows');
+  addRunSpecOptions(command)
     .option('--out <dir>', 'results directory (default results/run-<timestamp>)')
     .option('--threads <n>', THREADS_HELP)
     .action(async (o: RunOptions) => {

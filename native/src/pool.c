@@ -1,53 +1,70 @@
 /*
  * A persistent pthread pool: workers sleep on a condition variable between calls, so a kernel call
  * costs a wake-up, not a thread start. The calling thread works too.
+ *
+ * A call never waits for a worker that has not started: pieces are claimed from one 64-bit counter
+ * that holds the job's generation (high half) and the next piece (low half), and the call returns when
+ * every piece is done, whoever did it. On a busy machine the OS may hold a worker back for a whole
+ * time slice; the caller then does its pieces, and the late worker finds the job finished (its
+ * generation is gone) and goes back to sleep without touching the next job.
  */
 #include "pool.h"
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #define MAX_THREADS 256
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
-static pthread_cond_t done = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t finished = PTHREAD_COND_INITIALIZER;
 static pthread_t workers[MAX_THREADS];
-static int n_threads = 1;      /* including the caller */
-static int n_workers = 0;      /* started pthreads */
+static int n_threads = 1;        /* including the caller */
+static int n_workers = 0;        /* started pthreads */
 static int stop_above = 1 << 30; /* workers with index >= this exit */
-static unsigned long generation = 0;
-/* The generation current when each worker was created: a worker that starts after a job was posted
- * must still take part in it (pool_run waits for every worker), so it may not read `generation` itself. */
-static unsigned long born_at[MAX_THREADS];
 
+/* The current job, written under the lock before its generation is published. */
+static uint32_t generation = 0;
 static pool_task_fn job_fn;
 static void *job_ctx;
 static int job_tasks;
-static atomic_int next_task;
-static int busy;               /* workers still inside the current job */
+static _Atomic uint64_t claim;  /* generation << 32 | next piece */
+static atomic_int done_tasks;
 
-static void drain(int thread) {
+/* Claim and run pieces of job `gen` until none is left (or the job is no longer current). */
+static void drain(uint32_t gen, pool_task_fn fn, void *ctx, int tasks, int thread) {
   for (;;) {
-    int t = atomic_fetch_add(&next_task, 1);
-    if (t >= job_tasks) return;
-    job_fn(job_ctx, t, thread);
+    uint64_t v = atomic_load(&claim);
+    int t;
+    do {
+      if ((uint32_t)(v >> 32) != gen) return;
+      t = (int)(uint32_t)v;
+      if (t >= tasks) return;
+    } while (!atomic_compare_exchange_weak(&claim, &v, v + 1));
+    fn(ctx, t, thread);
+    if (atomic_fetch_add(&done_tasks, 1) + 1 == tasks) {
+      pthread_mutex_lock(&lock);
+      pthread_cond_signal(&finished);
+      pthread_mutex_unlock(&lock);
+    }
   }
 }
 
 static void *worker_main(void *arg) {
   int index = (int)(long)arg; /* 1 … */
   pthread_mutex_lock(&lock);
-  unsigned long seen = born_at[index];
+  uint32_t seen = generation;
   for (;;) {
     while (generation == seen && index < stop_above) pthread_cond_wait(&wake, &lock);
     if (index >= stop_above) break;
     seen = generation;
-    if (index >= n_threads) continue;
+    pool_task_fn fn = job_fn;
+    void *ctx = job_ctx;
+    int tasks = job_tasks;
     pthread_mutex_unlock(&lock);
-    drain(index);
+    drain(seen, fn, ctx, tasks, index);
     pthread_mutex_lock(&lock);
-    if (--busy == 0) pthread_cond_signal(&done);
   }
   pthread_mutex_unlock(&lock);
   return NULL;
@@ -71,7 +88,6 @@ void pool_set_threads(int threads) {
     stop_above = 1 << 30;
   }
   while (n_workers < threads - 1) {
-    born_at[n_workers + 1] = generation;
     if (pthread_create(&workers[n_workers], NULL, worker_main, (void *)(long)(n_workers + 1)) != 0) break;
     n_workers++;
   }
@@ -86,16 +102,16 @@ void pool_run(int tasks, pool_task_fn fn, void *ctx) {
     return;
   }
   pthread_mutex_lock(&lock);
+  uint32_t gen = ++generation;
   job_fn = fn;
   job_ctx = ctx;
   job_tasks = tasks;
-  atomic_store(&next_task, 0);
-  busy = n_threads - 1;
-  generation++;
+  atomic_store(&done_tasks, 0);
+  atomic_store(&claim, (uint64_t)gen << 32);
   pthread_cond_broadcast(&wake);
   pthread_mutex_unlock(&lock);
-  drain(0);
+  drain(gen, fn, ctx, tasks, 0);
   pthread_mutex_lock(&lock);
-  while (busy > 0) pthread_cond_wait(&done, &lock);
+  while (atomic_load(&done_tasks) < tasks) pthread_cond_wait(&finished, &lock);
   pthread_mutex_unlock(&lock);
 }
