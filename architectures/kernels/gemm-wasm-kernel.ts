@@ -9,7 +9,8 @@
  * C is cut into units (batch entry × block of columns × block of rows); each thread takes the next unit
  * from a shared counter (Atomics.add) until none is left, so no two threads write the same C element, and
  * a thread the OS holds back (a busy machine) leaves its units to the others instead of stalling the call.
- * Within a unit, k runs in blocks of KC; each block calls the micro-kernel once per four rows of C.
+ * Within a unit, k runs in blocks of KC; each block makes one micro-kernel call for the unit's whole
+ * tiles and one per four rows for the tiles at its edges (sizes that are not multiples of the tile).
  *
  * The micro-kernel (`rowTiles`) keeps a 4 × 8 tile of C in eight f32x4 accumulators and, per step of k,
  * broadcasts four A values (one per row) against two vectors of eight B values: 16 multiplies and 16
@@ -25,13 +26,14 @@ import {
 export const TILE_M = 4;
 export const TILE_N = 8;
 
-// rowTiles(a0, a1, a2, a3, aStep, b, bStep, bTileStride, c, ldc, kc, tiles, accumulate), all bytes or counts:
-// for tile t < tiles: C[r][8t .. 8t+8] (=|+=) Σ_p A_r[p] · B_t[p][0..8], where A_r[p] is at a_r + p·aStep,
-// B_t[p] at b + t·bTileStride + p·bStep, and C row r at c + r·ldc.
-const [A0, A1, A2, A3, A_STEP, B, B_STEP, B_TILE, C, LDC, KC, TILES, ACCUMULATE] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
-const [PA0, PA1, PA2, PA3, PB, P, ROW, BT, CT] = [13, 14, 15, 16, 17, 18, 19, 20, 21];
-const ACC = 22; // eight v128 accumulators: row r, half h at ACC + 2r + h
-const [BV0, BV1, AV] = [30, 31, 32];
+// rowTiles(a0, a1, a2, a3, aStep, b, bStep, bTileStride, c, ldc, kc, tiles, accumulate, panels, aPanelStep),
+// all bytes or counts: for panel q < panels (four rows of C each) and tile t < tiles,
+// C[4q + r][8t .. 8t+8] (=|+=) Σ_p A_r[p] · B_t[p][0..8], where A_r[p] is at a_r + q·aPanelStep + p·aStep,
+// B_t[p] at b + t·bTileStride + p·bStep, and C row 4q + r at c + (4q + r)·ldc.
+const [A0, A1, A2, A3, A_STEP, B, B_STEP, B_TILE, C, LDC, KC, TILES, ACCUMULATE, PANELS, A_PANEL] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14];
+const [PA0, PA1, PA2, PA3, PB, P, ROW, BT, CT, TL] = [15, 16, 17, 18, 19, 20, 21, 22, 23, 24];
+const ACC = 25; // eight v128 accumulators: row r, half h at ACC + 2r + h
+const [BV0, BV1, AV] = [33, 34, 35];
 
 const add = (local: number, step: number[]): number[] => [...get(local), ...step, Op.i32Add, ...set(local)];
 const countDown = (local: number): number[] => [...get(local), ...i32(1), Op.i32Sub, ...tee(local)];
@@ -69,23 +71,26 @@ function rowTilesBody(): number[] {
     ...add(BT, get(B_TILE)),
     ...add(CT, i32(TILE_N * 4)),
   ];
-  return [
-    ...get(B), ...set(BT), ...get(C), ...set(CT),
-    Op.loop, VOID, ...tile, ...countDown(TILES), Op.brIf, 0, Op.end,
+  const panel = [
+    ...get(B), ...set(BT), ...get(C), ...set(CT), ...get(TILES), ...set(TL),
+    Op.loop, VOID, ...tile, ...countDown(TL), Op.brIf, 0, Op.end,
+    ...[A0, A1, A2, A3].flatMap((a) => add(a, get(A_PANEL))),
+    ...add(C, [...get(LDC), ...i32(2), Op.i32Shl]),
   ];
+  return [Op.loop, VOID, ...panel, ...countDown(PANELS), Op.brIf, 0, Op.end];
 }
 
 /** The GEMM module, importing a shared memory of at most `maximumPages` pages. */
 export function assembleGemmModule(maximumPages: number): Uint8Array<ArrayBuffer> {
   return assembleModule(
-    [{ name: 'rowTiles', params: 13, locals: [[9, Type.i32], [11, Type.v128]], body: rowTilesBody() }],
+    [{ name: 'rowTiles', params: 15, locals: [[10, Type.i32], [11, Type.v128]], body: rowTilesBody() }],
     { shared: true, maximumPages },
   );
 }
 
 export interface GemmExports {
   rowTiles(a0: number, a1: number, a2: number, a3: number, aStep: number, b: number, bStep: number, bTileStride: number,
-    c: number, ldc: number, kc: number, tiles: number, accumulate: number): void;
+    c: number, ldc: number, kc: number, tiles: number, accumulate: number, panels: number, aPanelStep: number): void;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -174,30 +179,35 @@ export class GemmThread {
         // columns past n in the last tile read the next row (or the padding after B) and are discarded
         [b, bStep, bTile] = [(bEntry + p0 * n + c0) * 4, n * 4, TILE_N * 4];
       }
-      for (let r = r0; r < r1; r += TILE_M) {
-        const rows = Math.min(TILE_M, r1 - r);
-        // rows past m repeat the last row; their results land in the edge tile and are discarded
-        const rowPointer = (q: number): number => {
+      const aStep = transA ? m * 4 : 4;
+      const aPanelStep = 4 * TILE_M * (transA ? 1 : k);
+      // rows past r1 repeat the last row; their results land in the edge tile and are discarded
+      const rowPointers = (r: number): [number, number, number, number] => {
+        const at = (q: number): number => {
           const row = Math.min(r + q, r1 - 1);
           return 4 * (transA ? aEntry + p0 * m + row : aEntry + row * k + p0);
         };
-        const [a0, a1, a2, a3] = [rowPointer(0), rowPointer(1), rowPointer(2), rowPointer(3)];
-        const aStep = transA ? m * 4 : 4;
-        const cRow = cEntry + r * n + c0;
-        if (rows === TILE_M && fullTiles > 0) {
-          this.kernel.rowTiles(a0, a1, a2, a3, aStep, b, bStep, bTile, cRow * 4, n * 4, kc, fullTiles, accumulate);
-        }
+        return [at(0), at(1), at(2), at(3)];
+      };
+      const fullPanels = Math.floor((r1 - r0) / TILE_M);
+      if (fullPanels > 0 && fullTiles > 0) {
+        const [a0, a1, a2, a3] = rowPointers(r0);
+        this.kernel.rowTiles(a0, a1, a2, a3, aStep, b, bStep, bTile, (cEntry + r0 * n + c0) * 4, n * 4, kc, fullTiles, accumulate, fullPanels, aPanelStep);
+      }
+      // the tiles the call above left: the last columns of full panels, every column of a last short panel
+      for (let r = r0; r < r1; r += TILE_M) {
+        const rows = Math.min(TILE_M, r1 - r);
         const edgeFrom = rows === TILE_M ? fullTiles : 0;
-        if (edgeFrom < tiles) {
-          const edgeCols = cols - edgeFrom * TILE_N;
-          const ldEdge = (tiles - edgeFrom) * TILE_N;
-          const cEdge = cRow + edgeFrom * TILE_N;
-          if (accumulate) {
-            for (let q = 0; q < rows; q++) f32.copyWithin(edge + q * ldEdge, cEdge + q * n, cEdge + q * n + edgeCols);
-          }
-          this.kernel.rowTiles(a0, a1, a2, a3, aStep, b + edgeFrom * bTile, bStep, bTile, edge * 4, ldEdge * 4, kc, tiles - edgeFrom, accumulate);
-          for (let q = 0; q < rows; q++) f32.copyWithin(cEdge + q * n, edge + q * ldEdge, edge + q * ldEdge + edgeCols);
+        if (edgeFrom === tiles) continue;
+        const [a0, a1, a2, a3] = rowPointers(r);
+        const edgeCols = cols - edgeFrom * TILE_N;
+        const ldEdge = (tiles - edgeFrom) * TILE_N;
+        const cEdge = cEntry + r * n + c0 + edgeFrom * TILE_N;
+        if (accumulate) {
+          for (let q = 0; q < rows; q++) f32.copyWithin(edge + q * ldEdge, cEdge + q * n, cEdge + q * n + edgeCols);
         }
+        this.kernel.rowTiles(a0, a1, a2, a3, aStep, b + edgeFrom * bTile, bStep, bTile, edge * 4, ldEdge * 4, kc, tiles - edgeFrom, accumulate, 1, 0);
+        for (let q = 0; q < rows; q++) f32.copyWithin(cEdge + q * n, edge + q * ldEdge, edge + q * ldEdge + edgeCols);
       }
     }
   }
