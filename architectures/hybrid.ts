@@ -155,6 +155,10 @@ export class HybridLM implements LMModel {
     return this.store.variables;
   }
 
+  get decayedWeights(): ReadonlySet<tf.Variable> {
+    return this.store.decayed;
+  }
+
   /** The tied head: hidden (…, d) → logits (…, v). */
   private head(h: tf.Tensor): tf.Tensor {
     const logits = tf.matMul(this.normF.apply(h).reshape([-1, this.cfg.d_model]), this.embedding.table, false, true);

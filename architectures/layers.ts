@@ -1,14 +1,23 @@
 /**
  * Building blocks shared by every family: a seeded parameter store, Linear, Embedding, LayerNorm,
  * RMSNorm and the activations tfjs lacks. Each layer owns its variables through the store, so a model's
- * `trainableWeights` is just `store.variables`.
+ * `trainableWeights` is just `store.variables` and its `decayedWeights` is `store.decayed`.
  */
 import * as tf from '@tensorflow/tfjs';
 import { rng } from '../util/rng.ts';
 
+/**
+ * Whether AdamW's decoupled weight decay applies to a parameter, said where the parameter is made
+ * (as mamba_simple tags `A_log._no_weight_decay`), never guessed from its rank later. The rule each
+ * family follows is in the README ("Weight decay").
+ */
+export type Decay = 'decay' | 'no-decay';
+
 /** Creates named variables with deterministic initialisation: the i-th variable draws from seed + i. */
 export class ParamStore {
   readonly variables: tf.Variable[] = [];
+  /** The variables made with 'decay'. */
+  readonly decayed = new Set<tf.Variable>();
   private next = 0;
   constructor(private readonly seed: number = 0) {}
 
@@ -17,27 +26,28 @@ export class ParamStore {
     return this.seed * 1000 + ++this.next;
   }
 
-  add(name: string, init: tf.Tensor): tf.Variable {
+  add(name: string, init: tf.Tensor, decay: Decay): tf.Variable {
     const v = tf.variable(init, true, `${name}_${this.variables.length}_${Math.random().toString(36).slice(2, 8)}`);
     init.dispose();
     this.variables.push(v);
+    if (decay === 'decay') this.decayed.add(v);
     return v;
   }
 
-  normal(name: string, shape: number[], std: number): tf.Variable {
-    return this.add(name, tf.randomNormal(shape, 0, std, 'float32', this.nextSeed()));
+  normal(name: string, shape: number[], std: number, decay: Decay): tf.Variable {
+    return this.add(name, tf.randomNormal(shape, 0, std, 'float32', this.nextSeed()), decay);
   }
 
-  uniform(name: string, shape: number[], limit: number): tf.Variable {
-    return this.add(name, tf.randomUniform(shape, -limit, limit, 'float32', this.nextSeed()));
+  uniform(name: string, shape: number[], limit: number, decay: Decay): tf.Variable {
+    return this.add(name, tf.randomUniform(shape, -limit, limit, 'float32', this.nextSeed()), decay);
   }
 
-  constant(name: string, shape: number[], value: number): tf.Variable {
-    return this.add(name, tf.fill(shape, value));
+  constant(name: string, shape: number[], value: number, decay: Decay): tf.Variable {
+    return this.add(name, tf.fill(shape, value), decay);
   }
 
-  fromValues(name: string, values: Float32Array | number[], shape: number[]): tf.Variable {
-    return this.add(name, tf.tensor(values, shape, 'float32'));
+  fromValues(name: string, values: Float32Array | number[], shape: number[], decay: Decay): tf.Variable {
+    return this.add(name, tf.tensor(values, shape, 'float32'), decay);
   }
 
   /**
@@ -56,6 +66,7 @@ export class ParamStore {
   dispose(): void {
     for (const v of this.variables) v.dispose();
     this.variables.length = 0;
+    this.decayed.clear();
   }
 }
 
@@ -67,7 +78,7 @@ export function matmulLast(x: tf.Tensor, w: tf.Tensor2D): tf.Tensor {
   return tf.matMul(x.reshape([-1, inDim]), w).reshape([...lead, outDim]);
 }
 
-/** y = x W + b, PyTorch's nn.Linear initialisation (uniform ±1/√in) unless a std is given. */
+/** y = x W + b, PyTorch's nn.Linear initialisation (uniform ±1/√in) unless a std is given. W decays, b does not. */
 export class Linear {
   readonly w: tf.Variable;
   readonly b: tf.Variable | null;
@@ -79,8 +90,9 @@ export class Linear {
     options: { bias?: boolean; std?: number } = {},
   ) {
     const limit = 1 / Math.sqrt(inDim);
-    this.w = options.std === undefined ? store.uniform(`${name}.w`, [inDim, outDim], limit) : store.normal(`${name}.w`, [inDim, outDim], options.std);
-    this.b = options.bias === false ? null : options.std === undefined ? store.uniform(`${name}.b`, [outDim], limit) : store.constant(`${name}.b`, [outDim], 0);
+    this.w = options.std === undefined ? store.uniform(`${name}.w`, [inDim, outDim], limit, 'decay') : store.normal(`${name}.w`, [inDim, outDim], options.std, 'decay');
+    this.b =
+      options.bias === false ? null : options.std === undefined ? store.uniform(`${name}.b`, [outDim], limit, 'no-decay') : store.constant(`${name}.b`, [outDim], 0, 'no-decay');
   }
 
   apply(x: tf.Tensor): tf.Tensor {
@@ -93,11 +105,14 @@ export class Linear {
   }
 }
 
-/** Token embedding: ids (…) int32 → (…, d). Its gradient needs UnsortedSegmentSum (the engine adds it on wasm). */
+/**
+ * Token embedding: ids (…) int32 → (…, d). Its gradient needs UnsortedSegmentSum (the engine adds it on
+ * wasm). The table decays, as nanoGPT's wte and wpe do (they are 2-D, and nanoGPT decays every 2-D tensor).
+ */
 export class Embedding {
   readonly table: tf.Variable;
   constructor(store: ParamStore, name: string, vocabSize: number, dim: number, std = 0.02) {
-    this.table = store.normal(`${name}.table`, [vocabSize, dim], std);
+    this.table = store.normal(`${name}.table`, [vocabSize, dim], std, 'decay');
   }
 
   apply(ids: tf.Tensor): tf.Tensor {
@@ -105,7 +120,7 @@ export class Embedding {
   }
 }
 
-/** LayerNorm over the last axis with learned scale and shift. */
+/** LayerNorm over the last axis with learned scale and shift (neither decays). */
 export class LayerNorm {
   readonly gamma: tf.Variable;
   readonly beta: tf.Variable;
@@ -115,8 +130,8 @@ export class LayerNorm {
     dim: number,
     private readonly eps = 1e-5,
   ) {
-    this.gamma = store.constant(`${name}.gamma`, [dim], 1);
-    this.beta = store.constant(`${name}.beta`, [dim], 0);
+    this.gamma = store.constant(`${name}.gamma`, [dim], 1, 'no-decay');
+    this.beta = store.constant(`${name}.beta`, [dim], 0, 'no-decay');
   }
 
   apply(x: tf.Tensor): tf.Tensor {
@@ -131,7 +146,7 @@ export class LayerNorm {
   }
 }
 
-/** RMSNorm (Mamba's default norm): x / rms(x) · g. */
+/** RMSNorm (Mamba's default norm): x / rms(x) · g (g does not decay). */
 export class RMSNorm {
   readonly gamma: tf.Variable;
   constructor(
@@ -140,7 +155,7 @@ export class RMSNorm {
     dim: number,
     private readonly eps = 1e-5,
   ) {
-    this.gamma = store.constant(`${name}.gamma`, [dim], 1);
+    this.gamma = store.constant(`${name}.gamma`, [dim], 1, 'no-decay');
   }
 
   apply(x: tf.Tensor): tf.Tensor {

@@ -132,8 +132,8 @@ export class MambaMixer {
   ) {
     const { d, di, n, r, k } = dims(cfg);
     this.inProj = new Linear(store, `${name}.in_proj`, d, 2 * di, { bias: false });
-    this.convWeight = store.uniform(`${name}.conv.w`, [di, k], 1 / Math.sqrt(k));
-    this.convBias = store.uniform(`${name}.conv.b`, [di], 1 / Math.sqrt(k));
+    this.convWeight = store.uniform(`${name}.conv.w`, [di, k], 1 / Math.sqrt(k), 'decay');
+    this.convBias = store.uniform(`${name}.conv.b`, [di], 1 / Math.sqrt(k), 'no-decay');
     this.xProj = cfg.selective ? new Linear(store, `${name}.x_proj`, di, r + 2 * n, { bias: false }) : null;
     // PyTorch's default ±1/√r is mamba_simple's dt_proj init ("random", dt_scale 1).
     this.dtProj = cfg.selective ? new Linear(store, `${name}.dt_proj`, r, di, { bias: false }) : null;
@@ -141,14 +141,16 @@ export class MambaMixer {
     const logMin = Math.log(cfg.dt_min);
     const logMax = Math.log(cfg.dt_max);
     const dt = Array.from(store.random(di), (u) => Math.max(Math.exp(logMin + u * (logMax - logMin)), cfg.dt_init_floor));
-    this.dtBias = store.fromValues(`${name}.dt_bias`, dt.map(inverseSoftplus), [di]);
+    this.dtBias = store.fromValues(`${name}.dt_bias`, dt.map(inverseSoftplus), [di], 'no-decay');
     // LTI: B = 1 and C ~ N(0, ½), the real part of S4D's standard complex normal C.
-    this.ltiB = cfg.selective ? null : store.constant(`${name}.B`, [n], 1);
-    this.ltiC = cfg.selective ? null : store.normal(`${name}.C`, [n], Math.SQRT1_2);
+    this.ltiB = cfg.selective ? null : store.constant(`${name}.B`, [n], 1, 'no-decay');
+    this.ltiC = cfg.selective ? null : store.normal(`${name}.C`, [n], Math.SQRT1_2, 'no-decay');
     // S4D-Real: A = −(1, 2, …, n) in every channel; A_log keeps A negative while it trains.
+    // Neither A_log nor D decays (mamba_simple: `_no_weight_decay = True`): decay would pull A towards −1,
+    // one time scale for every state, and D towards 0.
     const aLog = Array.from({ length: di * n }, (_, i) => Math.log((i % n) + 1));
-    this.aLog = store.fromValues(`${name}.A_log`, aLog, [di, n]);
-    this.D = store.constant(`${name}.D`, [di], 1);
+    this.aLog = store.fromValues(`${name}.A_log`, aLog, [di, n], 'no-decay');
+    this.D = store.constant(`${name}.D`, [di], 1, 'no-decay');
     // Mamba's prenorm-residual rescale: the out-projection's std is divided by √n_layers.
     this.outProj = new Linear(store, `${name}.out_proj`, di, d, { bias: false, std: 1 / Math.sqrt(3 * di * cfg.n_layers) });
   }
@@ -277,6 +279,10 @@ export class MambaLM implements LMModel {
 
   get trainableWeights(): tf.Variable[] {
     return this.store.variables;
+  }
+
+  get decayedWeights(): ReadonlySet<tf.Variable> {
+    return this.store.decayed;
   }
 
   /** The tied head: hidden (…, d) → logits (…, v) with the embedding table. */

@@ -53,10 +53,10 @@ class RecurrentLayer {
   ) {
     const width = GATES[kind] * hidden;
     const limit = 1 / Math.sqrt(hidden);
-    this.wx = store.uniform(`${name}.wx`, [inDim, width], limit);
-    this.wh = store.uniform(`${name}.wh`, [hidden, width], limit);
-    this.bx = store.uniform(`${name}.bx`, [width], limit);
-    this.bh = store.uniform(`${name}.bh`, [width], limit);
+    this.wx = store.uniform(`${name}.wx`, [inDim, width], limit, 'decay');
+    this.wh = store.uniform(`${name}.wh`, [hidden, width], limit, 'decay');
+    this.bx = store.uniform(`${name}.bx`, [width], limit, 'no-decay');
+    this.bh = store.uniform(`${name}.bh`, [width], limit, 'no-decay');
     if (kind === 'lstm' && forgetBias !== 0) {
       tf.tidy(() => {
         const forgetGate = tf.concat([tf.zeros([hidden]), tf.fill([hidden], forgetBias), tf.zeros([2 * hidden])]); // gate order i, f, g, o
@@ -227,6 +227,10 @@ class RecurrentLM implements LMModel {
     return this.store.variables;
   }
 
+  get decayedWeights(): ReadonlySet<tf.Variable> {
+    return this.store.decayed;
+  }
+
   forward(tokens: tf.Tensor2D, training = false): tf.Tensor3D {
     return tf.tidy(() => {
       const [b] = tokens.shape;
@@ -360,9 +364,9 @@ class Attention {
     hidden: number,
   ) {
     const limit = 1 / Math.sqrt(hidden);
-    this.wa = store.uniform('attn.wa', [hidden, hidden], limit);
-    this.ua = kind === 'bahdanau' ? store.uniform('attn.ua', [hidden, hidden], limit) : null;
-    this.va = kind === 'bahdanau' ? store.uniform('attn.va', [hidden, 1], limit) : null;
+    this.wa = store.uniform('attn.wa', [hidden, hidden], limit, 'decay');
+    this.ua = kind === 'bahdanau' ? store.uniform('attn.ua', [hidden, hidden], limit, 'decay') : null;
+    this.va = kind === 'bahdanau' ? store.uniform('attn.va', [hidden, 1], limit, 'decay') : null;
   }
 
   keys(values: tf.Tensor3D): tf.Tensor3D {
@@ -448,12 +452,16 @@ class RecurrentSeq2Seq implements Seq2SeqModel {
     this.encoder = stackedLayers(this.store, 'enc', cfg.cell, Array(cfg.n_layers).fill(d), d, cfg.forget_bias);
     this.decoder = stackedLayers(this.store, 'dec', cfg.cell, decoderInputDims(cfg), d, cfg.forget_bias);
     this.attention = new Attention(this.store, cfg.attention, d);
-    this.wc = this.store.uniform('combine.wc', [2 * d, d], 1 / Math.sqrt(2 * d));
+    this.wc = this.store.uniform('combine.wc', [2 * d, d], 1 / Math.sqrt(2 * d), 'decay');
     this.head = new OutputHead(this.store, this.targetEmbedding, d, io.vocabSize, cfg.tie_embeddings);
   }
 
   get trainableWeights(): tf.Variable[] {
     return this.store.variables;
+  }
+
+  get decayedWeights(): ReadonlySet<tf.Variable> {
+    return this.store.decayed;
   }
 
   /**

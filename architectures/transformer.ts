@@ -360,6 +360,10 @@ class TransformerLM implements LMModel {
     return this.store.variables;
   }
 
+  get decayedWeights(): ReadonlySet<tf.Variable> {
+    return this.store.decayed;
+  }
+
   /** tokens (b, l) at positions start … start+l−1, after `past` (one KV per layer, or none) → logits and grown caches. */
   private run(tokens: tf.Tensor2D, past: KV[], start: number, training: boolean): { logits: tf.Tensor; kv: KV[] } {
     const { x: embedded, rotary } = this.positions.apply(this.wte.apply(tokens), start); // (b, l, d)
@@ -429,6 +433,10 @@ class TransformerEncDec implements Seq2SeqModel {
 
   get trainableWeights(): tf.Variable[] {
     return this.store.variables;
+  }
+
+  get decayedWeights(): ReadonlySet<tf.Variable> {
+    return this.store.decayed;
   }
 
   /** 1 for real source tokens, 0 for padding: (b, ls). */

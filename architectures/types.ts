@@ -53,6 +53,8 @@ export interface LMModel {
   /** One token per sequence: token (b) int32 at position `state`'s length → logits (b, v) and the next state. */
   step(token: tf.Tensor1D, state: DecodeState): StepOutput;
   readonly trainableWeights: tf.Variable[];
+  /** The trainable weights AdamW decays, as each family's reference does (README, "Weight decay"). */
+  readonly decayedWeights: ReadonlySet<tf.Variable>;
   dispose(): void;
 }
 
@@ -65,6 +67,7 @@ export interface Seq2SeqModel {
   initState(source: tf.Tensor2D): DecodeState;
   step(token: tf.Tensor1D, state: DecodeState): StepOutput;
   readonly trainableWeights: tf.Variable[];
+  readonly decayedWeights: ReadonlySet<tf.Variable>;
   dispose(): void;
 }
 

@@ -39,7 +39,7 @@ export async function profileSteps(input: RunSpecInput, options: { warmupSteps: 
   const model = run.arch.build(run.config, run.io);
   const s = run.spec.training;
   const stream = new ExampleStream(run.task, run.params, run.spec.seed, 'train');
-  const optimizer = new AdamW(model.trainableWeights, s);
+  const optimizer = new AdamW(model.trainableWeights, model.decayedWeights, s);
   const totals = new Map<string, KernelTime>();
   const stepMs: number[] = [];
   let tokensPerStep = 0;

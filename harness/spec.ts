@@ -18,8 +18,13 @@ export const TrainingSettings = z.object({
   batchSize: z.number().int().positive().default(16).describe('sequences per step'),
   learningRate: z.number().positive().default(3e-3).describe('peak learning rate (AdamW)'),
   warmupSteps: z.number().int().nonnegative().default(20).describe('linear warm-up steps, then cosine decay to 10%'),
-  weightDecay: z.number().nonnegative().default(0.01).describe('decoupled weight decay on matrices'),
+  weightDecay: z.number().nonnegative().default(0.01).describe('decoupled weight decay (AdamW) of the weights each model marks for decay'),
   gradClip: z.number().positive().default(1).describe('global gradient-norm clip'),
+  // Optional, not defaulted: a spec that leaves it out keeps the run id it had before the switch existed.
+  kernels: z
+    .enum(['fused', 'reference'])
+    .optional()
+    .describe('loss and optimizer update: fused host kernels on cpu/wasm (when omitted) or the composed tfjs reference'),
   evalEvery: z.number().int().positive().default(50).describe('steps between evaluations on the valid split'),
   evalExamples: z.number().int().positive().default(128).describe('examples per evaluation'),
   targetAccuracy: z.number().min(0).max(1).nullable().default(null).describe('stop early once valid accuracy reaches this'),

@@ -103,7 +103,7 @@ test(`${GOLDEN_OPTIMIZER.steps} AdamW steps (clipping, warm-up + cosine, decay g
   const exported = read(`${c.name}.weights.json`) as Exported;
   const expected = (read(`${c.name}.expected.json`) as Expected).optimizer!;
   const model = loadModel(exported);
-  const optimizer = new AdamW(model.trainableWeights, TrainingSettings.parse(GOLDEN_OPTIMIZER.training));
+  const optimizer = new AdamW(model.trainableWeights, model.decayedWeights, TrainingSettings.parse(GOLDEN_OPTIMIZER.training));
   const losses: number[] = [];
   for (let step = 0; step < GOLDEN_OPTIMIZER.steps; step++) losses.push((await optimizer.step(step, () => lossOf(model, c).loss)).loss);
   optimizer.dispose();

@@ -70,6 +70,7 @@ function countingModel(v: number): LMModel {
       return { logits: next, state: state(s.bytes() + 1) };
     },
     trainableWeights: [],
+    decayedWeights: new Set(),
     dispose: () => {},
   };
 }

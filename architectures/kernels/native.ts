@@ -33,6 +33,8 @@ export interface NativeAddon {
     c: Float32Array,
     strideC: number,
   ): void;
+  /** One AdamW update over all parameters, in place (kernels/adamw.ts); returns the global gradient norm. */
+  adamw(params: Float32Array[], grads: Float32Array[], m: Float32Array[], v: Float32Array[], decay: Int32Array, hyper: Float64Array): number;
 }
 
 const ADDON_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'seqarena.node');

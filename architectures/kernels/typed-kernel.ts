@@ -30,6 +30,28 @@ export function readInput(backend: tf.KernelBackend, info: tf.TensorInfo): Float
   return (backend as Backend).readSync(info.dataId) as Float32Array | Int32Array;
 }
 
+/**
+ * The backend's own float32 buffer of a tensor, without a copy (cpu: its values array; wasm: a view on
+ * the heap, valid until the next allocation may grow the heap). Writing to it changes the tensor, and
+ * every tensor sharing its buffer (see `ownsData`).
+ */
+export function hostArray(backend: tf.KernelBackend, tensor: tf.TensorInfo): Float32Array {
+  if (tensor.dtype !== 'float32') throw new Error(`hostArray: tensor of shape [${tensor.shape}] is ${tensor.dtype}, expected float32`);
+  const b = backend as Backend & {
+    data?: { get(dataId: object): { values?: Float32Array } };
+    typedArrayFromHeap?: (info: tf.TensorInfo) => Float32Array;
+  };
+  if (b.typedArrayFromHeap) return b.typedArrayFromHeap(tensor);
+  const values = b.data?.get(tensor.dataId).values;
+  if (values instanceof Float32Array) return values;
+  throw new Error(`backend ${tf.getBackend()} keeps no host buffer for tensors; use the reference path`);
+}
+
+/** Whether the tensor is the only one holding its buffer (so it may be written in place). */
+export function ownsData(backend: tf.KernelBackend, tensor: tf.TensorInfo): boolean {
+  return backend.refCount(tensor.dataId) === 1;
+}
+
 /** Turn a host typed array into a kernel output on the given backend. */
 export function makeOutput(backend: tf.KernelBackend, out: HostOutput): tf.TensorInfo {
   const b = backend as Backend;

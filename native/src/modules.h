@@ -8,7 +8,8 @@
 
 #define SEQARENA_MODULES(X) \
   X(core) \
-  X(gemm)
+  X(gemm) \
+  X(adamw)
 
 #define SEQARENA_DECLARE(name) void register_##name(napi_env env, napi_value exports);
 SEQARENA_MODULES(SEQARENA_DECLARE)

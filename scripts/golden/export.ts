@@ -14,7 +14,6 @@ import * as tf from '@tensorflow/tfjs';
 import { ARCHITECTURES } from '../../architectures/index.ts';
 import type { Architecture } from '../../architectures/types.ts';
 import { GOLDEN_CASES, GOLDEN_OPTIMIZER } from './cases.ts';
-import { decays } from '../../harness/optimizer.ts';
 
 const out = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'tests', 'fixtures', 'golden');
 fs.mkdirSync(out, { recursive: true });
@@ -27,7 +26,7 @@ for (const c of GOLDEN_CASES) {
   const arch = ARCHITECTURES[c.arch as keyof typeof ARCHITECTURES] as unknown as Architecture;
   const model = arch.build(arch.config.parse(c.config), c.io);
   const weights = await Promise.all(
-    model.trainableWeights.map(async (v) => ({ name: baseName(v.name), shape: v.shape, decay: decays(v), values: Array.from((await v.data()) as Float32Array, (x) => Number(x.toPrecision(9))) })),
+    model.trainableWeights.map(async (v) => ({ name: baseName(v.name), shape: v.shape, decay: model.decayedWeights.has(v), values: Array.from((await v.data()) as Float32Array, (x) => Number(x.toPrecision(9))) })),
   );
   model.dispose();
   fs.writeFileSync(path.join(out, `${c.name}.weights.json`), JSON.stringify({ ...c, weights }) + '\n');
