@@ -31,6 +31,7 @@ export function resultsDirsUnder(root = RESULTS_ROOT): string[] {
  */
 export function resolveResultsDir(dir: string | undefined, root = RESULTS_ROOT): string {
   if (dir !== undefined) {
+    if (!fs.existsSync(dir)) throw new UsageError(`'${dir}' does not exist; pass a results directory written by \`seqarena bench\` or \`seqarena run\``);
     if (!isResultsDir(dir)) throw new UsageError(`'${dir}' is not a results directory (no ${RESULTS_JSONL}); pass a directory written by \`seqarena bench\` or \`seqarena run\``);
     return dir;
   }

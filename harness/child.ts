@@ -1,7 +1,8 @@
 /**
  * The process one run executes in: `seqarena _child SPEC.json ROWS.jsonl [SHARD]` (a hidden command).
  * Writes the run's rows to ROWS.jsonl when it finishes; reports progress on stdout as JSON lines;
- * on an exception writes {"error": …} to ROWS.jsonl.error and exits 3, so the runner can record it.
+ * on an exception writes {"error": …} to ROWS.jsonl.error and exits 3, so the runner can record it;
+ * when the disk fails (full, read-only) it prints the problem and exits 4, and the runner stops the suite.
  *
  * SEQARENA_PLANT_FAULT='{"<seed>": "throw|nan|hang|crash|oom"}' plants that fault at training step 2
  * of the runs with that seed, so the reliability tests can check that each one is recorded and the
@@ -12,7 +13,8 @@ import type { Command } from 'commander';
 import { executeRun } from './run.ts';
 import { writeFileAtomic } from './results/io.ts';
 import type { RunSpecInput } from './spec.ts';
-import { PROGRESS_PREFIX } from './runner.ts';
+import { DISK_PROBLEM_EXIT, DISK_PROBLEM_PREFIX, PROGRESS_PREFIX } from './runner.ts';
+import { fileSystemProblem } from './errors.ts';
 
 /** Run the spec in SPEC_FILE in this process and write its rows to ROWS_FILE. */
 export async function childMain(specFile: string, rowsFile: string, shard: string | undefined): Promise<void> {
@@ -46,6 +48,13 @@ export async function childMain(specFile: string, rowsFile: string, shard: strin
     });
     writeFileAtomic(rowsFile, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
   } catch (error) {
+    const disk = fileSystemProblem(error);
+    if (disk) {
+      // The disk, not the run, failed: the runner stops the suite with this message.
+      process.stderr.write(`${DISK_PROBLEM_PREFIX}${disk}\n`);
+      process.exitCode = DISK_PROBLEM_EXIT;
+      return;
+    }
     const e = error as Error;
     writeFileAtomic(`${rowsFile}.error`, JSON.stringify({ error: e.message ?? String(e), name: e.name, stack: e.stack }));
     process.exitCode = 3;

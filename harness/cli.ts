@@ -5,7 +5,8 @@
 import { Command, CommanderError } from 'commander';
 import { ZodError } from 'zod';
 import { COMMANDS } from './commands/index.ts';
-import { UsageError } from './errors.ts';
+import { seqarenaVersion } from './provenance.ts';
+import { fileSystemProblem, UsageError } from './errors.ts';
 import { ResultsFileError } from './results/io.ts';
 import { BackendUnavailableError } from './engine.ts';
 import { CorpusFormatError } from '../tasks/corpus.ts';
@@ -13,7 +14,9 @@ import { CorpusFormatError } from '../tasks/corpus.ts';
 export function buildProgram(): Command {
   const program = new Command('seqarena')
     .description('Train and evaluate Transformer, RNN/LSTM/GRU and Mamba-style models side by side; record throughput, memory and accuracy; build reports.')
-    .showHelpAfterError()
+    .version(seqarenaVersion(), '-V, --version', 'print the seqarena version')
+    // One line that points to the help, not the whole help after a mistyped option.
+    .showHelpAfterError("(run with --help for the options)")
     .exitOverride();
   for (const register of COMMANDS) register(program);
   return program;
@@ -24,6 +27,11 @@ export function reportError(error: unknown): number {
   if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
   if (error instanceof UsageError || error instanceof ResultsFileError || error instanceof BackendUnavailableError || error instanceof CorpusFormatError) {
     process.stderr.write(`seqarena: ${error.message}\n`);
+    return 2;
+  }
+  const disk = fileSystemProblem(error);
+  if (disk) {
+    process.stderr.write(`seqarena: ${disk}\n`);
     return 2;
   }
   if (error instanceof ZodError) {

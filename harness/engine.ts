@@ -172,17 +172,39 @@ async function pickFastest(): Promise<BackendName> {
   return best.name;
 }
 
-/** Which backends are installed here (without initialising them), for `seqarena list`. */
-export async function availableBackends(): Promise<{ name: BackendName; installed: boolean; hint: string }[]> {
-  const out: { name: BackendName; installed: boolean; hint: string }[] = [];
+/** Whether a loaded backend initialises here (a driver, an adapter, a wasm binary), without making it the active one. */
+async function initialises(name: BackendName): Promise<boolean> {
+  const engine = tf.engine() as unknown as { registry: Record<string, unknown>; initializeBackend(name: string): { success: boolean | Promise<boolean> } };
+  if (name in engine.registry) return true;
+  try {
+    return await engine.initializeBackend(name).success;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Check a backend once, before anything runs or is written: its package is installed and it initialises.
+ * Throws BackendUnavailableError (exit 2, with the install hint) otherwise. `auto` picks among what is there.
+ */
+export async function checkBackend(choice: BackendChoice): Promise<void> {
+  if (choice === 'auto') return;
+  if (!(await loadBackendPackage(choice))) throw new BackendUnavailableError(choice, 'its package is not installed');
+  if (!(await initialises(choice))) throw new BackendUnavailableError(choice, 'it is installed but failed to initialise (no driver or device?)');
+}
+
+/** Each backend: available (installed and it initialises), or why not, for `seqarena list`. */
+export async function availableBackends(): Promise<{ name: BackendName; installed: boolean; reason: string | null; hint: string }[]> {
+  const out: { name: BackendName; installed: boolean; reason: string | null; hint: string }[] = [];
   for (const name of BACKEND_NAMES) {
-    let installed = false;
+    let reason: string | null = null;
     try {
-      installed = await loadBackendPackage(name);
-    } catch {
-      installed = false;
+      if (!(await loadBackendPackage(name))) reason = 'not installed';
+      else if (!(await initialises(name))) reason = 'installed, but it failed to initialise';
+    } catch (error) {
+      reason = `installed, but loading it failed: ${(error as Error).message}`;
     }
-    out.push({ name, installed, hint: BACKEND_HINTS[name] });
+    out.push({ name, installed: reason === null, reason, hint: BACKEND_HINTS[name] });
   }
   return out;
 }

@@ -53,3 +53,34 @@ export function lookup<T>(kind: string, registry: Record<string, T>, name: strin
   if (Object.hasOwn(registry, name)) return registry[name];
   throw unknownName(kind, name, Object.keys(registry));
 }
+
+/** What each file-system error code means to a user, and what to do about it. */
+const FILE_SYSTEM_CAUSES: Record<string, { cause: string; fix: string }> = {
+  EROFS: { cause: 'the file system is read-only', fix: 'choose a writable directory (--out)' },
+  EACCES: { cause: 'permission denied', fix: 'choose a directory you may write (--out), or fix its permissions' },
+  EPERM: { cause: 'operation not permitted', fix: 'choose a directory you may write (--out), or fix its permissions' },
+  ENOSPC: { cause: 'no space left on the device', fix: 'free some space or choose another directory (--out); finished runs are kept, resume with --resume' },
+  EDQUOT: { cause: 'disk quota exceeded', fix: 'free some space or choose another directory (--out)' },
+  ENOENT: { cause: 'it or a parent directory does not exist', fix: 'check the path' },
+  ENOTDIR: { cause: 'a part of the path is a file, not a directory', fix: 'check the path' },
+  EISDIR: { cause: 'it is a directory', fix: 'give a file name' },
+};
+
+/**
+ * The message for a file-system error (read-only, permission, full disk, missing directory): the path,
+ * the cause and the fix, or null when `error` is not one. The CLI prints it and exits 2.
+ */
+export function fileSystemProblem(error: unknown): string | null {
+  const e = error as NodeJS.ErrnoException | null;
+  const known = e && typeof e.code === 'string' ? FILE_SYSTEM_CAUSES[e.code] : undefined;
+  if (!known || typeof e?.path !== 'string') return null;
+  const verb = e.syscall === 'mkdir' ? 'create the directory' : e.syscall === 'scandir' || e.syscall === 'read' || e.syscall === 'stat' ? 'read' : 'write';
+  return `cannot ${verb} ${e.path}: ${known.cause} (${e.code}); ${known.fix}`;
+}
+
+/** Name the file on an error raised through a file descriptor (write, fsync), which Node leaves without a path. */
+export function withPath(error: unknown, file: string): unknown {
+  const e = error as NodeJS.ErrnoException;
+  if (e && typeof e.code === 'string' && e.path === undefined) e.path = file;
+  return error;
+}

@@ -15,9 +15,12 @@ import { disposeBatch, makeBatch, takeExamples } from './batches.ts';
 import { evaluate, forwardBatch, heldOutLoss, train, type TrainHooks } from './train.ts';
 import { resolveRun, type ResolvedRun, type RunSpecInput } from './spec.ts';
 import { gitSha, versionsString } from './provenance.ts';
+import { UsageError } from './errors.ts';
 
 /** Steps excluded from timing statistics: the first pays kernel compilation and warm-up, the second is profiled. */
 const WARMUP_STEPS = 2;
+/** The fewest test examples a run is measured on. */
+const MIN_TEST_EXAMPLES = 4;
 
 export interface RunContext {
   shard?: string | null;
@@ -122,6 +125,11 @@ export async function executeRun(input: RunSpecInput, context: RunContext = {}):
     const flops = run.arch.flopsPerToken(run.config, run.io, run.seqLen);
     add('flops_per_token', { value: flops.training });
 
+    // A test split too small to measure is refused before any training time is spent on it.
+    const testExamples = takeExamples(run.task, run.params, run.spec.seed, 'test', run.spec.training.evalExamples);
+    if (testExamples.length < Math.min(MIN_TEST_EXAMPLES, run.spec.training.evalExamples)) {
+      throw new UsageError(`task ${run.task.name} has ${testExamples.length} test examples with these parameters; at least ${MIN_TEST_EXAMPLES} are needed to measure a model (raise the test split, e.g. --task-param test_fraction=…)`);
+    }
     const outcome = await train(run, model, { onStep: context.onProgress, onEval: context.onEval });
     const timed = outcome.steps.slice(WARMUP_STEPS).filter((r) => Number.isFinite(r.loss));
     const curveEvery = Math.max(1, Math.floor(outcome.steps.length / 50));
@@ -148,10 +156,9 @@ export async function executeRun(input: RunSpecInput, context: RunContext = {}):
 
     if (outcome.diverged) {
       status = 'diverged';
-      error = `loss became ${outcome.diverged.loss} at step ${outcome.diverged.step}; lower the learning rate (--set learningRate) or enable clipping`;
+      error = `loss became ${outcome.diverged.loss} at step ${outcome.diverged.step}; lower the learning rate with --lr (this run used ${run.spec.training.learningRate})`;
     } else {
       const s = run.spec.training;
-      const testExamples = takeExamples(run.task, run.params, run.spec.seed, 'test', s.evalExamples);
       const t0 = performance.now();
       const metrics = await evaluate(run, model, testExamples);
       const evalSeconds = (performance.now() - t0) / 1000;

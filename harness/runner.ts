@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { deviceName } from './engine.ts';
+import { UsageError } from './errors.ts';
 import { appendRows, readRows, repairTail, replaceRunRows, RESULTS_JSONL, writeFileAtomic } from './results/io.ts';
 import { metricRow } from './results/rows.ts';
 import type { ResultRow, RunStatus } from './results/schema.ts';
@@ -16,6 +17,9 @@ import { estimateBytes, machineMemoryBytes, resolveRun, type ResolvedRun, type R
 import { runColumns } from './run.ts';
 
 export const PROGRESS_PREFIX = '@@seqarena ';
+/** A run process that could not write its results (full or read-only disk) says so on stderr and exits 4. */
+export const DISK_PROBLEM_PREFIX = '@@seqarena-disk ';
+export const DISK_PROBLEM_EXIT = 4;
 /** The CLI entry each run re-executes (`seqarena _child …`); a bundled build sets SEQARENA_ENTRY to itself. */
 const ENTRY = process.env.SEQARENA_ENTRY ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'seqarena.js');
 
@@ -154,6 +158,12 @@ export async function runInChild(run: ResolvedRun, outDir: string, shard: string
   clearInterval(poll);
   const seconds = (performance.now() - started) / 1000;
   const stderr = String(result.stderr ?? '');
+  const disk = stderr.split('\n').find((line) => line.startsWith(DISK_PROBLEM_PREFIX));
+  if (result.exitCode === DISK_PROBLEM_EXIT && disk) {
+    // Nothing more can be written there: stop the suite rather than record every run as crashed.
+    fs.rmSync(rowsFile, { force: true });
+    throw new UsageError(`run ${run.runId}: ${disk.slice(DISK_PROBLEM_PREFIX.length)}`);
+  }
   if (fs.existsSync(rowsFile) && result.exitCode === 0) {
     const rows = readRows(rowsFile);
     fs.rmSync(rowsFile);

@@ -11,7 +11,7 @@ import { PRESET_NAMES, type Architecture, type ModelIO } from '../architectures/
 import { TASKS } from '../tasks/index.ts';
 import type { Task } from '../tasks/types.ts';
 import { BACKEND_CHOICES } from './engine.ts';
-import { lookup, UsageError } from './errors.ts';
+import { didYouMean, lookup, UsageError } from './errors.ts';
 
 export const TrainingSettings = z.object({
   steps: z.number().int().positive().default(200).describe('optimiser steps'),
@@ -78,23 +78,57 @@ export interface ResolvedRun {
   seqLen: number;
 }
 
-/** Prefix zod issues with the place they came from (`config.d_model: …`). */
-function parseWith<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+/** The command-line flag behind each field of a run spec, so errors name what the user typed. */
+const SPEC_FLAGS: Record<string, string> = {
+  arch: '--arch',
+  task: '--task',
+  preset: '--preset',
+  seed: '--seed',
+  backend: '--backend',
+  timeLimitS: '--time-limit',
+  'training.steps': '--steps',
+  'training.batchSize': '--batch-size',
+  'training.learningRate': '--lr',
+};
+
+/** How a field is named in messages: its flag (`--steps`, `--set d_model`), else its place in a spec file. */
+type FieldName = (path: string) => string;
+const specField: FieldName = (p) => SPEC_FLAGS[p] ?? `${p} (a field of the --spec file)`;
+
+/** Validate with zod; each issue is one line that starts with the field's flag. */
+function parseWith<T>(schema: z.ZodType<T>, value: unknown, what: string, field: FieldName): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((i) => `  ${where}${i.path.length ? '.' + i.path.join('.') : ''}: ${i.message}`);
-  throw new UsageError(`invalid ${where}:\n${lines.join('\n')}`);
+  const lines = result.error.issues.map((i) => `  ${i.path.length ? field(i.path.join('.')) : what}: ${i.message}`);
+  throw new UsageError(`invalid ${what}:\n${lines.join('\n')}`);
+}
+
+/** Keys zod would silently drop are typos: name each with a did-you-mean and the valid keys. */
+function rejectUnknownKeys(value: unknown, schema: z.ZodObject, what: string, field: FieldName): void {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return;
+  const valid = Object.keys(schema.shape);
+  for (const key of Object.keys(value)) {
+    if (valid.includes(key)) continue;
+    const suggestion = didYouMean(key, valid);
+    throw new UsageError(`unknown ${field(key)} for ${what}.${suggestion ? ` Did you mean '${suggestion}'?` : ''} Valid keys: ${valid.join(', ')}`);
+  }
 }
 
 export function resolveRun(input: RunSpecInput): ResolvedRun {
-  const spec = parseWith(RunSpec, input, 'run spec');
+  rejectUnknownKeys(input, RunSpec, 'a run spec', (k) => `key '${k}'`);
+  rejectUnknownKeys(input.training, TrainingSettings, 'the training settings of a run spec', (k) => `key '${k}'`);
+  const spec = parseWith(RunSpec, input, 'run settings', specField);
   const arch = lookup('architecture', ARCHITECTURES as Record<string, Architecture>, spec.arch);
   const task = lookup('task', TASKS as Record<string, Task>, spec.task);
+  const configField: FieldName = (k) => `--set ${k}`;
+  const paramField: FieldName = (k) => (k === 'seq_len' ? '--seq-len (task param seq_len)' : `--task-param ${k}`);
+  rejectUnknownKeys(spec.config, arch.config, `architecture ${arch.name}`, (k) => `config key '${k}' (--set ${k}=…)`);
+  rejectUnknownKeys(spec.taskParams, task.params, `task ${task.name}`, (k) => `task parameter '${k}' (--task-param ${k}=…)`);
   const presetValues = spec.preset ? arch.presets[spec.preset] : {};
   // The run's seed seeds the weights too, unless the config names its own.
   const seeded = 'seed' in arch.config.shape ? { seed: spec.seed } : {};
-  const config = parseWith(arch.config, { ...presetValues, ...seeded, ...spec.config }, `config of ${arch.name}`) as Record<string, unknown>;
-  const params = parseWith(task.params, spec.taskParams, `params of task ${task.name}`) as Record<string, unknown>;
+  const config = parseWith(arch.config, { ...presetValues, ...seeded, ...spec.config }, `config of ${arch.name}`, configField) as Record<string, unknown>;
+  const params = parseWith(task.params, spec.taskParams, `params of task ${task.name}`, paramField) as Record<string, unknown>;
   const taskForm = task.form === 'pair' ? 'translation (pair)' : 'single-sequence';
   if (arch.form === 'seq2seq' && task.form !== 'pair') {
     throw new UsageError(

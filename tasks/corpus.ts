@@ -75,6 +75,11 @@ export function readCorpus(path: string): SentencePair[] {
   } catch (error) {
     throw new CorpusFormatError(`${path}: cannot read the corpus file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); give path= a tab-separated file`);
   }
+  const nul = bytes.indexOf(0);
+  if (nul >= 0) {
+    const line = bytes.subarray(0, nul).filter((b) => b === 0x0a).length + 1;
+    throw new CorpusFormatError(`${path}:${line}: binary data (a NUL byte at byte ${nul}); a corpus is a UTF-8 text file of \`source<TAB>target\` lines`);
+  }
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
@@ -122,6 +127,9 @@ interface Prepared {
 
 const prepareCache = new Map<string, Prepared>();
 
+/** The fewest pairs a split may hold: fewer measure nothing (the shipped sample's test split holds 5). */
+export const MIN_SPLIT_PAIRS = 4;
+
 /** Read, tokenise, build the vocabulary and drop long pairs: everything that does not depend on the seed. */
 function prepare(p: Params): Prepared {
   const path = p.path === 'sample' ? SAMPLE_CORPUS : resolve(p.path);
@@ -151,6 +159,15 @@ function prepare(p: Params): Prepared {
   if (encoded.length === 0) {
     const shortest = Math.min(...tokenized.map((t) => t.source.length + t.target.length + 2));
     throw new RangeError(`corpus: no pair of ${path} fits max_len ${p.max_len} (the shortest has ${shortest} tokens); raise max_len`);
+  }
+  for (const split of ['train', 'valid', 'test'] as const) {
+    const fraction = p[`${split}_fraction`];
+    const expected = Math.round(fraction * encoded.length);
+    if (fraction > 0 && expected < MIN_SPLIT_PAIRS) {
+      throw new CorpusFormatError(
+        `${path}: the ${split} split would hold ${expected} of the ${encoded.length} pairs (${split}_fraction ${fraction}); a split needs at least ${MIN_SPLIT_PAIRS} pairs to be measured. Add pairs (at least ${Math.ceil(MIN_SPLIT_PAIRS / fraction)}) or raise ${split}_fraction`,
+      );
+    }
   }
   const prepared = { vocabulary, detokenize, encoded };
   prepareCache.set(key, prepared);

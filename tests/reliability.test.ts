@@ -54,15 +54,15 @@ test('invalid numbers name the field and the rule', async () => {
   assert.match(divisible.stderr, /d_model 30 is not divisible by n_heads/);
   const negative = await cli('run', '--arch', 'lstm', '--task', 'mqar', '--seq-len', '-8');
   assert.equal(negative.code, 2);
-  assert.match(negative.stderr, /params of task mqar\.seq_len: Too small/);
+  assert.match(negative.stderr, /--seq-len \(task param seq_len\): Too small/);
   const steps = await cli('run', '--arch', 'lstm', '--task', 'mqar', '--steps', '0');
   assert.equal(steps.code, 2);
-  assert.match(steps.stderr, /run spec\.training\.steps: Too small: expected number to be >0/);
+  assert.match(steps.stderr, /--steps: Too small: expected number to be >0/);
   const spec = path.join(tmp('spec'), 'spec.json');
   fs.writeFileSync(spec, JSON.stringify({ arch: 'mamba', task: 'mqar', config: { d_state: -1 } }));
   const fromFile = await cli('run', '--spec', spec);
   assert.equal(fromFile.code, 2);
-  assert.match(fromFile.stderr, /config of mamba\.d_state: Too small/);
+  assert.match(fromFile.stderr, /--set d_state: Too small/);
 });
 
 test('results files: a half-written last line is skipped with its line; a newer schema is refused', async () => {

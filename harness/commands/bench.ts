@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { applyThreads, THREADS_HELP } from './threads.ts';
-import { BACKEND_CHOICES, type BackendChoice } from '../engine.ts';
+import { BACKEND_CHOICES, checkBackend, type BackendChoice } from '../engine.ts';
 import { lookup, UsageError } from '../errors.ts';
 import { recordFindings } from '../findings.ts';
 import { progressPrinter } from '../progress.ts';
@@ -170,6 +170,7 @@ export async function bench(options: BenchOptions): Promise<number> {
     process.stdout.write(planText(mine, `seqarena bench --suite ${suite.name} --scale ${scale} --backend ${backend}${shard ? ` --shard ${shard}` : ''}: ${mine.length} runs (dry run: nothing is run or written)`));
     return 0;
   }
+  await checkBackend(backend as BackendChoice); // once, here, rather than in every run's process
   const release = lockResultsDir(outDir);
   try {
     return await runLocked(options, { suite, specs, outDir, backend, scale: scale as Scale, shard, timeLimit, steps });

@@ -76,7 +76,7 @@ export function register(program: Command): void {
       out.push('', 'Suites:');
       for (const s of l.suites) out.push(`  ${s.name.padEnd(20)} ${String(s.runs).padStart(3)} runs  ${s.description}`);
       out.push('', 'Backends:');
-      for (const b of l.backends) out.push(`  ${b.name.padEnd(12)} ${b.installed ? 'installed' : 'not installed'}  ${b.installed ? '' : b.hint}`);
+      for (const b of l.backends) out.push(`  ${b.name.padEnd(12)} ${b.installed ? 'available' : `${b.reason}; ${b.hint}`}`.trimEnd());
       out.push('', `Kernels on the cpu and wasm backends (${l.threads} threads; --threads N or SEQARENA_THREADS):`);
       for (const [name, detail] of Object.entries(l.kernels)) out.push(`  ${name.padEnd(12)} ${detail}`);
       process.stdout.write(out.join('\n') + '\n');

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { applyThreads, THREADS_HELP } from './threads.ts';
-import { BACKEND_CHOICES } from '../engine.ts';
+import { BACKEND_CHOICES, checkBackend } from '../engine.ts';
 import { UsageError } from '../errors.ts';
 import { progressPrinter } from '../progress.ts';
 import { environment } from '../provenance.ts';
@@ -114,7 +114,8 @@ export function register(program: Command): void {
     .action(async (o: RunOptions) => {
       applyThreads(o.threads);
       const spec = specFromOptions(o);
-      resolveRun(spec); // a bad name or number stops here, before anything is written
+      const resolved = resolveRun(spec); // a bad name or number stops here, before anything is written
+      await checkBackend(resolved.spec.backend);
       const outDir = o.out ?? path.join('results', `run-${timestamp()}`);
       const release = lockResultsDir(outDir);
       try {

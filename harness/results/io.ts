@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
+import { withPath } from '../errors.ts';
 import { COLUMNS, ResultRow, SCHEMA_VERSION, schemaDocument } from './schema.ts';
 
 export const RESULTS_JSONL = 'results.jsonl';
@@ -42,7 +43,7 @@ export function writeFileAtomic(file: string, content: string | Uint8Array): voi
     fs.renameSync(tmp, file);
   } catch (error) {
     fs.rmSync(tmp, { force: true });
-    throw error;
+    throw withPath(error, file);
   }
 }
 
@@ -55,7 +56,7 @@ function appendDurably(file: string, content: string): void {
     fs.fsyncSync(fd);
   } catch (error) {
     fs.ftruncateSync(fd, size);
-    throw error;
+    throw withPath(error, file);
   } finally {
     fs.closeSync(fd);
   }
@@ -151,6 +152,7 @@ export interface ReadOptions {
 /** Read and validate results.jsonl of a results directory (or a .jsonl file). */
 export function readRows(dirOrFile: string, options: ReadOptions = {}): ResultRow[] {
   const file = dirOrFile.endsWith('.jsonl') ? dirOrFile : path.join(dirOrFile, RESULTS_JSONL);
+  if (!fs.existsSync(dirOrFile)) throw new ResultsFileError(dirOrFile, null, 'does not exist; expected a results directory written by `seqarena bench` or `seqarena run`');
   if (!fs.existsSync(file)) {
     throw new ResultsFileError(file, null, `no results file here; expected a results directory written by \`seqarena bench\` or \`seqarena run\``);
   }

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { UsageError } from '../errors.ts';
+import { UsageError, withPath } from '../errors.ts';
 
 export const LOCK_FILE = '.seqarena.lock';
 
@@ -67,7 +67,7 @@ export function lockResultsDir(dir: string): () => void {
     } catch (error) {
       fs.closeSync(fd);
       fs.rmSync(file, { force: true });
-      throw error;
+      throw withPath(error, file);
     }
     fs.closeSync(fd);
     const release = () => {
