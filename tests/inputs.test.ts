@@ -189,7 +189,7 @@ test('corpus: a split too small to measure and binary data are refused, naming t
   fs.writeFileSync(small, 'Hi.\tSalut.\nRun!\tCours !\nWho?\tQui ?\n');
   assert.throws(
     () => corpus.vocab(corpus.params.parse({ path: small })),
-    (e: Error) => e instanceof CorpusFormatError && /three\.tsv: the train split would hold 2 of the 3 pairs \(train_fraction 0\.8\); a split needs at least 4 pairs to be measured\. Add pairs \(at least 5\)/.test(e.message),
+    (e: Error) => e instanceof CorpusFormatError && /three\.tsv: the test split would hold 0 of the 3 pairs \(test_fraction 0\.1\); a split needs at least 4 pairs to be measured\. Add pairs \(at least 40\) or raise test_fraction/.test(e.message),
   );
   assert.throws(() => resolveRun({ arch: 'lstm-seq2seq', task: 'corpus', taskParams: { path: small } }), CorpusFormatError, 'refused when the run is resolved, before it starts');
   const nul = path.join(dir, 'nul.tsv');
