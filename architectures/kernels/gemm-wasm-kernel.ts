@@ -7,8 +7,9 @@
  *   A, B, C         the operands, batch entries back to back (one entry where the stride is 0)
  *
  * C is cut into units (batch entry × block of columns × block of rows); each thread takes the next unit
- * from a shared counter (Atomics.add) until none is left, so no two threads write the same C element, and
- * a thread the OS holds back (a busy machine) leaves its units to the others instead of stalling the call.
+ * from a shared counter (compare-exchange) until none is left, so no two threads write the same C element,
+ * and a thread the OS holds back (a busy machine) leaves its units to the others instead of stalling the
+ * call: the caller waits for the units to be done, not for every worker to have woken.
  * Within a unit, k runs in blocks of KC; each block makes one micro-kernel call for the unit's whole
  * tiles and one per four rows for the tiles at its edges (sizes that are not multiples of the tile).
  *
@@ -97,20 +98,37 @@ export interface GemmExports {
 // The control block: Int32 slots at the start of the memory.
 
 export const Slot = {
-  generation: 0, // bumped by the caller to start a call
-  done: 1, // workers finished with the current call
-  error: 2, // set by a worker whose share threw
+  generation: 0, // bumped by the caller to wake the pool for a call
+  unitsDone: 1, // units of the current call finished, by any thread
+  error: 2, // set by a thread whose unit threw
   batch: 3, m: 4, n: 5, k: 6, transA: 7, transB: 8,
   a: 9, strideA: 10, b: 11, strideB: 12, c: 13, // float offsets; C entries are m·n apart
-  blockM: 14, blockN: 15, blockK: 16,
+  blockM: 14, blockN: 15, blockK: 16, units: 17,
   scratch: 18, scratchFloats: 19, // thread t's scratch starts at scratch + t·scratchFloats
-  next: 20, // the next unit to take
+  next: 20, // the call's tag and the next unit to take: tag << UNIT_BITS | unit
   ready: 32, // ready + t: worker t has instantiated the module and waits (t ≥ 1)
   quit: 96, // quit + t: worker t should leave its loop
 } as const;
 /** Worker slots above are indexed up to this many threads. */
 export const MAX_THREADS = 64;
 export const CONTROL_BYTES = 4 * (Slot.quit + MAX_THREADS);
+/** The unit field of the `next` slot; a call has fewer units than UNIT_MASK, which means "none to take". */
+export const UNIT_BITS = 22;
+export const UNIT_MASK = (1 << UNIT_BITS) - 1;
+
+/**
+ * The caller's side of starting a call, in the order that keeps a late worker safe: a worker takes a unit
+ * only by a compare-exchange on `next` from the value it read before it read the parameters, so closing
+ * `next` first makes any take that started before the parameters change fail.
+ */
+export function openCall(control: Int32Array, tag: number, params: [slot: number, value: number][]): void {
+  const tagged = (tag & ((1 << (32 - UNIT_BITS)) - 1)) << UNIT_BITS;
+  Atomics.store(control, Slot.next, tagged | UNIT_MASK);
+  for (const [slot, value] of params) Atomics.store(control, slot, value);
+  Atomics.store(control, Slot.unitsDone, 0);
+  Atomics.store(control, Slot.error, 0);
+  Atomics.store(control, Slot.next, tagged);
+}
 
 /** One thread's view of the shared memory and its instance. */
 export class GemmThread {
@@ -122,21 +140,32 @@ export class GemmThread {
     this.control = new Int32Array(memory.buffer, 0, CONTROL_BYTES / 4);
   }
 
-  /** Thread `t`'s share of the call described in the control block: units until the counter runs out. */
-  runShare(t: number): void {
-    if (this.f32.length * 4 !== this.memory.buffer.byteLength) this.f32 = new Float32Array(this.memory.buffer);
+  /**
+   * Take units of the open call until none is left, as thread `t`. A worker that wakes late finds none
+   * and returns; the caller never waits for it, only for the units.
+   */
+  takeUnits(t: number): void {
     const s = this.control;
-    const [batch, m, n, k] = [s[Slot.batch], s[Slot.m], s[Slot.n], s[Slot.k]];
-    const [blockM, blockN] = [s[Slot.blockM], s[Slot.blockN]];
-    const rowBlocks = Math.ceil(m / blockM);
-    const colBlocks = Math.ceil(n / blockN);
-    const units = batch * colBlocks * rowBlocks;
     this.packedKey = '';
-    for (let u = Atomics.add(s, Slot.next, 1); u < units; u = Atomics.add(s, Slot.next, 1)) {
+    for (;;) {
+      const next = Atomics.load(s, Slot.next);
+      const u = next & UNIT_MASK;
+      const units = Atomics.load(s, Slot.units);
+      if (u >= units) return;
+      if (Atomics.compareExchange(s, Slot.next, next, next + 1) !== next) continue;
+      if (this.f32.length * 4 !== this.memory.buffer.byteLength) this.f32 = new Float32Array(this.memory.buffer);
+      const [m, n, blockM, blockN] = [s[Slot.m], s[Slot.n], s[Slot.blockM], s[Slot.blockN]];
+      const rowBlocks = Math.ceil(m / blockM);
+      const colBlocks = Math.ceil(n / blockN);
       const entry = Math.floor(u / (colBlocks * rowBlocks));
       const colBlock = Math.floor(u / rowBlocks) % colBlocks;
       const rowBlock = u % rowBlocks;
-      this.unit(t, entry, rowBlock * blockM, Math.min(m, (rowBlock + 1) * blockM), colBlock * blockN, Math.min(n, (colBlock + 1) * blockN));
+      try {
+        this.unit(t, entry, rowBlock * blockM, Math.min(m, (rowBlock + 1) * blockM), colBlock * blockN, Math.min(n, (colBlock + 1) * blockN));
+      } catch {
+        Atomics.store(s, Slot.error, 1);
+      }
+      if (Atomics.add(s, Slot.unitsDone, 1) + 1 === units) Atomics.notify(s, Slot.unitsDone);
     }
   }
 

@@ -1,7 +1,7 @@
 /**
  * One worker of the WebAssembly GEMM's pool (gemm-wasm.ts starts it): it instantiates the GEMM module on
- * the shared memory, says it is ready, and then, each time the caller bumps the generation slot, runs its
- * share of the call and counts itself done. It leaves when its quit slot is set.
+ * the shared memory, says it is ready, and then, each time the caller bumps the generation slot, takes
+ * units of the call until none is left. It leaves when its quit slot is set.
  */
 import { workerData } from 'node:worker_threads';
 import { GemmThread, Slot, type GemmExports } from './gemm-wasm-kernel.ts';
@@ -22,11 +22,5 @@ for (;;) {
   const now = Atomics.load(control, Slot.generation);
   if (now === generation) continue;
   generation = now;
-  try {
-    thread.runShare(index);
-  } catch {
-    Atomics.store(control, Slot.error, 1);
-  }
-  Atomics.add(control, Slot.done, 1);
-  Atomics.notify(control, Slot.done);
+  thread.takeUnits(index);
 }

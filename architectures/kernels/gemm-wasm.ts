@@ -5,13 +5,13 @@
  *
  * A call copies A and B into the shared memory, writes the call's parameters into its control block,
  * wakes the workers (Atomics.notify on the generation slot), takes units itself on the calling thread,
- * waits (Atomics.wait) until every worker has counted itself done, and copies C out. The pool is made on
+ * waits (Atomics.wait) until every unit is done, and copies C out. The pool is made on
  * the first call that needs it and kept; its workers are unref'd, so they never keep a process alive.
  * Calls too small to repay waking the pool run on the calling thread alone.
  */
 import { Worker } from 'node:worker_threads';
 import type { GemmArgs, GemmFn } from './gemm.ts';
-import { CONTROL_BYTES, GemmThread, MAX_THREADS, Slot, TILE_M, TILE_N, assembleGemmModule, type GemmExports } from './gemm-wasm-kernel.ts';
+import { CONTROL_BYTES, GemmThread, MAX_THREADS, Slot, TILE_M, TILE_N, UNIT_MASK, assembleGemmModule, openCall, type GemmExports } from './gemm-wasm-kernel.ts';
 
 export interface WasmGemm extends GemmFn {
   /** Threads a call runs on, the calling thread included. */
@@ -81,6 +81,7 @@ export function createWasmGemm(options: { threads: number }): WasmGemm | null {
   const control = self.control;
   const workers: Worker[] = []; // workers[i] is thread i + 1
   let threads = 1;
+  let generation = 0;
   let workerFailure: Error | null = null;
 
   const checkThreads = (n: number): number => {
@@ -126,40 +127,40 @@ export function createWasmGemm(options: { threads: number }): WasmGemm | null {
     if (bytes > have) memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
   };
 
-  const run = (args: GemmArgs, f32: () => Float32Array, first: number, count: number, useThreads: number): void => {
+  const run = (args: GemmArgs, f32: () => Float32Array, first: number, count: number, wake: boolean): void => {
     const { m, n, k, transA, transB, a, strideA, b, strideB, c, strideC } = args;
-    const { blockM, blockN } = blocks(count, m, n, useThreads);
+    const { blockM, blockN } = blocks(count, m, n, wake ? threads : 1);
     const scratchFloats = align16(TILE_M * blockN + (transB ? BLOCK_K * blockN : 0));
     const entriesA = strideA === 0 ? 1 : count;
     const entriesB = strideB === 0 ? 1 : count;
     const scratch = CONTROL_BYTES / 4;
-    const aAt = align16(scratch + useThreads * scratchFloats);
+    // every pool thread gets scratch, even in a call that does not wake the pool: a late worker may join any call
+    const aAt = align16(scratch + (workers.length + 1) * scratchFloats);
     const bAt = align16(aAt + entriesA * m * k);
     const cAt = align16(bAt + entriesB * k * n + TILE_N); // the padding: the last B row's edge tile reads past it
     reserve(cAt + count * m * n);
     const mem = f32();
     for (let e = 0; e < entriesA; e++) mem.set(a.subarray((first + e) * strideA, (first + e) * strideA + m * k), aAt + e * m * k);
     for (let e = 0; e < entriesB; e++) mem.set(b.subarray((first + e) * strideB, (first + e) * strideB + k * n), bAt + e * k * n);
-    const params: [number, number][] = [
+    const rowBlocks = Math.ceil(m / blockM);
+    const colBlocks = Math.ceil(n / blockN);
+    generation += 1;
+    openCall(control, generation, [
       [Slot.batch, count], [Slot.m, m], [Slot.n, n], [Slot.k, k], [Slot.transA, transA ? 1 : 0], [Slot.transB, transB ? 1 : 0],
       [Slot.a, aAt], [Slot.strideA, strideA === 0 ? 0 : m * k], [Slot.b, bAt], [Slot.strideB, strideB === 0 ? 0 : k * n], [Slot.c, cAt],
-      [Slot.blockM, blockM], [Slot.blockN, blockN], [Slot.blockK, BLOCK_K], [Slot.next, 0],
+      [Slot.blockM, blockM], [Slot.blockN, blockN], [Slot.blockK, BLOCK_K], [Slot.units, count * rowBlocks * colBlocks],
       [Slot.scratch, scratch], [Slot.scratchFloats, scratchFloats],
-    ];
-    for (const [slot, value] of params) control[slot] = value;
-    if (useThreads > 1) {
-      Atomics.store(control, Slot.done, 0);
-      Atomics.store(control, Slot.error, 0);
-      Atomics.add(control, Slot.generation, 1);
+    ]);
+    if (wake) {
+      Atomics.store(control, Slot.generation, generation);
       Atomics.notify(control, Slot.generation);
     }
-    self.runShare(0);
-    if (useThreads > 1) {
-      for (let done = Atomics.load(control, Slot.done); done < useThreads - 1; done = Atomics.load(control, Slot.done)) {
-        Atomics.wait(control, Slot.done, done);
-      }
-      if (Atomics.load(control, Slot.error) !== 0) throw new Error('a GEMM worker failed in its share of the call; run with --threads 1 to see the error on the calling thread');
+    self.takeUnits(0);
+    const units = count * rowBlocks * colBlocks;
+    for (let done = Atomics.load(control, Slot.unitsDone); done < units; done = Atomics.load(control, Slot.unitsDone)) {
+      Atomics.wait(control, Slot.unitsDone, done);
     }
+    if (Atomics.load(control, Slot.error) !== 0) throw new Error('a GEMM worker failed in its unit of the call; run with --threads 1 to see the error on the calling thread');
     const out = f32();
     for (let e = 0; e < count; e++) c.set(out.subarray(cAt + e * m * n, cAt + (e + 1) * m * n), (first + e) * strideC);
   };
@@ -176,19 +177,20 @@ export function createWasmGemm(options: { threads: number }): WasmGemm | null {
     if (threads > 1 && workers.length < threads - 1) {
       while (workers.length < threads - 1) workers.push(startWorker(workers.length + 1));
     }
-    const useThreads = macs >= PARALLEL_MIN_MACS ? threads : 1;
+    const wake = threads > 1 && macs >= PARALLEL_MIN_MACS;
     // entries per chunk so that one chunk fits the memory's maximum
-    const fixed = CONTROL_BYTES / 4 + useThreads * align16(TILE_M * 256 + BLOCK_K * 256) + 64
+    const fixed = CONTROL_BYTES / 4 + (workers.length + 1) * align16(TILE_M * 256 + BLOCK_K * 256) + 64
       + (args.strideA === 0 ? m * k : 0) + (args.strideB === 0 ? k * n : 0) + TILE_N;
     const perEntry = m * n + (args.strideA === 0 ? 0 : m * k) + (args.strideB === 0 ? 0 : k * n);
-    const chunk = Math.floor(((MAXIMUM_PAGES * PAGE_BYTES) / 4 - fixed) / perEntry);
+    // and so that its units (at most ⌈n / 256⌉ per entry once the batch alone keeps every thread busy) stay under UNIT_MASK
+    const chunk = Math.min(Math.floor(((MAXIMUM_PAGES * PAGE_BYTES) / 4 - fixed) / perEntry), Math.floor((UNIT_MASK - 1) / Math.ceil(n / 256)));
     if (chunk < 1) throw new Error(`GEMM of one (${m} × ${k}) · (${k} × ${n}) entry needs more than the WebAssembly memory's ${MAXIMUM_PAGES * PAGE_BYTES / 2 ** 30} GiB; split the matmul`);
     let view = new Float32Array(memory.buffer);
     const f32 = (): Float32Array => {
       if (view.length * 4 !== memory.buffer.byteLength) view = new Float32Array(memory.buffer);
       return view;
     };
-    for (let first = 0; first < batch; first += chunk) run(args, f32, first, Math.min(chunk, batch - first), useThreads);
+    for (let first = 0; first < batch; first += chunk) run(args, f32, first, Math.min(chunk, batch - first), wake);
   };
 
   threads = checkThreads(options.threads);
