@@ -13,7 +13,8 @@
  *             (consecutive training steps are not independent draws); the table says which. Speeds are
  *             first normalised by the same run's calibration matmul GFLOP/s, so a uniformly slower
  *             machine is not a regression. A figure with too few samples for the test (one sample, or
- *             fewer than MIN_BLOCKS blocks) is shown, never judged.
+ *             fewer than MIN_BLOCKS blocks), or from a run whose calibration samples spread by more
+ *             than `timing.unsteady` (the machine was too busy to time), is shown, never judged.
  * - relative  memory (bytes, `memory.relative`) and other directional figures (`other.relative`).
  * - absolute  accuracy, exact match, BLEU, chrF, losses: a difference beyond a per-metric tolerance.
  * - info      direction 'none' (params, exponents) and, when normalising, the calibration figure itself:
@@ -83,6 +84,11 @@ export const Thresholds = z.strictObject({
       confidence: z.number().gt(0).lt(1).default(0.95).describe('confidence of the bootstrap interval'),
       resamples: z.number().int().min(100).default(2000).describe('bootstrap resamples'),
       seed: z.number().int().default(0).describe('seed of the bootstrap (each row derives its own stream)'),
+      unsteady: z
+        .number()
+        .positive()
+        .default(0.25)
+        .describe('largest spread (stddev / mean) of a run\'s calibration samples at which its timings are still judged; a busier machine\'s timings are shown, not judged'),
     })
     .prefault({}),
   memory: z.strictObject({ relative: Relative.default(0.05) }).prefault({}),
@@ -228,6 +234,19 @@ function calibrations(rows: readonly ResultRow[]): Map<string, number> {
   return byRun;
 }
 
+/**
+ * run_id → how unsteady the machine was during the run's calibration: the coefficient of variation
+ * (stddev / mean) of its calibration samples. A quiet machine repeats a matmul to a few percent; a
+ * busy one (more runnable threads than cores) swings by tens of percent, and so do its timings.
+ */
+function calibrationSpread(rows: readonly ResultRow[]): Map<string, number> {
+  const byRun = new Map<string, number>();
+  for (const r of rows) {
+    if (r.phase === 'calibration' && r.metric === CALIBRATION_METRIC && r.step === null && hasFigure(r) && r.value > 0 && r.stddev !== null) byRun.set(r.run_id, r.stddev / r.value);
+  }
+  return byRun;
+}
+
 /** Whether every run with a figure among `rows` has its calibration figure. */
 const calibrated = (rows: readonly ResultRow[] | undefined, byRun: Map<string, number> | null): boolean =>
   (rows ?? []).filter(hasFigure).every((r) => byRun?.has(r.run_id));
@@ -258,9 +277,11 @@ interface Side {
   runs: RunFigures[];
   /** Mean calibration figure of the runs (null when not normalising). */
   calibration: number | null;
+  /** The largest calibration spread (coefficient of variation) among the runs; 0 where unknown. */
+  unsteadiness: number;
 }
 
-function side(rows: readonly ResultRow[], normalizeBy: Map<string, number> | null): Side | null {
+function side(rows: readonly ResultRow[], normalizeBy: Map<string, number> | null, spread: Map<string, number>): Side | null {
   const ok = rows.filter(hasFigure);
   if (ok.length === 0) return null;
   const runs: RunFigures[] = [];
@@ -271,7 +292,7 @@ function side(rows: readonly ResultRow[], normalizeBy: Map<string, number> | nul
     if (cal !== undefined) cals.push(cal);
     runs.push({ raw, normalized: cal === undefined ? raw : raw.map((f) => (RATE_UNITS.has(r.unit) ? f / cal : f * cal)) });
   }
-  return { runs, calibration: cals.length > 0 ? mean(cals) : null };
+  return { runs, calibration: cals.length > 0 ? mean(cals) : null, unsteadiness: Math.max(0, ...ok.map((r) => spread.get(r.run_id) ?? 0)) };
 }
 
 /** A side's figure: the mean over runs of each run's mean (each run weighs the same, however many samples it has). */
@@ -439,6 +460,11 @@ function judge(
   const limits = allowedBand('timing', direction, baseMean * scale, factor - 1) ?? { lower: null, upper: null };
   const driftNote = drift >= 1.05 ? `machine speed differed ${drift.toFixed(2)}× between the runs (calibration): needs a change beyond ${factor.toFixed(2)}×` : '';
   if (Math.min(sampleCount(base), sampleCount(cur)) < 2) return { verdict: 'unchanged', change, ...none, ...limits, judged: false, note: '1 sample on a side: shown, not judged' };
+  const unsteady = Math.max(base.unsteadiness, cur.unsteadiness);
+  if (unsteady > thresholds.timing.unsteady) {
+    const note = `machine too busy to time: its calibration varied ±${(unsteady * 100).toFixed(0)}% within a run (limit ${(thresholds.timing.unsteady * 100).toFixed(0)}%): shown, not judged`;
+    return { verdict: 'unchanged', change, ...none, ...limits, judged: false, note };
+  }
   if (change === null) return { verdict: curMean === 0 ? 'unchanged' : verdictOf(direction, curMean), change, ...none, ...limits, judged: true, note: 'baseline is 0: judged by sign' };
   const ratio = change + 1;
   const large = ratio >= factor || ratio <= 1 / factor;
@@ -535,6 +561,8 @@ export function compareRows(baselineRows: readonly ResultRow[], currentRows: rea
   const current = currentRows.filter(isSummaryRow);
   const baseCal = normalize ? calibrations(baseline) : null;
   const curCal = normalize ? calibrations(current) : null;
+  const baseSpread = calibrationSpread(baseline);
+  const curSpread = calibrationSpread(current);
   const baseGroups = groupBy(baseline, matchKey);
   const curGroups = groupBy(current, matchKey);
 
@@ -547,8 +575,8 @@ export function compareRows(baselineRows: readonly ResultRow[], currentRows: rea
     // Normalise a speed only when every run on both sides has its calibration figure.
     const normalizable = normalize && rule === 'timing' && (RATE_UNITS.has(r.unit) || DURATION_UNITS.has(r.unit));
     const normalized = normalizable && calibrated(baseRows, baseCal) && calibrated(curRows, curCal);
-    const base = baseRows ? side(baseRows, normalized ? baseCal : null) : null;
-    const cur = curRows ? side(curRows, normalized ? curCal : null) : null;
+    const base = baseRows ? side(baseRows, normalized ? baseCal : null, baseSpread) : null;
+    const cur = curRows ? side(curRows, normalized ? curCal : null, curSpread) : null;
     const row: Comparison = {
       ...identity(r),
       phase: r.phase,

@@ -257,7 +257,7 @@ export function compareMarkdown(rows: readonly Comparison[], context: string[] =
     `${plural(regressions, 'regression')}, ${plural(count('improvement'), 'improvement')}, ` +
       `${rows.filter((r) => r.verdict === 'unchanged' && r.judged && r.rule !== 'status').length} unchanged, ` +
       `${missing} missing${missing > 0 ? (ctx.allowMissing ? ' (allowed)' : ' (each fails the gate; --allow-missing accepts them)') : ''}, ${count('new')} new, ` +
-      `${notJudged} not judged (too few samples), ${info} info.`,
+      `${notJudged} not judged (too few samples or a busy machine), ${info} info.`,
     '',
   );
   const changed = rows.filter((r) => r.verdict === 'regression' || r.verdict === 'improvement' || (r.rule === 'status' && r.verdict === 'unchanged'));

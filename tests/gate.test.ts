@@ -199,3 +199,21 @@ test('with three runs (seeds) a side the test resamples whole runs, so a between
   assert.equal(tps.resampling, 'by run (3 and 3 runs)');
   assert.match(compareMarkdown([{ ...tps, verdict: 'regression' }]), /bootstrap by run \(3 and 3 runs\)/);
 });
+
+test('timings of a run whose calibration swung (a machine busier than its cores) are shown, not judged', () => {
+  const r = rng(7);
+  const withCalibration = (runId: string, calibration: number[], tokensPerS: number): ResultRow[] => {
+    const c = testColumns(runId);
+    return [metricRow(c, 'matmul_gflops', { samples: calibration }), metricRow(c, 'tokens_per_s', { samples: normal(r, tokensPerS, tokensPerS * 0.03, 20) })];
+  };
+  const steady = withCalibration('b', normal(r, 40, 0.4, 7), 1000);
+  // The same 40 GFLOP/s on average, but swinging from 4 to 76 within the run: timings mean nothing.
+  const busy = withCalibration('c', [4, 76, 10, 70, 40, 20, 60], 300);
+  const tps = compareRows(steady, busy).find((x) => x.metric === 'tokens_per_s')!;
+  assert.equal(tps.verdict, 'unchanged');
+  assert.equal(tps.judged, false);
+  assert.match(tps.note, /machine too busy to time: its calibration varied ±\d+% within a run/);
+  // On a steady machine the same drop is a regression.
+  const slow = withCalibration('d', normal(r, 40, 0.4, 7), 300);
+  assert.equal(compareRows(steady, slow).find((x) => x.metric === 'tokens_per_s')!.verdict, 'regression');
+});

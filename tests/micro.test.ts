@@ -79,6 +79,11 @@ test('the micro suite at tiny sizes: valid rows, exponents, skipped lengths, dec
     'lstm decodes through the registered lstm architecture',
   );
 
+  // The length is part of the config hash: a figure at one length never matches another length's.
+  const forwardAt = rows.filter((r) => r.arch === 'attention/fused' && r.metric === 'forward_ms');
+  assert.ok(forwardAt.length >= 2);
+  assert.equal(new Set(forwardAt.map((r) => r.config_hash)).size, forwardAt.length, 'one config hash per length');
+
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'seqarena-micro-'));
   appendRows(dir, rows);
   assert.equal(readRows(dir, { onBadLine: 'throw' }).length, rows.length);
