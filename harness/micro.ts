@@ -26,7 +26,7 @@ import { matmulInfo } from '../architectures/kernels/matmul.ts';
 import { nativeAddon } from '../architectures/kernels/native.ts';
 import { calibrate, initEngine, type BackendChoice } from './engine.ts';
 import { unknownName, UsageError } from './errors.ts';
-import { gitSha, versionsString } from './provenance.ts';
+import { gitSha, slurmJob, versionsString } from './provenance.ts';
 import { metricRow, type RunColumns } from './results/rows.ts';
 import type { ResultRow, RunStatus } from './results/schema.ts';
 import { shortHash } from './spec.ts';
@@ -264,6 +264,7 @@ function columns(ctx: Context, arch: string, seqLen: number | null, extra: { par
     config_hash: shortHash({ ...config, seq_len: seqLen }),
     shard: null,
     host: os.hostname(),
+    ...slurmJob(),
   };
 }
 

@@ -9,6 +9,7 @@ import { activeKernels } from '../architectures/kernels/active.ts';
 import { matmulInfo } from '../architectures/kernels/matmul.ts';
 import { nativeAddon } from '../architectures/kernels/native.ts';
 import { engineThreads } from './engine.ts';
+import type { ResultRow } from './results/schema.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -53,6 +54,17 @@ export function gpuInfo(): { name: string; memoryTotalMiB: number; driver: strin
   }
 }
 
+export type SlurmJob = Pick<ResultRow, 'slurm_job_id' | 'slurm_array_job_id' | 'slurm_array_task_id'>;
+
+/** The Slurm job this process runs in (sbatch sets these in a job's environment, and runs inherit it); nulls outside Slurm. */
+export function slurmJob(env: NodeJS.ProcessEnv = process.env): SlurmJob {
+  return {
+    slurm_job_id: env.SLURM_JOB_ID || null,
+    slurm_array_job_id: env.SLURM_ARRAY_JOB_ID || null,
+    slurm_array_task_id: env.SLURM_ARRAY_TASK_ID || null,
+  };
+}
+
 /** The environment file written beside results. */
 export function environment(extra: Record<string, unknown> = {}): Record<string, unknown> {
   const cpus = os.cpus();
@@ -69,6 +81,7 @@ export function environment(extra: Record<string, unknown> = {}): Record<string,
     threads: engineThreads(),
     kernels: activeKernels(),
     created: new Date().toISOString(),
+    ...(process.env.SLURM_JOB_ID ? { slurm: slurmJob() } : {}),
     ...extra,
   };
 }

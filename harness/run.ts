@@ -14,7 +14,7 @@ import type { MetricName } from './results/metrics.ts';
 import { disposeBatch, makeBatch, takeExamples } from './batches.ts';
 import { evaluate, forwardBatch, heldOutLoss, train, type TrainHooks } from './train.ts';
 import { resolveRun, type ResolvedRun, type RunSpecInput } from './spec.ts';
-import { gitSha, versionsString } from './provenance.ts';
+import { gitSha, slurmJob, versionsString } from './provenance.ts';
 import { UsageError } from './errors.ts';
 
 /** Steps excluded from timing statistics: the first pays kernel compilation and warm-up, the second is profiled. */
@@ -49,6 +49,7 @@ export function runColumns(run: ResolvedRun, backend: string, device: string, pa
     config_hash: run.configHash,
     shard,
     host: os.hostname(),
+    ...slurmJob(),
   };
 }
 

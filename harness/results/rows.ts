@@ -27,6 +27,9 @@ export type RunColumns = Pick<
   | 'config_hash'
   | 'shard'
   | 'host'
+  | 'slurm_job_id'
+  | 'slurm_array_job_id'
+  | 'slurm_array_task_id'
 >;
 
 export interface Figure {

@@ -64,6 +64,10 @@ export const ResultRow = z.object({
   config_hash: z.string().describe('Hash of the architecture config and task params (matches rows across runs of the same model)'),
   shard: str.describe('Shard "i/n" that produced the row, when the suite was sharded'),
   host: str.describe('Hostname of the machine that produced the row'),
+  // Rows written before these columns existed read as null.
+  slurm_job_id: str.default(null).describe('Slurm job id (SLURM_JOB_ID) of the job that produced the row; null outside Slurm'),
+  slurm_array_job_id: str.default(null).describe('Slurm job array id (SLURM_ARRAY_JOB_ID): the id `seqarena slurm submit` printed for the shards; null outside an array'),
+  slurm_array_task_id: str.default(null).describe('Slurm array task id (SLURM_ARRAY_TASK_ID): the shard number under `seqarena slurm`; null outside an array'),
 });
 export type ResultRow = z.infer<typeof ResultRow>;
 
