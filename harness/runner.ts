@@ -21,7 +21,7 @@ export const PROGRESS_PREFIX = '@@seqarena ';
 export const DISK_PROBLEM_PREFIX = '@@seqarena-disk ';
 export const DISK_PROBLEM_EXIT = 4;
 /** The CLI entry each run re-executes (`seqarena _child …`); a bundled build sets SEQARENA_ENTRY to itself. */
-const ENTRY = process.env.SEQARENA_ENTRY ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'seqarena.js');
+export const ENTRY = process.env.SEQARENA_ENTRY ?? path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'seqarena.js');
 
 export type RunnerEvent =
   | { type: 'start'; index: number; total: number; run: ResolvedRun }

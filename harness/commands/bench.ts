@@ -97,13 +97,32 @@ function positiveNumber(value: string | undefined, flag: string): number | undef
 /** What `bench` runs when a flag is not given. */
 const BENCH_DEFAULTS = { suite: 'quick', backend: 'wasm', scale: 'cpu' } as const;
 
-interface SavedSuite {
+/** What names a suite's runs: the suite, backend and scale, and the overrides (as typed on the command line). */
+export interface SuiteSettings {
   suite: string;
   backend: string;
   scale: string;
-  shard: string | null;
   timeLimit?: string;
   steps?: string;
+}
+
+/** suite.json: the settings a results directory was started with, and its shard. */
+interface SavedSuite extends SuiteSettings {
+  shard: string | null;
+}
+
+/** The suite's specs and resolved runs; a bad name or number throws a UsageError here, before anything is written. */
+export function resolveSuite(settings: SuiteSettings): { suite: Suite; specs: RunSpecInput[]; resolved: ResolvedRun[] } {
+  const { backend, scale } = settings;
+  const suite = lookup('suite', SUITES as Record<string, Suite>, settings.suite);
+  if (!(BACKEND_CHOICES as readonly string[]).includes(backend)) throw new UsageError(`unknown backend '${backend}'. Valid backends: ${BACKEND_CHOICES.join(', ')}`);
+  if (scale !== 'cpu' && scale !== 'paper') throw new UsageError(`--scale must be cpu or paper, got '${scale}'`);
+  const specs = suiteSpecs(suite, scale, {
+    backend: backend as BackendChoice,
+    timeLimitS: positiveNumber(settings.timeLimit, '--time-limit'),
+    steps: positiveNumber(settings.steps, '--steps'),
+  });
+  return { suite, specs, resolved: specs.map((spec) => resolveRun(spec)) };
 }
 
 /**
@@ -155,16 +174,8 @@ export async function bench(options: BenchOptions): Promise<number> {
       throw new UsageError(`${outDir} already holds results; to finish it use --resume ${outDir}, or choose another --out`);
     }
   }
-  const suite = lookup('suite', SUITES as Record<string, Suite>, suiteName);
-  if (!(BACKEND_CHOICES as readonly string[]).includes(backend)) throw new UsageError(`unknown backend '${backend}'. Valid backends: ${BACKEND_CHOICES.join(', ')}`);
-  if (scale !== 'cpu' && scale !== 'paper') throw new UsageError(`--scale must be cpu or paper, got '${scale}'`);
+  const { suite, specs, resolved } = resolveSuite({ suite: suiteName, backend, scale, timeLimit, steps });
   if (shard) parseShard(shard);
-  const specs = suiteSpecs(suite, scale, {
-    backend: backend as BackendChoice,
-    timeLimitS: positiveNumber(timeLimit, '--time-limit'),
-    steps: positiveNumber(steps, '--steps'),
-  });
-  const resolved = specs.map((spec) => resolveRun(spec)); // a bad name or number stops here, before anything is written
   if (options.dryRun) {
     const mine = shard ? shardOf(resolved, shard) : resolved;
     process.stdout.write(planText(mine, `seqarena bench --suite ${suite.name} --scale ${scale} --backend ${backend}${shard ? ` --shard ${shard}` : ''}: ${mine.length} runs (dry run: nothing is run or written)`));

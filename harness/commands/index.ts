@@ -16,6 +16,7 @@ import { register as micro } from './micro.ts';
 import { register as score } from './score.ts';
 import { register as findings } from './findings.ts';
 import { register as profile } from './profile.ts';
+import { register as slurm } from './slurm.ts';
 
 type Register = (program: Command) => void;
 
@@ -36,4 +37,5 @@ export const COMMANDS: Register[] = [
   score,
   findings,
   profile,
+  slurm,
 ];
