@@ -25,7 +25,7 @@ const tmp = (name: string): string => fs.mkdtempSync(path.join(os.tmpdir(), `seq
 
 /**
  * A directory with stand-ins for sbatch and scontrol: sbatch logs its arguments and prints job ids from
- * 100 up (or, with a file `refuse`, prints its text and exits 1); scontrol prints jobs/<id>.
+ * 100 up (or, with a file `refuse`, prints its text and exits 1); scontrol prints jobs/<id>; scancel logs.
  */
 function fakeSlurm(): string {
   const dir = tmp('fake-slurm');
@@ -42,6 +42,7 @@ echo $((id + 1)) > "$here/next"
 echo "$id"
 `,
   );
+  write('scancel', `#!/bin/bash\necho "$*" >> "$(dirname "$0")/scancel.log"\n`);
   write('scontrol', `#!/bin/bash\nf="$(dirname "$0")/jobs/$4"\n[ -f "$f" ] || { echo "slurm_load_jobs error: Invalid job id specified" >&2; exit 1; }\ncat "$f"\n`);
   return dir;
 }
@@ -191,4 +192,13 @@ test('status counts each shard’s runs from its rows and names a failed shard a
   assert.deepEqual(after.shards.map((s) => [s.job, s.state]), [['100_1', 'finished'], ['102_2', 'running']]);
   assert.equal(after.merge.state, 'queued');
   assert.match(await resubmit(out, { benchArgs: [], shardsWithFailedRuns: false }), /nothing to resubmit: merge job 103 is queued/);
+
+  // --retry-failed: shard 1 finished with a run not ok, so it reruns too; the queued merge would not wait for it.
+  const retried = await resubmit(out, { benchArgs: ['--retry-failed'], shardsWithFailedRuns: true });
+  assert.match(retried, /resubmitted shard 1 of 2: job 104[^]*cancelled merge job 103[^]*merge: job 105 \(after jobs 104, 102_2\)/);
+  assert.deepEqual(fs.readFileSync(path.join(bin, 'sbatch.log'), 'utf8').trim().split('\n').slice(4), [
+    `--parsable --array=1 ${out}/slurm/shard.sh --retry-failed`,
+    `--parsable --dependency=afterok:104:102_2 --kill-on-invalid-dep=yes ${out}/slurm/merge.sh`,
+  ]);
+  assert.equal(fs.readFileSync(path.join(bin, 'scancel.log'), 'utf8').trim(), '103');
 });

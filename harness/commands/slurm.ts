@@ -71,7 +71,9 @@ export function register(program: Command): void {
     .command('resubmit')
     .description('submit again only the shards that did not finish (each resumes where it stopped), and the merge job after them')
     .argument('<dir>', 'the results directory seqarena slurm submit printed')
-    .action(async (dir: string) => {
-      process.stdout.write(await resubmit(dir, { benchArgs: [], shardsWithFailedRuns: false }));
+    .option('--retry-failed', 'also rerun the runs that failed (timeout, crash, error, out of memory): bench --resume --retry-failed in their shards')
+    .action(async (dir: string, opts: { retryFailed?: boolean }) => {
+      const retry = opts.retryFailed ?? false;
+      process.stdout.write(await resubmit(dir, { benchArgs: retry ? ['--retry-failed'] : [], shardsWithFailedRuns: retry }));
     });
 }

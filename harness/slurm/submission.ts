@@ -245,7 +245,8 @@ export async function suiteStatus(dirArg: string): Promise<SuiteStatus> {
     state = 'not submitted';
   } else if (mergeState?.reason === 'DependencyNeverSatisfied' || (mergeState?.state === 'CANCELLED' && shards.some((s) => s.state === 'failed'))) {
     state = 'not run';
-    const failed = shards.filter((s) => s.state === 'failed').map((s) => s.shard);
+    // A shard whose runs all ended can still have failed its job (bench exits 1 when every run failed).
+    const failed = shards.filter((s) => s.state === 'failed' || (s.job_state !== null && !isActive(s.job_state) && s.job_state.state !== 'COMPLETED')).map((s) => s.shard);
     why = `a shard it waited for did not succeed${failed.length ? ` (shard ${failed.join(', ')})` : ''}`;
   } else {
     state = 'failed';
@@ -292,6 +293,7 @@ export function statusText(s: SuiteStatus): string {
   } else if (s.shards.some((sh) => sh.state === 'failed') || s.merge.state === 'failed' || s.merge.state === 'not run') {
     lines.push(`next: fix what failed, then \`seqarena slurm resubmit ${s.dir}\` reruns only the shards that did not finish, and the merge`);
   }
+  if (s.shards.some((sh) => sh.failed > 0)) lines.push(`to rerun the runs that failed too: \`seqarena slurm resubmit ${s.dir} --retry-failed\``);
   return lines.join('\n') + '\n';
 }
 
