@@ -3,10 +3,23 @@
  * WebAssembly, or tfjs's own reference), for `seqarena list`, env.json and every result row. A fused
  * kernel file reports itself by adding one line to ACTIVE_KERNELS.
  */
+import { fusedAttentionImplementation } from './attention-fused.ts';
 import { matmulInfo } from './matmul.ts';
+import { nativeAddon } from './native.ts';
+import { fusedRecurrenceImplementation } from './recurrence-fused.ts';
+import { fusedScanImplementation } from './selective-scan-fused.ts';
+
+/** The fused kernels' native code has a generic and an AVX2+FMA copy; AVX-512 machines run the AVX2 one. */
+function fused(implementation: 'native' | 'wasm' | 'js', split: string, fallback: string): string {
+  if (implementation !== 'native') return fallback;
+  return `native ${nativeAddon()?.isa() === 'generic' ? 'generic' : 'avx2+fma'} loops, ${split} split over the threads`;
+}
 
 const ACTIVE_KERNELS: Record<string, () => string> = {
   matmul: () => matmulInfo().detail,
+  attention: () => fused(fusedAttentionImplementation(), '(batch·head, query block)', 'wasm (SIMD loops, one thread; the native addon is not active)'),
+  recurrence: () => fused(fusedRecurrenceImplementation(), 'batch blocks (whole block per step as one product)', 'wasm (SIMD loops, one batch row at a time, one thread; the native addon is not active)'),
+  scan: () => fused(fusedScanImplementation(), '(sequence, 8 channels)', 'js (plain loops, one thread; the native addon is not active)'),
 };
 
 /** Kernel name → what runs it, e.g. { matmul: 'native avx512 (…), 2 threads' }. */

@@ -12,6 +12,10 @@
  * A row against a key block is two SIMD matrix–vector loops (simd.ts): the scores K_blk·q_i, then
  * Σ_j p_j v_j; the softmax bookkeeping between them is plain JavaScript.
  *
+ * Where the native addon is built (native.ts), both kernels run its C version instead
+ * (native/src/attention.c: the same algorithm, vectorised and split over batch·head and query blocks
+ * on every core); these loops stay the tested fallback.
+ *
  * Same signature and masking rules as attentionReference (attention.ts), tested against it. One
  * difference on purpose: a query row that may see no key at all (every visible key padded) outputs
  * zeros, where the reference's additive −1e9 mask spreads it uniformly over hidden keys.
@@ -19,6 +23,7 @@
  * Shapes: b batch, h heads, lq query length, lk key length, hs head size.
  */
 import * as tf from '@tensorflow/tfjs';
+import { nativeAddon } from './native.ts';
 import { Arena } from './simd.ts';
 import { HOST_BACKENDS, registerHostKernel, type HostKernel } from './typed-kernel.ts';
 import type { AttentionOptions } from './attention.ts';
@@ -66,9 +71,21 @@ const { gemvAcc, gemvT, ger } = arena.loops;
 // Forward: out (b, h, lq, hs) and lse (b, h, lq). Per query row i and key block: s = K_blk q_i (gemvT),
 // the online-softmax update in plain JS, then acc_i += Σ_j p_j v_j (gemvAcc).
 
+const f32 = (x: { values: Float32Array | Int32Array }): Float32Array => x.values as Float32Array;
+
 const forward: HostKernel = ({ q, k, v, keyMask }, attrs) => {
   const g = geometry(q.shape, k.shape, v.shape, keyMask.shape, attrs.causal as boolean);
   const { b, h, lq, lk, hs, scale } = g;
+  const native = nativeAddon();
+  if (native) {
+    const out = new Float32Array(b * h * lq * hs);
+    const lse = new Float32Array(b * h * lq);
+    native.attentionForward(f32(q), f32(k), f32(v), f32(keyMask), out, lse, b, h, lq, lk, hs, g.causal ? 1 : 0);
+    return [
+      { shape: [b, h, lq, hs], values: out },
+      { shape: [b, h, lq], values: lse },
+    ];
+  }
   arena.begin(q.values.length + 2 * k.values.length + 2 * BLOCK_K + BLOCK_Q * hs + 20);
   const Q = arena.alloc(q.values.length, q.values);
   const K = arena.alloc(k.values.length, k.values);
@@ -151,6 +168,16 @@ const backward: HostKernel = ({ q, k, v, keyMask, out, lse, dOut, dLse }, attrs)
   const { b, h, lq, lk, hs, scale } = g;
   const nq = q.values.length;
   const nk = k.values.length;
+  const native = nativeAddon();
+  if (native) {
+    const [dq, dk, dv] = [nq, nk, nk].map((count) => new Float32Array(count));
+    native.attentionBackward(f32(q), f32(k), f32(v), f32(keyMask), f32(out), f32(lse), f32(dOut), f32(dLse), dq, dk, dv, b, h, lq, lk, hs, g.causal ? 1 : 0);
+    return [
+      { shape: q.shape, values: dq },
+      { shape: k.shape, values: dk },
+      { shape: v.shape, values: dv },
+    ];
+  }
   arena.begin(3 * nq + 4 * nk + 3 * BLOCK_K + 32);
   const Q = arena.alloc(nq, q.values);
   const K = arena.alloc(nk, k.values);
@@ -212,6 +239,11 @@ const backward: HostKernel = ({ q, k, v, keyMask, out, lse, dOut, dLse }, attrs)
 /** Whether attentionFused can run on a backend: the host backends, whose tensors JavaScript reads directly. */
 export function fusedAttentionSupported(backendName: string = tf.getBackend()): boolean {
   return (HOST_BACKENDS as readonly string[]).includes(backendName);
+}
+
+/** Which implementation attentionFused runs: the native C kernel where the addon is built, else the WebAssembly SIMD loops. */
+export function fusedAttentionImplementation(): 'native' | 'wasm' {
+  return nativeAddon() ? 'native' : 'wasm';
 }
 
 function ensureRegistered(): void {

@@ -35,7 +35,31 @@ export interface NativeAddon {
   ): void;
   /** One AdamW update over all parameters, in place (kernels/adamw.ts); returns the global gradient norm. */
   adamw(params: Float32Array[], grads: Float32Array[], m: Float32Array[], v: Float32Array[], decay: Int32Array, hyper: Float64Array): number;
+
+  // Fused kernels (native/src/attention.c, recurrence.c, selective_scan.c): outputs are written into
+  // the arrays passed, sizes come last; shapes are those of the HostKernels that call them.
+  attentionForward(q: F32, k: F32, v: F32, mask: F32, out: F32, lse: F32, b: number, h: number, lq: number, lk: number, hs: number, causal: number): void;
+  attentionBackward(
+    q: F32, k: F32, v: F32, mask: F32, out: F32, lse: F32, dOut: F32, dLse: F32, dq: F32, dk: F32, dv: F32,
+    b: number, h: number, lq: number, lk: number, hs: number, causal: number,
+  ): void;
+  rnnForward(xProj: F32, wh: F32, h0: F32, hs: F32, b: number, l: number, h: number): void;
+  rnnBackward(dhs: F32, dhT: F32, hs: F32, wh: F32, h0: F32, dxProj: F32, dwh: F32, dh0: F32, b: number, l: number, h: number): void;
+  lstmForward(xProj: F32, wh: F32, h0: F32, c0: F32, hs: F32, cs: F32, gates: F32, b: number, l: number, h: number): void;
+  lstmBackward(
+    dhs: F32, dhT: F32, dcT: F32, gates: F32, cs: F32, hs: F32, wh: F32, h0: F32, c0: F32, dxProj: F32, dwh: F32, dh0: F32, dc0: F32,
+    b: number, l: number, h: number,
+  ): void;
+  gruForward(xProj: F32, wh: F32, bh: F32, h0: F32, hs: F32, saved: F32, b: number, l: number, h: number): void;
+  gruBackward(dhs: F32, dhT: F32, saved: F32, hs: F32, wh: F32, h0: F32, dxProj: F32, dwh: F32, dbh: F32, dh0: F32, b: number, l: number, h: number): void;
+  selectiveScanForward(u: F32, delta: F32, A: F32, B: F32, C: F32, D: F32, y: F32, b: number, l: number, di: number, n: number): void;
+  selectiveScanBackward(
+    u: F32, delta: F32, A: F32, B: F32, C: F32, D: F32, dy: F32, du: F32, ddelta: F32, dA: F32, dB: F32, dC: F32, dD: F32,
+    b: number, l: number, di: number, n: number,
+  ): void;
 }
+
+type F32 = Float32Array;
 
 const ADDON_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'seqarena.node');
 
@@ -53,10 +77,25 @@ function load(): { addon: NativeAddon | null; reason: string } {
   }
 }
 
-/** The native addon, or null where it is not built or is disabled. Loaded once per process. */
+let suspended = 0;
+
+/** The native addon, or null where it is not built, is disabled, or is set aside by withoutNative. Loaded once per process. */
 export function nativeAddon(): NativeAddon | null {
   loaded ??= load();
-  return loaded.addon;
+  return suspended > 0 ? null : loaded.addon;
+}
+
+/**
+ * Run fn with the native kernels set aside, so every kernel takes its WebAssembly/JavaScript path (tests
+ * hold the two against each other this way). Synchronous: kernels called inside fn, gradients included.
+ */
+export function withoutNative<T>(fn: () => T): T {
+  suspended++;
+  try {
+    return fn();
+  } finally {
+    suspended--;
+  }
 }
 
 /** Why the native kernels are or are not active, for `seqarena list` and env.json. */

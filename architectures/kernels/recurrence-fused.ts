@@ -12,9 +12,15 @@
  * so the inner loop streams memory; backward's dz·Whᵀ is a dot product with the same rows (gemvT), and
  * dWh += hᵀdz updates them in the same order (ger). States live in the SIMD arena while a kernel runs.
  *
+ * Where the native addon is built (native.ts), every kernel here runs its C version instead
+ * (native/src/recurrence.c): per step the whole batch block's h·Wh is one (rows, h)×(h, gh) product,
+ * blocks of batch rows run on every core, and backward's dWh is one GEMM over all b·l steps. The loops
+ * below stay the tested fallback.
+ *
  * Glossary: b batch, l sequence length, h hidden size, gh gate width (h, 3h or 4h).
  */
 import * as tf from '@tensorflow/tfjs';
+import { nativeAddon } from './native.ts';
 import { Arena } from './simd.ts';
 import { HOST_BACKENDS, registerHostKernel, type HostKernel } from './typed-kernel.ts';
 import type { LstmSequenceOutput, RecurrenceOutput } from './recurrence.ts';
@@ -64,8 +70,19 @@ function lastStep(seq: Float32Array, b: number, l: number, h: number): Float32Ar
 const RNN_FORWARD = 'SeqarenaRnnSequence';
 const RNN_BACKWARD = 'SeqarenaRnnSequenceGrad';
 
+const f32 = (x: { values: Float32Array | Int32Array }): Float32Array => x.values as Float32Array;
+
 const rnnForward: HostKernel = ({ xProj, wh, h0 }) => {
   const { b, l, h } = checkShapes('rnnSequenceFused', 1, xProj.shape, wh.shape, { h0: h0.shape });
+  const native = nativeAddon();
+  if (native) {
+    const hs = new Float32Array(b * l * h);
+    native.rnnForward(f32(xProj), f32(wh), f32(h0), hs, b, l, h);
+    return [
+      { shape: [b, l, h], values: hs },
+      { shape: [b, h], values: lastStep(hs, b, l, h) },
+    ];
+  }
   arena.begin(h * h + 2 * b * h + b * l * h + h + 16);
   const W = arena.alloc(h * h, wh.values);
   const H0 = arena.alloc(b * h, h0.values);
@@ -89,6 +106,16 @@ const rnnForward: HostKernel = ({ xProj, wh, h0 }) => {
 
 const rnnBackward: HostKernel = ({ dhs, dhT, hs, wh, h0 }) => {
   const [b, l, h] = hs.shape;
+  const native = nativeAddon();
+  if (native) {
+    const [dxProj, dwh, dh0] = [b * l * h, h * h, b * h].map((count) => new Float32Array(count));
+    native.rnnBackward(f32(dhs), f32(dhT), f32(hs), f32(wh), f32(h0), dxProj, dwh, dh0, b, l, h);
+    return [
+      { shape: [b, l, h], values: dxProj },
+      { shape: [h, h], values: dwh },
+      { shape: [b, h], values: dh0 },
+    ];
+  }
   arena.begin(2 * h * h + b * h + b * l * h + 2 * h + 20);
   const W = arena.alloc(h * h, wh.values);
   const H0 = arena.alloc(b * h, h0.values);
@@ -131,6 +158,18 @@ const LSTM_BACKWARD = 'SeqarenaLstmSequenceGrad';
 const lstmForward: HostKernel = ({ xProj, wh, h0, c0 }) => {
   const { b, l, h } = checkShapes('lstmSequenceFused', 4, xProj.shape, wh.shape, { h0: h0.shape, c0: c0.shape });
   const gh = 4 * h;
+  const native = nativeAddon();
+  if (native) {
+    const [hs, cs, gates] = [b * l * h, b * l * h, b * l * gh].map((count) => new Float32Array(count));
+    native.lstmForward(f32(xProj), f32(wh), f32(h0), f32(c0), hs, cs, gates, b, l, h);
+    return [
+      { shape: [b, l, h], values: hs },
+      { shape: [b, h], values: lastStep(hs, b, l, h) },
+      { shape: [b, h], values: lastStep(cs, b, l, h) },
+      { shape: [b, l, gh], values: gates },
+      { shape: [b, l, h], values: cs },
+    ];
+  }
   arena.begin(h * gh + b * h + b * l * h + gh + 16);
   const W = arena.alloc(h * gh, wh.values);
   const H0 = arena.alloc(b * h, h0.values);
@@ -175,6 +214,17 @@ const lstmForward: HostKernel = ({ xProj, wh, h0, c0 }) => {
 const lstmBackward: HostKernel = ({ dhs, dhT, dcT, gates, cs, hs, wh, h0, c0 }) => {
   const [b, l, h] = hs.shape;
   const gh = 4 * h;
+  const native = nativeAddon();
+  if (native) {
+    const [dxProj, dwh, dh0, dc0] = [b * l * gh, h * gh, b * h, b * h].map((count) => new Float32Array(count));
+    native.lstmBackward(f32(dhs), f32(dhT), f32(dcT), f32(gates), f32(cs), f32(hs), f32(wh), f32(h0), f32(c0), dxProj, dwh, dh0, dc0, b, l, h);
+    return [
+      { shape: [b, l, gh], values: dxProj },
+      { shape: [h, gh], values: dwh },
+      { shape: [b, h], values: dh0 },
+      { shape: [b, h], values: dc0 },
+    ];
+  }
   arena.begin(2 * h * gh + b * h + b * l * h + gh + h + 20);
   const W = arena.alloc(h * gh, wh.values);
   const H0 = arena.alloc(b * h, h0.values);
@@ -236,6 +286,16 @@ const GRU_BACKWARD = 'SeqarenaGruSequenceGrad';
 const gruForward: HostKernel = ({ xProj, wh, bh, h0 }) => {
   const { b, l, h } = checkShapes('gruSequenceFused', 3, xProj.shape, wh.shape, { bh: bh.shape, h0: h0.shape });
   const gh = 3 * h;
+  const native = nativeAddon();
+  if (native) {
+    const [hs, saved] = [b * l * h, b * l * 4 * h].map((count) => new Float32Array(count));
+    native.gruForward(f32(xProj), f32(wh), f32(bh), f32(h0), hs, saved, b, l, h);
+    return [
+      { shape: [b, l, h], values: hs },
+      { shape: [b, h], values: lastStep(hs, b, l, h) },
+      { shape: [b, l, 4 * h], values: saved },
+    ];
+  }
   arena.begin(h * gh + b * h + b * l * h + gh + 16);
   const W = arena.alloc(h * gh, wh.values);
   const H0 = arena.alloc(b * h, h0.values);
@@ -276,6 +336,17 @@ const gruForward: HostKernel = ({ xProj, wh, bh, h0 }) => {
 const gruBackward: HostKernel = ({ dhs, dhT, saved, hs, wh, h0 }) => {
   const [b, l, h] = hs.shape;
   const gh = 3 * h;
+  const native = nativeAddon();
+  if (native) {
+    const [dxProj, dwh, dbh, dh0] = [b * l * gh, h * gh, gh, b * h].map((count) => new Float32Array(count));
+    native.gruBackward(f32(dhs), f32(dhT), f32(saved), f32(hs), f32(wh), f32(h0), dxProj, dwh, dbh, dh0, b, l, h);
+    return [
+      { shape: [b, l, gh], values: dxProj },
+      { shape: [h, gh], values: dwh },
+      { shape: [gh], values: dbh },
+      { shape: [b, h], values: dh0 },
+    ];
+  }
   arena.begin(2 * h * gh + b * h + b * l * h + gh + h + 20);
   const W = arena.alloc(h * gh, wh.values);
   const H0 = arena.alloc(b * h, h0.values);
@@ -348,6 +419,11 @@ function run(kernelName: string, inputs: Record<string, tf.Tensor>): tf.Tensor[]
 /** Whether the fused recurrences can run on a backend: the host backends, whose tensors JavaScript reads directly. */
 export function fusedRecurrenceSupported(backendName: string = tf.getBackend()): boolean {
   return (HOST_BACKENDS as readonly string[]).includes(backendName);
+}
+
+/** Which implementation the fused recurrences run: the native C kernels where the addon is built, else the WebAssembly SIMD loops. */
+export function fusedRecurrenceImplementation(): 'native' | 'wasm' {
+  return nativeAddon() ? 'native' : 'wasm';
 }
 
 function ensureRegistered(): void {

@@ -12,8 +12,13 @@
  * backward recomputes them one (sequence, channel) pair at a time into a scratch of 2·l·n numbers, so
  * extra memory grows linearly in l and does not grow with b or di — the recompute-instead-of-store
  * choice of the CUDA kernel in state-spaces/mamba.
+ *
+ * Where the native addon is built (native.ts), both kernels run its C version instead
+ * (native/src/selective_scan.c: pieces of (sequence, 8 channels) on every core, forward and backward);
+ * these loops stay the tested fallback.
  */
 import * as tf from '@tensorflow/tfjs';
+import { nativeAddon } from './native.ts';
 import { HOST_BACKENDS, registerHostKernel, type HostKernel } from './typed-kernel.ts';
 
 export const SELECTIVE_SCAN_KERNEL = 'SeqarenaSelectiveScan';
@@ -45,8 +50,16 @@ export function scanSizes(u: number[], delta: number[], A: number[], B: number[]
   return { b, l, di, n };
 }
 
+const f32 = (x: { values: Float32Array | Int32Array }): Float32Array => x.values as Float32Array;
+
 const scanForward: HostKernel = ({ u, delta, A, B, C, D }) => {
   const { b, l, di, n } = scanSizes(u.shape, delta.shape, A.shape, B.shape, C.shape, D.shape);
+  const native = nativeAddon();
+  if (native) {
+    const y = new Float32Array(b * l * di);
+    native.selectiveScanForward(f32(u), f32(delta), f32(A), f32(B), f32(C), f32(D), y, b, l, di, n);
+    return { shape: [b, l, di], values: y };
+  }
   const uv = u.values;
   const dv = delta.values;
   const av = A.values;
@@ -87,6 +100,19 @@ const scanForward: HostKernel = ({ u, delta, A, B, C, D }) => {
  */
 const scanBackward: HostKernel = ({ u, delta, A, B, C, D, dy }) => {
   const { b, l, di, n } = scanSizes(u.shape, delta.shape, A.shape, B.shape, C.shape, D.shape);
+  const native = nativeAddon();
+  if (native) {
+    const [du, ddelta, dA, dB, dC, dD] = [b * l * di, b * l * di, di * n, b * l * n, b * l * n, di].map((count) => new Float32Array(count));
+    native.selectiveScanBackward(f32(u), f32(delta), f32(A), f32(B), f32(C), f32(D), f32(dy), du, ddelta, dA, dB, dC, dD, b, l, di, n);
+    return [
+      { shape: [b, l, di], values: du },
+      { shape: [b, l, di], values: ddelta },
+      { shape: [di, n], values: dA },
+      { shape: [b, l, n], values: dB },
+      { shape: [b, l, n], values: dC },
+      { shape: [di], values: dD },
+    ];
+  }
   const uv = u.values;
   const dv = delta.values;
   const av = A.values;
@@ -156,6 +182,11 @@ const scanBackward: HostKernel = ({ u, delta, A, B, C, D, dy }) => {
     { shape: [di], values: Float32Array.from(dD) },
   ];
 };
+
+/** Which implementation selectiveScanFused runs: the native C kernel where the addon is built, else these JavaScript loops. */
+export function fusedScanImplementation(): 'native' | 'js' {
+  return nativeAddon() ? 'native' : 'js';
+}
 
 /** Whether the fused kernel can run on this backend (host memory: cpu, wasm). */
 export function fusedScanSupported(backendName: string = tf.getBackend()): boolean {

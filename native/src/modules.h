@@ -9,7 +9,10 @@
 #define SEQARENA_MODULES(X) \
   X(core) \
   X(gemm) \
-  X(adamw)
+  X(adamw) \
+  X(attention) \
+  X(recurrence) \
+  X(selective_scan)
 
 #define SEQARENA_DECLARE(name) void register_##name(napi_env env, napi_value exports);
 SEQARENA_MODULES(SEQARENA_DECLARE)

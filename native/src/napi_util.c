@@ -53,6 +53,18 @@ int *su_i32s(napi_env env, napi_value value, const char *name, size_t *length) {
   return (int *)typed(env, value, name, napi_int32_array, "an Int32Array", length);
 }
 
+float *su_f32s_n(napi_env env, napi_value value, const char *name, size_t expected) {
+  size_t n = 0;
+  float *data = su_f32s(env, value, name, &n);
+  if (data && n != expected) {
+    char message[200];
+    snprintf(message, sizeof message, "seqarena native: argument '%s' has %zu elements, expected %zu (check the shapes passed with it)", name, n, expected);
+    napi_throw_range_error(env, NULL, message);
+    return NULL;
+  }
+  return data;
+}
+
 void su_export(napi_env env, napi_value exports, const char *name, napi_callback fn) {
   napi_value f;
   if (napi_create_function(env, name, NAPI_AUTO_LENGTH, fn, NULL, &f) == napi_ok) napi_set_named_property(env, exports, name, f);

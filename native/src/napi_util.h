@@ -30,6 +30,10 @@ int su_i32(napi_env env, napi_value value, const char *name);
 float *su_f32s(napi_env env, napi_value value, const char *name, size_t *length);
 int *su_i32s(napi_env env, napi_value value, const char *name, size_t *length);
 
+/* Argument as a Float32Array of exactly `expected` elements: its data, or NULL and a pending RangeError
+ * naming the argument and both lengths (or a TypeError when it is no Float32Array). */
+float *su_f32s_n(napi_env env, napi_value value, const char *name, size_t expected);
+
 /* exports[name] = fn */
 void su_export(napi_env env, napi_value exports, const char *name, napi_callback fn);
 
