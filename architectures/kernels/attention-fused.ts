@@ -25,7 +25,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { nativeAddon } from './native.ts';
 import { Arena } from './simd.ts';
-import { HOST_BACKENDS, registerHostKernel, type HostKernel } from './typed-kernel.ts';
+import { HOST_BACKENDS, registerHostKernel, float32Values as f32, type HostKernel } from './typed-kernel.ts';
 import type { AttentionOptions } from './attention.ts';
 
 const FORWARD = 'SeqarenaFlashAttention';
@@ -70,8 +70,6 @@ const { gemvAcc, gemvT, ger } = arena.loops;
 // ---------------------------------------------------------------------------------------------------
 // Forward: out (b, h, lq, hs) and lse (b, h, lq). Per query row i and key block: s = K_blk q_i (gemvT),
 // the online-softmax update in plain JS, then acc_i += Σ_j p_j v_j (gemvAcc).
-
-const f32 = (x: { values: Float32Array | Int32Array }): Float32Array => x.values as Float32Array;
 
 const forward: HostKernel = ({ q, k, v, keyMask }, attrs) => {
   const g = geometry(q.shape, k.shape, v.shape, keyMask.shape, attrs.causal as boolean);

@@ -22,7 +22,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { nativeAddon } from './native.ts';
 import { Arena } from './simd.ts';
-import { HOST_BACKENDS, registerHostKernel, type HostKernel } from './typed-kernel.ts';
+import { HOST_BACKENDS, registerHostKernel, float32Values as f32, type HostKernel } from './typed-kernel.ts';
 import type { LstmSequenceOutput, RecurrenceOutput } from './recurrence.ts';
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
@@ -69,8 +69,6 @@ function lastStep(seq: Float32Array, b: number, l: number, h: number): Float32Ar
 
 const RNN_FORWARD = 'SeqarenaRnnSequence';
 const RNN_BACKWARD = 'SeqarenaRnnSequenceGrad';
-
-const f32 = (x: { values: Float32Array | Int32Array }): Float32Array => x.values as Float32Array;
 
 const rnnForward: HostKernel = ({ xProj, wh, h0 }) => {
   const { b, l, h } = checkShapes('rnnSequenceFused', 1, xProj.shape, wh.shape, { h0: h0.shape });

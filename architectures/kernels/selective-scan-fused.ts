@@ -19,7 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { nativeAddon } from './native.ts';
-import { HOST_BACKENDS, registerHostKernel, type HostKernel } from './typed-kernel.ts';
+import { HOST_BACKENDS, registerHostKernel, float32Values as f32, type HostKernel } from './typed-kernel.ts';
 
 export const SELECTIVE_SCAN_KERNEL = 'SeqarenaSelectiveScan';
 export const SELECTIVE_SCAN_GRAD_KERNEL = 'SeqarenaSelectiveScanGrad';
@@ -49,8 +49,6 @@ export function scanSizes(u: number[], delta: number[], A: number[], B: number[]
   expect('D', D, [di]);
   return { b, l, di, n };
 }
-
-const f32 = (x: { values: Float32Array | Int32Array }): Float32Array => x.values as Float32Array;
 
 const scanForward: HostKernel = ({ u, delta, A, B, C, D }) => {
   const { b, l, di, n } = scanSizes(u.shape, delta.shape, A.shape, B.shape, C.shape, D.shape);

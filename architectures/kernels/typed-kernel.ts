@@ -87,3 +87,8 @@ export function registerHostKernel(kernelName: string, kernel: HostKernel, optio
     });
   }
 }
+
+/** An input's values as a Float32Array, for native kernels (the cpu backend may hold other arrays, e.g. a cast mask); a view when it already is one. */
+export function float32Values(input: { values: Float32Array | Int32Array }): Float32Array {
+  return input.values instanceof Float32Array ? input.values : Float32Array.from(input.values);
+}
