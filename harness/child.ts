@@ -4,7 +4,7 @@
  * on an exception writes {"error": …} to ROWS.jsonl.error and exits 3, so the runner can record it;
  * when the disk fails (full, read-only) it prints the problem and exits 4, and the runner stops the suite.
  *
- * SEQARENA_PLANT_FAULT='{"<seed>": "throw|nan|hang|crash|oom"}' plants that fault at training step 2
+ * SEQARENA_PLANT_FAULT='{"<seed>": "throw|nan|hang|crash|kill|oom[@STEP]"}' plants that fault at training step 2 (or STEP)
  * of the runs with that seed, so the reliability tests can check that each one is recorded and the
  * suite goes on.
  */
@@ -13,7 +13,7 @@ import type { Command } from 'commander';
 import { executeRun } from './run.ts';
 import { writeFileAtomic } from './results/io.ts';
 import type { RunSpecInput } from './spec.ts';
-import { DISK_PROBLEM_EXIT, DISK_PROBLEM_PREFIX, PROGRESS_PREFIX } from './runner.ts';
+import { checkpointFileOf, DISK_PROBLEM_EXIT, DISK_PROBLEM_PREFIX, PROGRESS_PREFIX } from './runner.ts';
 import { fileSystemProblem } from './errors.ts';
 
 /** Run the spec in SPEC_FILE in this process and write its rows to ROWS_FILE. */
@@ -21,13 +21,16 @@ export async function childMain(specFile: string, rowsFile: string, shard: strin
   const spec = JSON.parse(fs.readFileSync(specFile, 'utf8')) as RunSpecInput;
   const say = (message: object) => process.stdout.write(PROGRESS_PREFIX + JSON.stringify(message) + '\n');
   let lastReport = 0;
-  const fault = (JSON.parse(process.env.SEQARENA_PLANT_FAULT ?? '{}') as Record<string, string>)[String(spec.seed ?? 0)];
+  const planted = (JSON.parse(process.env.SEQARENA_PLANT_FAULT ?? '{}') as Record<string, string>)[String(spec.seed ?? 0)];
 
+  // "kind" plants at step 2, "kind@N" at step N.
+  const [fault, faultStep] = (planted ?? '').split('@');
   function plant(step: number, record: { loss: number }): void {
-    if (!fault || step !== 2) return;
-    if (fault === 'throw') throw new Error('planted fault: the run threw at step 2');
+    if (!fault || step !== (faultStep ? Number(faultStep) : 2)) return;
+    if (fault === 'throw') throw new Error(`planted fault: the run threw at step ${step}`);
     if (fault === 'nan') record.loss = NaN;
     if (fault === 'crash') process.kill(process.pid, 'SIGSEGV');
+    if (fault === 'kill') process.kill(process.pid, 'SIGKILL');
     if (fault === 'hang') for (;;);
     if (fault === 'oom') {
       const hoard: number[][] = [];
@@ -37,6 +40,7 @@ export async function childMain(specFile: string, rowsFile: string, shard: strin
   try {
     const rows = await executeRun(spec, {
       shard: shard || null,
+      checkpointFile: checkpointFileOf(rowsFile),
       onProgress: (r, total) => {
         plant(r.step, r);
         const now = performance.now();

@@ -26,6 +26,8 @@ export interface RunContext {
   shard?: string | null;
   onProgress?: TrainHooks['onStep'];
   onEval?: TrainHooks['onEval'];
+  /** Where this run's checkpoint lives (the runner's child gives RESULTS_DIR/runs/<run_id>.checkpoint.json). */
+  checkpointFile?: string;
 }
 
 export function runColumns(run: ResolvedRun, backend: string, device: string, params: number | null, shard: string | null): RunColumns {
@@ -131,7 +133,10 @@ export async function executeRun(input: RunSpecInput, context: RunContext = {}):
     if (testExamples.length < Math.min(MIN_TEST_EXAMPLES, run.spec.training.evalExamples)) {
       throw new UsageError(`task ${run.task.name} has ${testExamples.length} test examples with these parameters; at least ${MIN_TEST_EXAMPLES} are needed to measure a model (raise the test split, e.g. --task-param test_fraction=…)`);
     }
-    const outcome = await train(run, model, { onStep: context.onProgress, onEval: context.onEval });
+    const checkpoint = context.checkpointFile
+      ? { file: context.checkpointFile, runId: run.runId, everySteps: run.spec.checkpointEvery, everySeconds: run.spec.checkpointMinutes * 60 }
+      : undefined;
+    const outcome = await train(run, model, { onStep: context.onProgress, onEval: context.onEval, checkpoint });
     const timed = outcome.steps.slice(WARMUP_STEPS).filter((r) => Number.isFinite(r.loss));
     const curveEvery = Math.max(1, Math.floor(outcome.steps.length / 50));
     for (const r of outcome.steps) {

@@ -17,6 +17,9 @@ import { estimateBytes, machineMemoryBytes, resolveRun, type ResolvedRun, type R
 import { runColumns } from './run.ts';
 
 export const PROGRESS_PREFIX = '@@seqarena ';
+/** Where a run's checkpoint lives, beside its rows file in RESULTS_DIR/runs/. */
+export const checkpointFileOf = (rowsFile: string): string => rowsFile.replace(/\.rows\.jsonl$/, '.checkpoint.json');
+
 /** A run process that could not write its results (full or read-only disk) says so on stderr and exits 4. */
 export const DISK_PROBLEM_PREFIX = '@@seqarena-disk ';
 export const DISK_PROBLEM_EXIT = 4;
@@ -167,6 +170,7 @@ export async function runInChild(run: ResolvedRun, outDir: string, shard: string
   if (fs.existsSync(rowsFile) && result.exitCode === 0) {
     const rows = readRows(rowsFile);
     fs.rmSync(rowsFile);
+    fs.rmSync(checkpointFileOf(rowsFile), { force: true }); // finished: nothing left to resume
     const runRow = rows.find((r) => r.phase === 'run');
     return { rows, status: runRow?.status ?? 'ok', error: runRow?.error ?? null, seconds };
   }

@@ -44,6 +44,8 @@ export const RunSpec = z.object({
   seed: z.number().int().nonnegative().default(0),
   backend: z.enum(BACKEND_CHOICES).default('wasm'),
   timeLimitS: z.number().positive().default(600).describe('wall-clock limit of the run process'),
+  checkpointEvery: z.number().int().positive().nullable().default(null).describe('write a checkpoint every this many steps (null: by time only)'),
+  checkpointMinutes: z.number().positive().default(10).describe('write a checkpoint at least this often, in minutes of training'),
 });
 export type RunSpec = z.infer<typeof RunSpec>;
 export type RunSpecInput = z.input<typeof RunSpec>;
@@ -86,6 +88,7 @@ const SPEC_FLAGS: Record<string, string> = {
   seed: '--seed',
   backend: '--backend',
   timeLimitS: '--time-limit',
+  checkpointEvery: '--checkpoint-every',
   'training.steps': '--steps',
   'training.batchSize': '--batch-size',
   'training.learningRate': '--lr',
@@ -141,8 +144,8 @@ export function resolveRun(input: RunSpecInput): ResolvedRun {
   const io: ModelIO = { vocabSize: vocab.size, maxLen, padId: vocab.pad };
   const seqLen = typeof params.seq_len === 'number' ? params.seq_len : task.maxLen(params);
   const configHash = shortHash({ arch: arch.name, config, task: task.name, params });
-  // The time limit says how long a run may take, not what it is: raising it must not change the id.
-  const { timeLimitS: _limit, ...identity } = spec;
+  // The time limit and the checkpoints say how a run is carried out, not what it is: they leave its id alone.
+  const { timeLimitS: _limit, checkpointEvery: _every, checkpointMinutes: _minutes, ...identity } = spec;
   const runId = shortHash({ ...identity, config, params });
   return { spec, runId, configHash, arch, task, config, params, io, seqLen };
 }

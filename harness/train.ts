@@ -10,6 +10,7 @@ import { pairMetrics } from '../tasks/translation-metrics.ts';
 import { SPECIALS, type Example, type LMExample, type PairExample, type TaskMetric } from '../tasks/types.ts';
 import { disposeBatch, ExampleStream, makeBatch, takeExamples, type Batch } from './batches.ts';
 import { AdamW } from './optimizer.ts';
+import { loadCheckpoint, saveCheckpoint, type CheckpointPlan } from './checkpoint.ts';
 import type { ResolvedRun } from './spec.ts';
 
 /** Mean cross-entropy over masked positions: logits (b, l, v), target (b, l), mask (b, l) → scalar. */
@@ -58,6 +59,8 @@ export interface TrainOutcome {
 export interface TrainHooks {
   onStep?(record: StepRecord, totalSteps: number): void;
   onEval?(record: EvalRecord): void;
+  /** Write checkpoints by this plan, and continue from the plan's file when it holds one of this run. */
+  checkpoint?: CheckpointPlan;
 }
 
 /** Train `model` on the run's task; returns per-step timings, the loss curve and evaluations. */
@@ -68,9 +71,29 @@ export async function train(run: ResolvedRun, model: Model, hooks: TrainHooks = 
   const optimizer = new AdamW(model.trainableWeights, model.decayedWeights, s);
   const pad = run.io.padId;
   const outcome: TrainOutcome = { steps: [], evals: [], timeToTargetS: null, diverged: null, peakTensorBytes: 0 };
-  const start = performance.now();
+  let start = performance.now();
+  let firstStep = 0;
+  const plan = hooks.checkpoint;
+  const resumed = plan ? loadCheckpoint(plan.file, plan.runId) : null;
+  if (resumed) {
+    tf.tidy(() => model.trainableWeights.forEach((w, i) => w.assign(tf.tensor(resumed.weights[i], w.shape, 'float32'))));
+    optimizer.loadState(resumed.optimizer);
+    stream.take(resumed.step * s.batchSize); // the examples the saved steps consumed
+    Object.assign(outcome, { steps: resumed.steps, evals: resumed.evals, peakTensorBytes: resumed.peakTensorBytes, timeToTargetS: resumed.timeToTargetS });
+    firstStep = resumed.step;
+    start -= resumed.wallSeconds * 1000;
+  }
+  let lastCheckpoint = performance.now();
+  const saveIfDue = async (next: number) => {
+    if (!plan || next >= s.steps) return;
+    const byStep = plan.everySteps !== null && next % plan.everySteps === 0;
+    if (!byStep && (performance.now() - lastCheckpoint) / 1000 < plan.everySeconds) return;
+    const weights = await Promise.all(model.trainableWeights.map(async (w) => Float32Array.from(await w.data())));
+    saveCheckpoint(plan.file, { runId: plan.runId, step: next, weights, optimizer: await optimizer.state(), steps: outcome.steps, evals: outcome.evals, peakTensorBytes: outcome.peakTensorBytes, timeToTargetS: outcome.timeToTargetS, wallSeconds: (performance.now() - start) / 1000 });
+    lastCheckpoint = performance.now();
+  };
   try {
-    for (let step = 0; step < s.steps; step++) {
+    for (let step = firstStep; step < s.steps; step++) {
       const batch = makeBatch(stream.take(s.batchSize), model.form, pad);
       let loss: number;
       const t0 = performance.now();
@@ -106,6 +129,7 @@ export async function train(run: ResolvedRun, model: Model, hooks: TrainHooks = 
           break;
         }
       }
+      await saveIfDue(step + 1);
     }
   } finally {
     optimizer.dispose();

@@ -159,3 +159,34 @@ test('a second process on a locked results directory exits 2 naming the holder; 
   release();
   assert.equal(fs.existsSync(path.join(dir, LOCK_FILE)), false);
 });
+
+test('checkpoints: a run killed (kill -9) at 60% of its steps continues from its checkpoint on --retry-failed, with the same final loss', async () => {
+  const spec: RunSpecInput = { ...tiny(3), training: { ...tiny(3).training, steps: 10, evalEvery: 5, warmupSteps: 2 }, checkpointEvery: 2 };
+  const id = resolveRun(spec).runId;
+  const whole = tmp('uninterrupted');
+  await runSuite([spec], { outDir: whole });
+  const killed = tmp('killed');
+  process.env.SEQARENA_PLANT_FAULT = JSON.stringify({ '3': 'kill@6' });
+  try {
+    const first = await runSuite([spec], { outDir: killed });
+    assert.equal(first.failed, 1);
+  } finally {
+    delete process.env.SEQARENA_PLANT_FAULT;
+  }
+  assert.equal(readRows(killed).find((r) => r.phase === 'run')?.status, 'crashed');
+  const checkpoint = path.join(killed, 'runs', `${id}.checkpoint.json`);
+  const saved = JSON.parse(fs.readFileSync(checkpoint, 'utf8'));
+  assert.equal(saved.step, 6, 'the last checkpoint before the kill, after step 6 of 10');
+  // Mark the checkpoint's record of step 0: a resumed run reports it as saved; a run from scratch would recompute it.
+  saved.steps[0].loss = 42;
+  fs.writeFileSync(checkpoint, JSON.stringify(saved));
+  const retried = await runSuite([spec], { outDir: killed, retryFailed: true, notice: () => {} });
+  assert.equal(retried.ok, 1);
+  assert.equal(fs.existsSync(checkpoint), false, 'a finished run leaves no checkpoint');
+  const losses = (dir: string) => readRows(dir).filter((r) => r.metric === 'loss' || r.metric === 'final_loss').map((r) => [r.metric, r.step, r.value]);
+  assert.equal(losses(whole).length, 11);
+  const expected = losses(whole).map(([metric, step, value]) => [metric, step, metric === 'loss' && step === 0 ? 42 : value]);
+  assert.deepEqual(losses(killed), expected, 'steps 0-5 come from the checkpoint; steps 6-9 and the final loss equal the uninterrupted run');
+  const accuracy = (dir: string) => readRows(dir).find((r) => r.metric === 'accuracy' && r.slice === null)?.value;
+  assert.equal(accuracy(killed), accuracy(whole));
+});

@@ -24,6 +24,7 @@ interface BenchOptions {
   out?: string;
   resume?: string;
   retryFailed?: boolean;
+  checkpointEvery?: string;
   shard?: string;
   scale?: string;
   timeLimit?: string;
@@ -38,10 +39,11 @@ export function timestamp(): string {
 }
 
 /** The suite's specs with command-line overrides applied. */
-export function suiteSpecs(suite: Suite, scale: Scale, overrides: { backend: BackendChoice; timeLimitS?: number; steps?: number }): RunSpecInput[] {
+export function suiteSpecs(suite: Suite, scale: Scale, overrides: { backend: BackendChoice; timeLimitS?: number; steps?: number; checkpointEvery?: number }): RunSpecInput[] {
   return suite.runs({ scale }).map((spec) => ({
     ...spec,
     backend: overrides.backend,
+    ...(overrides.checkpointEvery ? { checkpointEvery: overrides.checkpointEvery } : {}),
     ...(overrides.timeLimitS ? { timeLimitS: overrides.timeLimitS } : {}),
     ...(overrides.steps ? { training: { ...spec.training, steps: overrides.steps } } : {}),
   }));
@@ -104,6 +106,8 @@ export interface SuiteSettings {
   scale: string;
   timeLimit?: string;
   steps?: string;
+  /** How a run is carried out, not which runs: not stored in suite.json, and free to change on --resume. */
+  checkpointEvery?: string;
 }
 
 /** suite.json: the settings a results directory was started with, and its shard. */
@@ -121,6 +125,7 @@ export function resolveSuite(settings: SuiteSettings): { suite: Suite; specs: Ru
     backend: backend as BackendChoice,
     timeLimitS: positiveNumber(settings.timeLimit, '--time-limit'),
     steps: positiveNumber(settings.steps, '--steps'),
+    checkpointEvery: positiveNumber(settings.checkpointEvery, '--checkpoint-every'),
   });
   return { suite, specs, resolved: specs.map((spec) => resolveRun(spec)) };
 }
@@ -174,7 +179,7 @@ export async function bench(options: BenchOptions): Promise<number> {
       throw new UsageError(`${outDir} already holds results; to finish it use --resume ${outDir}, or choose another --out`);
     }
   }
-  const { suite, specs, resolved } = resolveSuite({ suite: suiteName, backend, scale, timeLimit, steps });
+  const { suite, specs, resolved } = resolveSuite({ suite: suiteName, backend, scale, timeLimit, steps, checkpointEvery: options.checkpointEvery });
   if (shard) parseShard(shard);
   if (options.dryRun) {
     const mine = shard ? shardOf(resolved, shard) : resolved;
@@ -264,6 +269,7 @@ export function register(program: Command): void {
     .option('--scale <scale>', `cpu (sizes a 2-core machine finishes) or paper (published settings, for a GPU); default ${BENCH_DEFAULTS.scale}`)
     .option('--out <dir>', 'results directory (default results/<suite>-<timestamp>)')
     .option('--resume <dir>', 'finish an interrupted suite in <dir>: runs already there are not repeated')
+    .option('--checkpoint-every <steps>', 'write a checkpoint every <steps> steps (default: every 10 minutes of training); a killed or timed-out run continues from it with --resume DIR --retry-failed')
     .option('--retry-failed', 'with --resume: run again the runs that timed out, crashed, errored or ran out of memory (their old rows are replaced)')
     .option('--shard <i/n>', "run only this machine's share i of n (see `seqarena merge`)")
     .option('--time-limit <seconds>', 'per-run wall-clock limit (default: each spec\'s, 300 s in the standard suites)')

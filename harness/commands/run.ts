@@ -27,6 +27,7 @@ export interface RunOptions {
   seed?: string;
   backend?: string;
   timeLimit?: string;
+  checkpointEvery?: string;
   spec?: string;
   fromRow?: string;
   out?: string;
@@ -81,6 +82,7 @@ export function specFromOptions(o: RunOptions): RunSpecInput {
     seed: numberFlag(o.seed, '--seed') ?? base.seed,
     backend: o.backend ?? base.backend,
     timeLimitS: numberFlag(o.timeLimit, '--time-limit') ?? base.timeLimitS,
+    checkpointEvery: numberFlag(o.checkpointEvery, '--checkpoint-every') ?? base.checkpointEvery,
   } as RunSpecInput;
   if (!spec.arch) throw new UsageError('missing --arch (see `seqarena list` for architectures), or give --spec FILE');
   if (!spec.task) throw new UsageError('missing --task (see `seqarena list` for tasks), or give --spec FILE');
@@ -102,6 +104,7 @@ export function addRunSpecOptions(command: Command): Command {
     .option('--seed <S>', 'seed of data and weights (default 0)')
     .option('--backend <name>', `${BACKEND_CHOICES.join(' | ')} (default wasm)`)
     .option('--time-limit <seconds>', 'wall-clock limit of the run (default 600)')
+    .option('--checkpoint-every <steps>', 'write a checkpoint every <steps> steps (default: every 10 minutes of training); the same command again continues a killed run from it')
     .option('--spec <file>', 'a JSON run spec (flags override its fields)')
     .option('--from-row <dir:run_id>', 'rerun a run recorded in a results directory');
 }
