@@ -70,9 +70,50 @@ async function loadBackendPackage(name: BackendName): Promise<boolean> {
       const featureLevel = process.env.SEQARENA_WEBGPU_FEATURE_LEVEL;
       const requestAdapter = (options: object = {}) => gpu.requestAdapter(featureLevel ? { ...options, featureLevel } : options);
       Object.defineProperty(globalThis, 'navigator', { value: { gpu: Object.assign(Object.create(gpu), { requestAdapter }) }, configurable: true });
+      webgpuAdapter = await readAdapterInfo(requestAdapter);
       return (await optionalImport(() => import('@tensorflow/tfjs-backend-webgpu'))) !== null;
     }
   }
+}
+
+/** What a WebGPU adapter says of itself (GPUAdapterInfo, and GPUAdapter.isFallbackAdapter). */
+export interface AdapterInfo {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  isFallbackAdapter?: boolean;
+}
+
+/** The adapter Dawn gives here (read once when the webgpu package loads); null before, or when there is none. */
+let webgpuAdapter: AdapterInfo | null = null;
+
+async function readAdapterInfo(requestAdapter: () => Promise<unknown>): Promise<AdapterInfo | null> {
+  try {
+    const adapter = (await requestAdapter()) as { info?: AdapterInfo; isFallbackAdapter?: boolean } | null;
+    const info = adapter?.info;
+    if (!info) return null;
+    const fallback = info.isFallbackAdapter ?? adapter.isFallbackAdapter;
+    return { vendor: info.vendor ?? '', architecture: info.architecture ?? '', device: info.device ?? '', description: info.description ?? '', isFallbackAdapter: fallback };
+  } catch {
+    return null;
+  }
+}
+
+/** Renderers that run on the CPU: Dawn's SwiftShader, Mesa's llvmpipe / softpipe / lavapipe, Windows' WARP. */
+const SOFTWARE_RENDERERS = /swiftshader|llvmpipe|softpipe|lavapipe|software|microsoft basic render|\bwarp\b/i;
+
+/** Whether an adapter is a software (CPU) one: flagged as fallback, or named as a CPU renderer in any field. */
+export function isSoftwareAdapter(info: AdapterInfo): boolean {
+  if (info.isFallbackAdapter === true) return true;
+  return [info.vendor, info.architecture, info.device, info.description].some((field) => SOFTWARE_RENDERERS.test(field));
+}
+
+/** The adapter as the `device` column names it: vendor, architecture, device, then the driver's description. */
+export function adapterName(info: AdapterInfo): string {
+  const name = [info.vendor, info.architecture, info.device].filter(Boolean).join(' ');
+  const driver = info.description ? ` (${info.description})` : '';
+  return `${name || 'unnamed WebGPU adapter'}${driver}${isSoftwareAdapter(info) ? ' [software]' : ''}`;
 }
 
 /**
@@ -155,12 +196,18 @@ export async function initEngine(choice: BackendChoice): Promise<EngineInfo> {
   return { backend, device: deviceName(backend), tfjsVersion: tf.version.tfjs };
 }
 
-/** The fastest backend that is installed and passes the self-check, by a short matmul timing. */
+/**
+ * The fastest backend that is installed and passes the self-check, by a short matmul timing; webgpu only
+ * on a hardware adapter.
+ */
 async function pickFastest(): Promise<BackendName> {
   let best: { name: BackendName; gflops: number } | null = null;
   for (const name of ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const) {
     try {
-      if (!(await loadBackendPackage(name)) || !(await selfCheck(name))) continue;
+      if (!(await loadBackendPackage(name))) continue;
+      // A software WebGPU adapter (SwiftShader, llvmpipe) is the CPU at a detour: auto takes the CPU backends.
+      if (name === 'webgpu' && (webgpuAdapter === null || isSoftwareAdapter(webgpuAdapter))) continue;
+      if (!(await selfCheck(name))) continue;
       const { gflops } = await calibrate({ size: 256, repeats: 3 });
       if (!best || gflops > best.gflops) best = { name, gflops };
     } catch {
@@ -209,7 +256,9 @@ export async function availableBackends(): Promise<{ name: BackendName; installe
   return out;
 }
 
+/** The device a backend computes on: the WebGPU adapter, else the NVIDIA GPU (tensorflow), else the CPU. */
 export function deviceName(backend: BackendName): string {
+  if (backend === 'webgpu' && webgpuAdapter) return adapterName(webgpuAdapter);
   if (backend === 'tensorflow' || backend === 'webgpu') {
     try {
       const gpu = execFileSync('nvidia-smi', ['--query-gpu=name', '--format=csv,noheader'], { encoding: 'utf8', timeout: 5000 }).trim();

@@ -58,3 +58,12 @@ test('a transformer gives the same logits on webgpu as on cpu, and trains there 
   assert.ok(outcome.steps.every((s) => Number.isFinite(s.loss)), `losses ${outcome.steps.map((s) => s.loss)}`);
   assert.equal(counts[2], counts[1], `tensors leaked across steps: ${counts}`);
 });
+
+test('on webgpu the device column names the adapter; auto does not take a software adapter', { skip: unavailable ?? false }, async () => {
+  const engine = await initEngine('webgpu');
+  // The CPU's name ends "(N cores)"; the adapter's is vendor, architecture, device and driver.
+  assert.doesNotMatch(engine.device, /\(\d+ cores\)$/, engine.device);
+  const software = engine.device.endsWith('[software]');
+  const auto = await initEngine('auto');
+  if (software) assert.notEqual(auto.backend, 'webgpu', `auto chose webgpu on ${engine.device}`);
+});
