@@ -19,7 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { rotaryTables } from './kernels/attention.ts';
 import { SCAN_IMPLS } from './kernels/selective-scan.ts';
-import { Embedding, ParamStore, RMSNorm, tensorBytes } from './layers.ts';
+import { Embedding, ParamStore, RMSNorm, tensorBytes, layerKernelsOption } from './layers.ts';
 import { MambaBlock, mambaConfig, mambaLayerFlops, mambaLayerStateBytes, type MambaConfig, type MixerState } from './mamba.ts';
 import { MultiHeadAttention, type KV } from './transformer.ts';
 import type { Architecture, DecodeState, Flops, LMModel, ModelIO, StepOutput } from './types.ts';
@@ -40,6 +40,7 @@ export const hybridConfig = z
       .enum(SCAN_IMPLS)
       .default('auto')
       .describe('Scan of the M blocks: `auto` is fused on cpu/wasm, chunked elsewhere; or force fused, chunked, reference'),
+    layer_kernels: layerKernelsOption,
     seed: z.number().int().nonnegative().default(0).describe('Seed of the weight initialisation'),
   })
   .superRefine((c, ctx) => {
@@ -88,7 +89,7 @@ class AttentionBlock {
     name: string,
     private readonly cfg: HybridConfig,
   ) {
-    this.norm = new RMSNorm(store, `${name}.norm`, cfg.d_model);
+    this.norm = new RMSNorm(store, `${name}.norm`, cfg.d_model, cfg.layer_kernels);
     this.attention = new MultiHeadAttention(store, name, cfg.d_model, cfg.n_heads, INIT_STD / Math.sqrt(cfg.pattern.length));
   }
 
@@ -148,7 +149,7 @@ export class HybridLM implements LMModel {
     this.blocks = [...cfg.pattern].map((kind, i) =>
       kind === 'M' ? new MambaBlock(this.store, `layers.${i}`, mcfg) : new AttentionBlock(this.store, `layers.${i}`, cfg),
     );
-    this.normF = new RMSNorm(this.store, 'norm_f', cfg.d_model);
+    this.normF = new RMSNorm(this.store, 'norm_f', cfg.d_model, cfg.layer_kernels);
   }
 
   get trainableWeights(): tf.Variable[] {

@@ -4,6 +4,8 @@
  * `trainableWeights` is just `store.variables` and its `decayedWeights` is `store.decayed`.
  */
 import * as tf from '@tensorflow/tfjs';
+import { z } from 'zod';
+import { layerNorm, NORM_IMPLS, rmsNorm, type NormImpl } from './kernels/norms.ts';
 import { rng } from '../util/rng.ts';
 
 /**
@@ -12,6 +14,15 @@ import { rng } from '../util/rng.ts';
  * family follows is in the README ("Weight decay").
  */
 export type Decay = 'decay' | 'no-decay';
+
+/**
+ * The config switch of the fused layer kernels (norms), shared by the families that use them. Optional
+ * rather than defaulted, so configs that leave it out keep the config hash they had before it existed.
+ */
+export const layerKernelsOption = z
+  .enum(NORM_IMPLS)
+  .optional()
+  .describe('LayerNorm/RMSNorm: `fused` kernels on cpu/wasm (when omitted; the reference elsewhere) or the composed `reference`');
 
 /** Creates named variables with deterministic initialisation: the i-th variable draws from seed + i. */
 export class ParamStore {
@@ -120,7 +131,7 @@ export class Embedding {
   }
 }
 
-/** LayerNorm over the last axis with learned scale and shift (neither decays). */
+/** LayerNorm over the last axis with learned scale and shift (neither decays); kernels/norms.ts. */
 export class LayerNorm {
   readonly gamma: tf.Variable;
   readonly beta: tf.Variable;
@@ -128,6 +139,7 @@ export class LayerNorm {
     store: ParamStore,
     name: string,
     dim: number,
+    private readonly impl: NormImpl = 'fused',
     private readonly eps = 1e-5,
   ) {
     this.gamma = store.constant(`${name}.gamma`, [dim], 1, 'no-decay');
@@ -135,10 +147,7 @@ export class LayerNorm {
   }
 
   apply(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => {
-      const { mean, variance } = tf.moments(x, -1, true);
-      return x.sub(mean).mul(tf.rsqrt(variance.add(this.eps))).mul(this.gamma).add(this.beta);
-    });
+    return layerNorm(x, this.gamma, this.beta, this.eps, this.impl);
   }
 
   static paramCount(dim: number): number {
@@ -146,20 +155,21 @@ export class LayerNorm {
   }
 }
 
-/** RMSNorm (Mamba's default norm): x / rms(x) · g (g does not decay). */
+/** RMSNorm (Mamba's default norm): x / rms(x) · g (g does not decay); kernels/norms.ts. */
 export class RMSNorm {
   readonly gamma: tf.Variable;
   constructor(
     store: ParamStore,
     name: string,
     dim: number,
+    private readonly impl: NormImpl = 'fused',
     private readonly eps = 1e-5,
   ) {
     this.gamma = store.constant(`${name}.gamma`, [dim], 1, 'no-decay');
   }
 
   apply(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => x.mul(tf.rsqrt(x.square().mean(-1, true).add(this.eps))).mul(this.gamma));
+    return rmsNorm(x, this.gamma, this.eps, this.impl);
   }
 
   static paramCount(dim: number): number {

@@ -27,7 +27,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { SCAN_IMPLS, selectiveScan } from './kernels/selective-scan.ts';
-import { Embedding, Linear, ParamStore, RMSNorm, silu, tensorBytes } from './layers.ts';
+import { Embedding, Linear, ParamStore, RMSNorm, silu, tensorBytes, layerKernelsOption } from './layers.ts';
 import type { Architecture, DecodeState, Flops, LMModel, ModelIO, StepOutput } from './types.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -54,6 +54,7 @@ function configSchema(selectiveByDefault: boolean) {
         .enum(SCAN_IMPLS)
         .default('auto')
         .describe('Scan: `auto` is the fused kernel on cpu/wasm and the chunked scan elsewhere; fused, chunked or reference force one'),
+      layer_kernels: layerKernelsOption,
       seed: z.number().int().nonnegative().default(0).describe('Seed of the weight initialisation'),
     })
     .superRefine((c, ctx) => {
@@ -227,7 +228,7 @@ export class MambaBlock {
   readonly norm: RMSNorm;
   readonly mixer: MambaMixer;
   constructor(store: ParamStore, name: string, cfg: MambaConfig) {
-    this.norm = new RMSNorm(store, `${name}.norm`, cfg.d_model);
+    this.norm = new RMSNorm(store, `${name}.norm`, cfg.d_model, cfg.layer_kernels);
     this.mixer = new MambaMixer(store, `${name}.mixer`, cfg);
   }
 
@@ -274,7 +275,7 @@ export class MambaLM implements LMModel {
     this.store = new ParamStore(cfg.seed);
     this.embedding = new Embedding(this.store, 'embedding', io.vocabSize, cfg.d_model);
     this.blocks = Array.from({ length: cfg.n_layers }, (_, i) => new MambaBlock(this.store, `layers.${i}`, cfg));
-    this.normF = new RMSNorm(this.store, 'norm_f', cfg.d_model);
+    this.normF = new RMSNorm(this.store, 'norm_f', cfg.d_model, cfg.layer_kernels);
   }
 
   get trainableWeights(): tf.Variable[] {

@@ -19,7 +19,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { applyRotary, attention, rotaryTables, type AttentionOptions, type RotaryTables } from './kernels/attention.ts';
-import { Embedding, LayerNorm, Linear, ParamStore, gelu, tensorBytes } from './layers.ts';
+import { Embedding, LayerNorm, Linear, ParamStore, gelu, tensorBytes, layerKernelsOption } from './layers.ts';
 import type { Architecture, DecodeState, Flops, LMModel, ModelIO, Seq2SeqModel, StepOutput } from './types.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -36,6 +36,7 @@ export const transformerConfig = z
       .describe("'learned': a table of maxLen position vectors added to the embeddings; 'rope': rotary, no length limit"),
     tie_embeddings: z.boolean().default(true).describe('Output head is the transposed token embedding table (no head bias)'),
     dropout: z.number().min(0).lt(1).default(0).describe('Dropout on embeddings and on each residual branch while training'),
+    layer_kernels: layerKernelsOption,
     seed: z.number().int().nonnegative().default(0).describe('Seed of the weight initialisation'),
   })
   .superRefine((c, ctx) => {
@@ -206,9 +207,9 @@ class Block {
     name: string,
     private readonly cfg: TransformerConfig,
   ) {
-    this.ln1 = new LayerNorm(store, `${name}.ln1`, cfg.d_model);
+    this.ln1 = new LayerNorm(store, `${name}.ln1`, cfg.d_model, cfg.layer_kernels);
     this.attn = new MultiHeadAttention(store, `${name}.attn`, cfg.d_model, cfg.n_heads, residualStd(cfg));
-    this.ln2 = new LayerNorm(store, `${name}.ln2`, cfg.d_model);
+    this.ln2 = new LayerNorm(store, `${name}.ln2`, cfg.d_model, cfg.layer_kernels);
     this.mlp = new MLP(store, `${name}.mlp`, cfg);
   }
 
@@ -236,11 +237,11 @@ class DecoderBlock {
     name: string,
     private readonly cfg: TransformerConfig,
   ) {
-    this.ln1 = new LayerNorm(store, `${name}.ln1`, cfg.d_model);
+    this.ln1 = new LayerNorm(store, `${name}.ln1`, cfg.d_model, cfg.layer_kernels);
     this.selfAttn = new MultiHeadAttention(store, `${name}.self_attn`, cfg.d_model, cfg.n_heads, residualStd(cfg));
-    this.ln2 = new LayerNorm(store, `${name}.ln2`, cfg.d_model);
+    this.ln2 = new LayerNorm(store, `${name}.ln2`, cfg.d_model, cfg.layer_kernels);
     this.crossAttn = new MultiHeadAttention(store, `${name}.cross_attn`, cfg.d_model, cfg.n_heads, residualStd(cfg));
-    this.ln3 = new LayerNorm(store, `${name}.ln3`, cfg.d_model);
+    this.ln3 = new LayerNorm(store, `${name}.ln3`, cfg.d_model, cfg.layer_kernels);
     this.mlp = new MLP(store, `${name}.mlp`, cfg);
   }
 
@@ -352,7 +353,7 @@ class TransformerLM implements LMModel {
     this.wte = new Embedding(this.store, 'wte', io.vocabSize, cfg.d_model, INIT_STD);
     this.positions = new Positions(this.store, 'wpe', cfg, io.maxLen);
     this.blocks = Array.from({ length: cfg.n_layers }, (_, i) => new Block(this.store, `h${i}`, cfg));
-    this.lnF = new LayerNorm(this.store, 'ln_f', cfg.d_model);
+    this.lnF = new LayerNorm(this.store, 'ln_f', cfg.d_model, cfg.layer_kernels);
     this.head = new Head(this.store, this.wte, cfg, io.vocabSize);
   }
 
@@ -424,10 +425,10 @@ class TransformerEncDec implements Seq2SeqModel {
     this.wte = new Embedding(this.store, 'wte', io.vocabSize, cfg.d_model, INIT_STD);
     this.encoderPositions = new Positions(this.store, 'encoder.wpe', cfg, io.maxLen);
     this.encoderBlocks = Array.from({ length: cfg.n_layers }, (_, i) => new Block(this.store, `encoder.h${i}`, cfg));
-    this.encoderLn = new LayerNorm(this.store, 'encoder.ln_f', cfg.d_model);
+    this.encoderLn = new LayerNorm(this.store, 'encoder.ln_f', cfg.d_model, cfg.layer_kernels);
     this.decoderPositions = new Positions(this.store, 'decoder.wpe', cfg, io.maxLen);
     this.decoderBlocks = Array.from({ length: cfg.n_layers }, (_, i) => new DecoderBlock(this.store, `decoder.h${i}`, cfg));
-    this.decoderLn = new LayerNorm(this.store, 'decoder.ln_f', cfg.d_model);
+    this.decoderLn = new LayerNorm(this.store, 'decoder.ln_f', cfg.d_model, cfg.layer_kernels);
     this.head = new Head(this.store, this.wte, cfg, io.vocabSize);
   }
 

@@ -34,6 +34,11 @@ export interface NativeAddon {
     strideC: number,
   ): void;
   /** One AdamW update over all parameters, in place (kernels/adamw.ts); returns the global gradient norm. */
+  /** LayerNorm / RMSNorm forward and backward into the given outputs (native/src/norms.c). */
+  layerNorm(x: Float32Array, gamma: Float32Array, beta: Float32Array, eps: number, y: Float32Array, mean: Float32Array, rstd: Float32Array, d: number): void;
+  layerNormGrad(x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array, dy: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, d: number): void;
+  rmsNorm(x: Float32Array, gamma: Float32Array, eps: number, y: Float32Array, rstd: Float32Array, d: number): void;
+  rmsNormGrad(x: Float32Array, gamma: Float32Array, rstd: Float32Array, dy: Float32Array, dx: Float32Array, dgamma: Float32Array, d: number): void;
   adamw(params: Float32Array[], grads: Float32Array[], m: Float32Array[], v: Float32Array[], decay: Int32Array, hyper: Float64Array): number;
 
   // Fused kernels (native/src/attention.c, recurrence.c, selective_scan.c): outputs are written into

@@ -92,3 +92,39 @@ export function registerHostKernel(kernelName: string, kernel: HostKernel, optio
 export function float32Values(input: { values: Float32Array | Int32Array }): Float32Array {
   return input.values instanceof Float32Array ? input.values : Float32Array.from(input.values);
 }
+
+export type HostViews = Record<string, Float32Array>;
+
+/**
+ * Register a float32 kernel that reads its inputs and writes its outputs in place in the backend's own
+ * memory (no copies: for native code and for loops over large tensors). `outputs` gives the outputs'
+ * shapes from the inputs' shapes; they are all allocated before any view is taken, because on wasm an
+ * allocation may grow the heap and detach views taken earlier. `compute` must write every output element.
+ */
+export function registerHostViewKernel(
+  kernelName: string,
+  kernel: {
+    outputs(shapes: Record<string, number[]>, attrs: Record<string, unknown>): number[][];
+    compute(inputs: HostViews, outputs: Float32Array[], attrs: Record<string, unknown>): void;
+  },
+): void {
+  for (const backendName of HOST_BACKENDS) {
+    if (tf.findBackendFactory(backendName) === null && tf.findBackend(backendName) === null) continue;
+    if (tf.getKernel(kernelName, backendName)) continue;
+    tf.registerKernel({
+      kernelName,
+      backendName,
+      kernelFunc: ({ inputs, attrs, backend }) => {
+        const b = backend as Backend;
+        const named = Object.entries(inputs).filter((e): e is [string, tf.TensorInfo] => e[1] !== undefined);
+        const shapes = Object.fromEntries(named.map(([name, info]) => [name, info.shape]));
+        const infos = kernel.outputs(shapes, attrs as Record<string, unknown>).map((shape) =>
+          b.makeTensorInfo ? b.makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((x, y) => x * y, 1))) : b.makeOutput!(shape, 'float32'),
+        );
+        const views = Object.fromEntries(named.map(([name, info]) => [name, hostArray(b, info)]));
+        kernel.compute(views, infos.map((info) => hostArray(b, info)), attrs as Record<string, unknown>);
+        return infos;
+      },
+    });
+  }
+}

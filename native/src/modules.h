@@ -12,7 +12,8 @@
   X(adamw) \
   X(attention) \
   X(recurrence) \
-  X(selective_scan)
+  X(selective_scan) \
+  X(norms)
 
 #define SEQARENA_DECLARE(name) void register_##name(napi_env env, napi_value exports);
 SEQARENA_MODULES(SEQARENA_DECLARE)
