@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { layerNorm, NORM_IMPLS, rmsNorm, type NormImpl } from './kernels/norms.ts';
+export { gelu, silu } from './kernels/activations.ts';
 import { rng } from '../util/rng.ts';
 
 /**
@@ -16,13 +17,13 @@ import { rng } from '../util/rng.ts';
 export type Decay = 'decay' | 'no-decay';
 
 /**
- * The config switch of the fused layer kernels (norms), shared by the families that use them. Optional
+ * The config switch of the fused layer kernels (norms, activations), shared by the families that use them. Optional
  * rather than defaulted, so configs that leave it out keep the config hash they had before it existed.
  */
 export const layerKernelsOption = z
   .enum(NORM_IMPLS)
   .optional()
-  .describe('LayerNorm/RMSNorm: `fused` kernels on cpu/wasm (when omitted; the reference elsewhere) or the composed `reference`');
+  .describe('LayerNorm/RMSNorm, GELU/SiLU: `fused` kernels on cpu/wasm (when omitted; the reference elsewhere) or the composed `reference`');
 
 /** Creates named variables with deterministic initialisation: the i-th variable draws from seed + i. */
 export class ParamStore {
@@ -175,19 +176,6 @@ export class RMSNorm {
   static paramCount(dim: number): number {
     return dim;
   }
-}
-
-/** GELU, tanh approximation (GPT-2's). */
-export function gelu(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => {
-    const inner = x.add(x.pow(3).mul(0.044715)).mul(Math.sqrt(2 / Math.PI));
-    return x.mul(0.5).mul(tf.tanh(inner).add(1));
-  });
-}
-
-/** SiLU (swish): x · σ(x). */
-export function silu(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => x.mul(tf.sigmoid(x)));
 }
 
 /**

@@ -190,10 +190,10 @@ export class MambaMixer {
   apply(x: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
       const [xi, z] = tf.split(this.inProj.apply(x), 2, -1); // (b, l, di) each
-      const xc = silu(causalConv1d(xi, this.convWeight, this.convBias)) as tf.Tensor3D; // (b, l, di)
+      const xc = silu(causalConv1d(xi, this.convWeight, this.convBias), this.cfg.layer_kernels) as tf.Tensor3D; // (b, l, di)
       const { delta, B, C } = this.scanInputs(xc);
       const y = selectiveScan(xc, delta, this.A(), B, C, this.D as tf.Tensor1D, this.cfg.scan); // (b, l, di)
-      return this.outProj.apply(y.mul(silu(z))) as tf.Tensor3D; // (b, l, d)
+      return this.outProj.apply(y.mul(silu(z, this.cfg.layer_kernels))) as tf.Tensor3D; // (b, l, d)
     });
   }
 
@@ -207,7 +207,7 @@ export class MambaMixer {
     return tf.tidy(() => {
       const [xi, z] = tf.split(this.inProj.apply(x), 2, -1); // (b, di) each
       const window = tf.concat([state.conv, xi.expandDims(1)], 1); // (b, k, di)
-      const xc = silu(window.mul(this.convWeight.transpose()).sum(1).add(this.convBias)) as tf.Tensor2D; // (b, di)
+      const xc = silu(window.mul(this.convWeight.transpose()).sum(1).add(this.convBias), this.cfg.layer_kernels) as tf.Tensor2D; // (b, di)
       const { delta, B, C } = this.scanInputs(xc.expandDims(1) as tf.Tensor3D); // B, C (b, 1, n) broadcast over di
       const dt = delta.squeeze([1]); // (b, di)
       const deltaA = tf.exp(dt.expandDims(-1).mul(this.A())); // (b, di, n)
@@ -215,7 +215,7 @@ export class MambaMixer {
       const h = deltaA.mul(state.h).add(deltaBu) as tf.Tensor3D; // (b, di, n)
       const y = h.mul(C).sum(-1).add(xc.mul(this.D)); // (b, di)
       const conv = window.slice([0, 1, 0], [-1, -1, -1]) as tf.Tensor3D; // (b, k − 1, di)
-      return { y: this.outProj.apply(y.mul(silu(z))) as tf.Tensor2D, state: { conv, h } };
+      return { y: this.outProj.apply(y.mul(silu(z, this.cfg.layer_kernels))) as tf.Tensor2D, state: { conv, h } };
     });
   }
 }

@@ -20,6 +20,7 @@ import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { applyRotary, attention, rotaryTables, type AttentionOptions, type RotaryTables } from './kernels/attention.ts';
 import { Embedding, LayerNorm, Linear, ParamStore, gelu, tensorBytes, layerKernelsOption } from './layers.ts';
+import type { NormImpl } from './kernels/norms.ts';
 import type { Architecture, DecodeState, Flops, LMModel, ModelIO, Seq2SeqModel, StepOutput } from './types.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -179,7 +180,9 @@ export class MultiHeadAttention {
 class MLP {
   readonly fc: Linear;
   readonly proj: Linear;
+  private readonly impl: NormImpl;
   constructor(store: ParamStore, name: string, cfg: TransformerConfig) {
+    this.impl = cfg.layer_kernels ?? 'fused';
     this.fc = new Linear(store, `${name}.fc`, cfg.d_model, 4 * cfg.d_model, { std: INIT_STD });
     this.proj = new Linear(store, `${name}.proj`, 4 * cfg.d_model, cfg.d_model, { std: residualStd(cfg) });
   }
@@ -189,7 +192,7 @@ class MLP {
   }
 
   apply(x: tf.Tensor): tf.Tensor {
-    return this.proj.apply(gelu(this.fc.apply(x))); // (b, l, d)
+    return this.proj.apply(gelu(this.fc.apply(x), this.impl)); // (b, l, d)
   }
 }
 

@@ -39,6 +39,9 @@ export interface NativeAddon {
   layerNormGrad(x: Float32Array, gamma: Float32Array, mean: Float32Array, rstd: Float32Array, dy: Float32Array, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, d: number): void;
   rmsNorm(x: Float32Array, gamma: Float32Array, eps: number, y: Float32Array, rstd: Float32Array, d: number): void;
   rmsNormGrad(x: Float32Array, gamma: Float32Array, rstd: Float32Array, dy: Float32Array, dx: Float32Array, dgamma: Float32Array, d: number): void;
+  /** GELU (kind 0, tanh form) or SiLU (kind 1) and its gradient, elementwise (native/src/activations.c). */
+  activation(kind: number, x: Float32Array, y: Float32Array): void;
+  activationGrad(kind: number, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
   adamw(params: Float32Array[], grads: Float32Array[], m: Float32Array[], v: Float32Array[], decay: Int32Array, hyper: Float64Array): number;
 
   // Fused kernels (native/src/attention.c, recurrence.c, selective_scan.c): outputs are written into

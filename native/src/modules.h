@@ -13,7 +13,8 @@
   X(attention) \
   X(recurrence) \
   X(selective_scan) \
-  X(norms)
+  X(norms) \
+  X(activations)
 
 #define SEQARENA_DECLARE(name) void register_##name(napi_env env, napi_value exports);
 SEQARENA_MODULES(SEQARENA_DECLARE)
