@@ -199,6 +199,6 @@ test('native kernels leak no tensor, forward and backward', { skip }, async () =
 
 test('a native kernel given an array of the wrong length names it and both lengths', { skip }, () => {
   const f = (count: number) => new Float32Array(count);
-  assert.throws(() => addon!.rnnForward(f(6), f(4), f(2), f(5), 1, 3, 2), /argument 'hs' has 5 elements, expected 6/);
-  assert.throws(() => addon!.selectiveScanForward(f(2), f(2), f(2), f(2), f(2), f(2), f(2), 1, 2, 1, 2), /argument 'B' has 2 elements, expected 4/);
+  assert.throws(() => addon!.rnnForward!(f(6), f(4), f(2), f(5), 1, 3, 2), /argument 'hs' has 5 elements, expected 6/);
+  assert.throws(() => addon!.selectiveScanForward!(f(2), f(2), f(2), f(2), f(2), f(2), f(2), 1, 2, 1, 2), /argument 'B' has 2 elements, expected 4/);
 });

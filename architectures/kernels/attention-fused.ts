@@ -75,7 +75,7 @@ const forward: HostKernel = ({ q, k, v, keyMask }, attrs) => {
   const g = geometry(q.shape, k.shape, v.shape, keyMask.shape, attrs.causal as boolean);
   const { b, h, lq, lk, hs, scale } = g;
   const native = nativeAddon();
-  if (native) {
+  if (native?.attentionForward) {
     const out = new Float32Array(b * h * lq * hs);
     const lse = new Float32Array(b * h * lq);
     native.attentionForward(f32(q), f32(k), f32(v), f32(keyMask), out, lse, b, h, lq, lk, hs, g.causal ? 1 : 0);
@@ -167,7 +167,7 @@ const backward: HostKernel = ({ q, k, v, keyMask, out, lse, dOut, dLse }, attrs)
   const nq = q.values.length;
   const nk = k.values.length;
   const native = nativeAddon();
-  if (native) {
+  if (native?.attentionBackward) {
     const [dq, dk, dv] = [nq, nk, nk].map((count) => new Float32Array(count));
     native.attentionBackward(f32(q), f32(k), f32(v), f32(keyMask), f32(out), f32(lse), f32(dOut), f32(dLse), dq, dk, dv, b, h, lq, lk, hs, g.causal ? 1 : 0);
     return [
@@ -241,7 +241,7 @@ export function fusedAttentionSupported(backendName: string = tf.getBackend()): 
 
 /** Which implementation attentionFused runs: the native C kernel where the addon is built, else the WebAssembly SIMD loops. */
 export function fusedAttentionImplementation(): 'native' | 'wasm' {
-  return nativeAddon() ? 'native' : 'wasm';
+  return nativeAddon()?.attentionForward ? 'native' : 'wasm';
 }
 
 function ensureRegistered(): void {

@@ -45,23 +45,24 @@ export interface NativeAddon {
   adamw(params: Float32Array[], grads: Float32Array[], m: Float32Array[], v: Float32Array[], decay: Int32Array, hyper: Float64Array): number;
 
   // Fused kernels (native/src/attention.c, recurrence.c, selective_scan.c): outputs are written into
-  // the arrays passed, sizes come last; shapes are those of the HostKernels that call them.
-  attentionForward(q: F32, k: F32, v: F32, mask: F32, out: F32, lse: F32, b: number, h: number, lq: number, lk: number, hs: number, causal: number): void;
-  attentionBackward(
+  // the arrays passed, sizes come last; shapes are those of the HostKernels that call them. Optional:
+  // an addon built before them (an old native/build) lacks them, and callers then take their fallback.
+  attentionForward?(q: F32, k: F32, v: F32, mask: F32, out: F32, lse: F32, b: number, h: number, lq: number, lk: number, hs: number, causal: number): void;
+  attentionBackward?(
     q: F32, k: F32, v: F32, mask: F32, out: F32, lse: F32, dOut: F32, dLse: F32, dq: F32, dk: F32, dv: F32,
     b: number, h: number, lq: number, lk: number, hs: number, causal: number,
   ): void;
-  rnnForward(xProj: F32, wh: F32, h0: F32, hs: F32, b: number, l: number, h: number): void;
-  rnnBackward(dhs: F32, dhT: F32, hs: F32, wh: F32, h0: F32, dxProj: F32, dwh: F32, dh0: F32, b: number, l: number, h: number): void;
-  lstmForward(xProj: F32, wh: F32, h0: F32, c0: F32, hs: F32, cs: F32, gates: F32, b: number, l: number, h: number): void;
-  lstmBackward(
+  rnnForward?(xProj: F32, wh: F32, h0: F32, hs: F32, b: number, l: number, h: number): void;
+  rnnBackward?(dhs: F32, dhT: F32, hs: F32, wh: F32, h0: F32, dxProj: F32, dwh: F32, dh0: F32, b: number, l: number, h: number): void;
+  lstmForward?(xProj: F32, wh: F32, h0: F32, c0: F32, hs: F32, cs: F32, gates: F32, b: number, l: number, h: number): void;
+  lstmBackward?(
     dhs: F32, dhT: F32, dcT: F32, gates: F32, cs: F32, hs: F32, wh: F32, h0: F32, c0: F32, dxProj: F32, dwh: F32, dh0: F32, dc0: F32,
     b: number, l: number, h: number,
   ): void;
-  gruForward(xProj: F32, wh: F32, bh: F32, h0: F32, hs: F32, saved: F32, b: number, l: number, h: number): void;
-  gruBackward(dhs: F32, dhT: F32, saved: F32, hs: F32, wh: F32, h0: F32, dxProj: F32, dwh: F32, dbh: F32, dh0: F32, b: number, l: number, h: number): void;
-  selectiveScanForward(u: F32, delta: F32, A: F32, B: F32, C: F32, D: F32, y: F32, b: number, l: number, di: number, n: number): void;
-  selectiveScanBackward(
+  gruForward?(xProj: F32, wh: F32, bh: F32, h0: F32, hs: F32, saved: F32, b: number, l: number, h: number): void;
+  gruBackward?(dhs: F32, dhT: F32, saved: F32, hs: F32, wh: F32, h0: F32, dxProj: F32, dwh: F32, dbh: F32, dh0: F32, b: number, l: number, h: number): void;
+  selectiveScanForward?(u: F32, delta: F32, A: F32, B: F32, C: F32, D: F32, y: F32, b: number, l: number, di: number, n: number): void;
+  selectiveScanBackward?(
     u: F32, delta: F32, A: F32, B: F32, C: F32, D: F32, dy: F32, du: F32, ddelta: F32, dA: F32, dB: F32, dC: F32, dD: F32,
     b: number, l: number, di: number, n: number,
   ): void;

@@ -73,7 +73,7 @@ const RNN_BACKWARD = 'SeqarenaRnnSequenceGrad';
 const rnnForward: HostKernel = ({ xProj, wh, h0 }) => {
   const { b, l, h } = checkShapes('rnnSequenceFused', 1, xProj.shape, wh.shape, { h0: h0.shape });
   const native = nativeAddon();
-  if (native) {
+  if (native?.rnnForward) {
     const hs = new Float32Array(b * l * h);
     native.rnnForward(f32(xProj), f32(wh), f32(h0), hs, b, l, h);
     return [
@@ -105,7 +105,7 @@ const rnnForward: HostKernel = ({ xProj, wh, h0 }) => {
 const rnnBackward: HostKernel = ({ dhs, dhT, hs, wh, h0 }) => {
   const [b, l, h] = hs.shape;
   const native = nativeAddon();
-  if (native) {
+  if (native?.rnnBackward) {
     const [dxProj, dwh, dh0] = [b * l * h, h * h, b * h].map((count) => new Float32Array(count));
     native.rnnBackward(f32(dhs), f32(dhT), f32(hs), f32(wh), f32(h0), dxProj, dwh, dh0, b, l, h);
     return [
@@ -157,7 +157,7 @@ const lstmForward: HostKernel = ({ xProj, wh, h0, c0 }) => {
   const { b, l, h } = checkShapes('lstmSequenceFused', 4, xProj.shape, wh.shape, { h0: h0.shape, c0: c0.shape });
   const gh = 4 * h;
   const native = nativeAddon();
-  if (native) {
+  if (native?.lstmForward) {
     const [hs, cs, gates] = [b * l * h, b * l * h, b * l * gh].map((count) => new Float32Array(count));
     native.lstmForward(f32(xProj), f32(wh), f32(h0), f32(c0), hs, cs, gates, b, l, h);
     return [
@@ -213,7 +213,7 @@ const lstmBackward: HostKernel = ({ dhs, dhT, dcT, gates, cs, hs, wh, h0, c0 }) 
   const [b, l, h] = hs.shape;
   const gh = 4 * h;
   const native = nativeAddon();
-  if (native) {
+  if (native?.lstmBackward) {
     const [dxProj, dwh, dh0, dc0] = [b * l * gh, h * gh, b * h, b * h].map((count) => new Float32Array(count));
     native.lstmBackward(f32(dhs), f32(dhT), f32(dcT), f32(gates), f32(cs), f32(hs), f32(wh), f32(h0), f32(c0), dxProj, dwh, dh0, dc0, b, l, h);
     return [
@@ -285,7 +285,7 @@ const gruForward: HostKernel = ({ xProj, wh, bh, h0 }) => {
   const { b, l, h } = checkShapes('gruSequenceFused', 3, xProj.shape, wh.shape, { bh: bh.shape, h0: h0.shape });
   const gh = 3 * h;
   const native = nativeAddon();
-  if (native) {
+  if (native?.gruForward) {
     const [hs, saved] = [b * l * h, b * l * 4 * h].map((count) => new Float32Array(count));
     native.gruForward(f32(xProj), f32(wh), f32(bh), f32(h0), hs, saved, b, l, h);
     return [
@@ -335,7 +335,7 @@ const gruBackward: HostKernel = ({ dhs, dhT, saved, hs, wh, h0 }) => {
   const [b, l, h] = hs.shape;
   const gh = 3 * h;
   const native = nativeAddon();
-  if (native) {
+  if (native?.gruBackward) {
     const [dxProj, dwh, dbh, dh0] = [b * l * gh, h * gh, gh, b * h].map((count) => new Float32Array(count));
     native.gruBackward(f32(dhs), f32(dhT), f32(saved), f32(hs), f32(wh), f32(h0), dxProj, dwh, dbh, dh0, b, l, h);
     return [
@@ -421,7 +421,7 @@ export function fusedRecurrenceSupported(backendName: string = tf.getBackend()):
 
 /** Which implementation the fused recurrences run: the native C kernels where the addon is built, else the WebAssembly SIMD loops. */
 export function fusedRecurrenceImplementation(): 'native' | 'wasm' {
-  return nativeAddon() ? 'native' : 'wasm';
+  return nativeAddon()?.lstmForward ? 'native' : 'wasm';
 }
 
 function ensureRegistered(): void {

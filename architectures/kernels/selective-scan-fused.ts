@@ -53,7 +53,7 @@ export function scanSizes(u: number[], delta: number[], A: number[], B: number[]
 const scanForward: HostKernel = ({ u, delta, A, B, C, D }) => {
   const { b, l, di, n } = scanSizes(u.shape, delta.shape, A.shape, B.shape, C.shape, D.shape);
   const native = nativeAddon();
-  if (native) {
+  if (native?.selectiveScanForward) {
     const y = new Float32Array(b * l * di);
     native.selectiveScanForward(f32(u), f32(delta), f32(A), f32(B), f32(C), f32(D), y, b, l, di, n);
     return { shape: [b, l, di], values: y };
@@ -99,7 +99,7 @@ const scanForward: HostKernel = ({ u, delta, A, B, C, D }) => {
 const scanBackward: HostKernel = ({ u, delta, A, B, C, D, dy }) => {
   const { b, l, di, n } = scanSizes(u.shape, delta.shape, A.shape, B.shape, C.shape, D.shape);
   const native = nativeAddon();
-  if (native) {
+  if (native?.selectiveScanBackward) {
     const [du, ddelta, dA, dB, dC, dD] = [b * l * di, b * l * di, di * n, b * l * n, b * l * n, di].map((count) => new Float32Array(count));
     native.selectiveScanBackward(f32(u), f32(delta), f32(A), f32(B), f32(C), f32(D), f32(dy), du, ddelta, dA, dB, dC, dD, b, l, di, n);
     return [
@@ -183,7 +183,7 @@ const scanBackward: HostKernel = ({ u, delta, A, B, C, D, dy }) => {
 
 /** Which implementation selectiveScanFused runs: the native C kernel where the addon is built, else these JavaScript loops. */
 export function fusedScanImplementation(): 'native' | 'js' {
-  return nativeAddon() ? 'native' : 'js';
+  return nativeAddon()?.selectiveScanForward ? 'native' : 'js';
 }
 
 /** Whether the fused kernel can run on this backend (host memory: cpu, wasm). */
