@@ -88,7 +88,7 @@ finish() {
     fi
     "$python" - "$res" <<'PY' || true
 import glob, json, os, sys
-keep = ('tokens_per_s', 'decode_tokens_per_s', 'peak_device_bytes', 'peak_tensor_bytes', 'peak_rss_bytes')
+keep = ('tokens_per_s', 'step_latency_ms', 'decode_tokens_per_s', 'peak_device_bytes', 'peak_tensor_bytes', 'peak_rss_bytes')
 for f in sorted(glob.glob(os.path.join(sys.argv[1], 'gpu-sized', '*', 'results.jsonl'))):
     rows = [json.loads(line) for line in open(f) if line.strip()]
     figures = {r['metric']: r['value'] for r in rows if r.get('metric') in keep and r.get('value') is not None}
