@@ -116,7 +116,7 @@ part() {
 }
 
 cd "$work"
-"${app[@]}" list --json > "$res/backends.json" 2>"$res/list.log" || true
+timeout 60 "${app[@]}" list --json > "$res/backends.json" 2>"$res/list.log" || true
 
 for arch in transformer lstm mamba; do
   part "peer-$arch" 5 "$python" "$root/scripts/peer-pytorch.py" --arch "$arch" --device "$peer_device" --d-model $d \
