@@ -88,7 +88,7 @@ export const Thresholds = z.strictObject({
         .number()
         .positive()
         .default(0.25)
-        .describe('largest spread (stddev / mean) of a run\'s calibration samples at which its timings are still judged; a busier machine\'s timings are shown, not judged'),
+        .describe('largest spread (robust: 1.4826 · MAD / median) of a run\'s calibration samples at which its timings are still judged; a busier machine\'s timings are shown, not judged'),
     })
     .prefault({}),
   memory: z.strictObject({ relative: Relative.default(0.05) }).prefault({}),
@@ -235,16 +235,31 @@ function calibrations(rows: readonly ResultRow[]): Map<string, number> {
 }
 
 /**
- * run_id → how unsteady the machine was during the run's calibration: the coefficient of variation
- * (stddev / mean) of its calibration samples. A quiet machine repeats a matmul to a few percent; a
- * busy one (more runnable threads than cores) swings by tens of percent, and so do its timings.
+ * run_id → how unsteady the machine was during the run's calibration: the robust coefficient of
+ * variation (1.4826 · median absolute deviation / median, which equals stddev / mean for normal noise)
+ * of its calibration samples, or stddev / mean where the row kept no samples. A quiet machine repeats
+ * a matmul to a few percent; a busy one (more runnable threads than cores) swings by tens of percent,
+ * and so do its timings. Robust, because one descheduled repeat of a millisecond matmul on a quiet
+ * machine must not make the whole run's timings unjudgeable.
  */
 function calibrationSpread(rows: readonly ResultRow[]): Map<string, number> {
   const byRun = new Map<string, number>();
   for (const r of rows) {
-    if (r.phase === 'calibration' && r.metric === CALIBRATION_METRIC && r.step === null && hasFigure(r) && r.value > 0 && r.stddev !== null) byRun.set(r.run_id, r.stddev / r.value);
+    if (r.phase !== 'calibration' || r.metric !== CALIBRATION_METRIC || r.step !== null || !hasFigure(r) || r.value <= 0) continue;
+    if (r.samples && r.samples.length >= 3) byRun.set(r.run_id, robustSpread(r.samples));
+    else if (r.stddev !== null) byRun.set(r.run_id, r.stddev / r.value);
   }
   return byRun;
+}
+
+function robustSpread(samples: readonly number[]): number {
+  const median = (xs: number[]): number => {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  };
+  const center = median([...samples]);
+  return center > 0 ? (1.4826 * median(samples.map((x) => Math.abs(x - center)))) / center : Infinity;
 }
 
 /** Whether every run with a figure among `rows` has its calibration figure. */

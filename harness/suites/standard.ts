@@ -102,7 +102,7 @@ export const smoke: Suite = {
       preset: 'nano' as const,
       task: 'mqar',
       taskParams: { seq_len: 16, num_kv_pairs: 2, vocab_size: 16 },
-      training: { steps: 4, batchSize: 4, evalEvery: 4, evalExamples: 8, decodeTokens: 16 },
+      training: { steps: 24, batchSize: 4, evalEvery: 8, evalExamples: 8, decodeTokens: 16 },
       seed: 0,
       timeLimitS: 120,
     })),
