@@ -17,7 +17,7 @@ import type { Architecture, Model } from '../architectures/types.ts';
 import { AdamW } from '../harness/optimizer.ts';
 import { TrainingSettings } from '../harness/spec.ts';
 import { maskedCrossEntropy } from '../harness/train.ts';
-import { GOLDEN_CASES, GOLDEN_OPTIMIZER, type GoldenCase } from '../scripts/golden/cases.ts';
+import { baseName, GOLDEN_CASES, GOLDEN_OPTIMIZER, type GoldenCase } from '../scripts/golden/cases.ts';
 import { useBackend } from './helpers.ts';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'golden');
@@ -47,7 +47,6 @@ function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): 
 }
 
 const TOLERANCE = 1e-4;
-const baseName = (name: string) => name.replace(/_\d+_[a-z0-9]+$/, '');
 
 /** The case's model with the fixture's weights in place of its own initialisation. */
 function loadModel(exported: Exported): Model {

@@ -19,6 +19,9 @@ export interface GoldenCase {
   source?: number[][];
 }
 
+/** A variable's name without the store's index and random suffix: "h0.attn.query.w_4_ab12cd" → "h0.attn.query.w". */
+export const baseName = (name: string): string => name.replace(/_\d+_[a-z0-9]+$/, '');
+
 const V = 11;
 const tokens = [
   [1, 5, 9, 2, 7, 3, 10, 4],

@@ -13,14 +13,12 @@ import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { ARCHITECTURES } from '../../architectures/index.ts';
 import type { Architecture } from '../../architectures/types.ts';
-import { GOLDEN_CASES, GOLDEN_OPTIMIZER } from './cases.ts';
+import { baseName, GOLDEN_CASES, GOLDEN_OPTIMIZER } from './cases.ts';
 
 const out = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'tests', 'fixtures', 'golden');
 fs.mkdirSync(out, { recursive: true });
 await tf.setBackend('cpu');
 
-/** A variable's name without the store's index and random suffix: "h0.attn.query.w_4_ab12cd" → "h0.attn.query.w". */
-export const baseName = (name: string): string => name.replace(/_\d+_[a-z0-9]+$/, '');
 
 for (const c of GOLDEN_CASES) {
   const arch = ARCHITECTURES[c.arch as keyof typeof ARCHITECTURES] as unknown as Architecture;
