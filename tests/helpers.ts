@@ -71,3 +71,17 @@ export async function assertStepsMatchForward(
     current.dispose();
   }, `${what} decoding`);
 }
+
+/** Run the CLI in this process; returns the exit code and what it wrote to stderr (stdout is left alone: the test runner reports there). */
+export async function cli(...args: string[]): Promise<{ code: number; stderr: string }> {
+  // Loaded on first use: the CLI brings in every command (reports, vega), which most tests never need.
+  const { main } = await import('../harness/cli.ts');
+  let stderr = '';
+  const write = process.stderr.write;
+  process.stderr.write = ((chunk: string) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
+  try {
+    return { code: await main(['node', 'seqarena', ...args]), stderr };
+  } finally {
+    process.stderr.write = write;
+  }
+}

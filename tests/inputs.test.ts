@@ -9,26 +9,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { main } from '../harness/cli.ts';
 import { appendRows, readRows, writeFileAtomic } from '../harness/results/io.ts';
 import { metricRow } from '../harness/results/rows.ts';
 import { resolveRun } from '../harness/spec.ts';
 import { corpus, CorpusFormatError, readCorpus } from '../tasks/corpus.ts';
+import { cli } from './helpers.ts';
 import { testColumns } from './fixtures/columns.ts';
 
 const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `seqarena-${name}-`));
 const bin = path.join(import.meta.dirname, '..', 'bin', 'seqarena.js');
-
-async function cli(...args: string[]): Promise<{ code: number; stderr: string }> {
-  let stderr = '';
-  const write = process.stderr.write;
-  process.stderr.write = ((chunk: string) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    return { code: await main(['node', 'seqarena', ...args]), stderr };
-  } finally {
-    process.stderr.write = write;
-  }
-}
 
 const systemError = (code: string, syscall: string, file?: string) =>
   Object.assign(new Error(`${code}: planted, ${syscall}${file ? ` '${file}'` : ''}`), { code, syscall, ...(file ? { path: file } : {}) });

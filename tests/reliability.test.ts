@@ -9,26 +9,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { main } from '../harness/cli.ts';
 import { readRows, ResultsFileError } from '../harness/results/io.ts';
 import { metricRow } from '../harness/results/rows.ts';
 import { SCHEMA_VERSION } from '../harness/results/schema.ts';
 import { runSuite } from '../harness/runner.ts';
+import { cli } from './helpers.ts';
 import { testColumns } from './fixtures/columns.ts';
 
 const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `seqarena-${name}-`));
-
-/** Run the CLI in this process; returns the exit code and what it wrote to stderr. */
-async function cli(...args: string[]): Promise<{ code: number; stderr: string }> {
-  let stderr = '';
-  const write = process.stderr.write;
-  process.stderr.write = ((chunk: string) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    return { code: await main(['node', 'seqarena', ...args]), stderr };
-  } finally {
-    process.stderr.write = write;
-  }
-}
 
 test('unknown names: exit 2, a did-you-mean and the valid names, nothing written', async () => {
   const cases: [string[], RegExp][] = [

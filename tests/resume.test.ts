@@ -10,7 +10,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { main } from '../harness/cli.ts';
 import { readRows } from '../harness/results/io.ts';
 import { LOCK_FILE, lockResultsDir } from '../harness/results/lock.ts';
 import { metricRow } from '../harness/results/rows.ts';
@@ -18,20 +17,10 @@ import type { ResultRow } from '../harness/results/schema.ts';
 import { runSuite } from '../harness/runner.ts';
 import { resolveRun, type RunSpecInput } from '../harness/spec.ts';
 import { SUITES } from '../harness/suites/index.ts';
+import { cli } from './helpers.ts';
 import { testColumns } from './fixtures/columns.ts';
 
 const tmp = (name: string) => fs.mkdtempSync(path.join(os.tmpdir(), `seqarena-${name}-`));
-
-async function cli(...args: string[]): Promise<{ code: number; stderr: string }> {
-  let stderr = '';
-  const write = process.stderr.write;
-  process.stderr.write = ((chunk: string) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
-  try {
-    return { code: await main(['node', 'seqarena', ...args]), stderr };
-  } finally {
-    process.stderr.write = write;
-  }
-}
 
 function tiny(seed: number): RunSpecInput {
   return {
