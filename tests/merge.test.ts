@@ -5,6 +5,7 @@
  */
 import { testColumns } from './fixtures/columns.ts';
 import { test } from 'node:test';
+import { execa } from 'execa';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -135,8 +136,6 @@ test('history: one point per directory × figure, by date, with the commit and c
 });
 
 test('merging the shards of a paper suite judges its findings on the whole set', async () => {
-  const { Command } = await import('commander');
-  const { register } = await import('../harness/commands/merge.ts');
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'seqarena-merge-findings-'));
   const shards = ['1/2', '2/2'].map((shard, i) => {
     const dir = path.join(base, `shard-${i + 1}`);
@@ -145,15 +144,9 @@ test('merging the shards of a paper suite judges its findings on the whole set',
     return dir;
   });
   const out = path.join(base, 'merged');
-  const program = new Command().exitOverride();
-  register(program);
-  const write = process.stdout.write;
-  process.stdout.write = (() => true) as typeof process.stdout.write;
-  try {
-    await program.parseAsync(['merge', ...shards, '--out', out], { from: 'user' });
-  } finally {
-    process.stdout.write = write;
-  }
+  // The CLI in a child process: capturing this process's stdout would swallow the test runner's reports.
+  const child = await execa(process.execPath, [path.join(import.meta.dirname, '..', 'bin', 'seqarena.js'), 'merge', ...shards, '--out', out], { reject: false });
+  assert.equal(child.exitCode, 0, child.stderr);
   const findings = JSON.parse(fs.readFileSync(path.join(out, 'findings.json'), 'utf8')) as { findings: { suite: string; held: boolean | null }[] };
   assert.ok(findings.findings.length > 0);
   assert.ok(findings.findings.every((f) => f.suite === 'efficiency' && f.held === null), 'not enough rows to judge: each finding says so');

@@ -7,9 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Command } from 'commander';
 import { execa } from 'execa';
-import { register as registerScore } from '../harness/commands/score.ts';
 import { UsageError } from '../harness/errors.ts';
 import { bleu, chrf, formatBleu, formatChrf, pairMetrics, tokenize13a } from '../tasks/translation-metrics.ts';
 import { assertClose } from './helpers.ts';
@@ -173,38 +171,40 @@ test('seqarena score (through bin/seqarena.js) prints sacreBLEU lines, and exits
   assert.match(mismatch.stderr, /^seqarena: --ref file '.*short\.txt' has 1 lines but --hyp file '.*hyp\.txt' has 2/);
 });
 
-/** Run `score` in this process (the CLI's start-up is slow on a busy machine); returns what it printed. */
-async function scoreInProcess(...args: string[]): Promise<string> {
-  const program = new Command('seqarena').exitOverride();
-  registerScore(program);
-  let printed = '';
-  const write = process.stdout.write;
-  process.stdout.write = ((chunk: string) => {
-    printed += chunk;
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await program.parseAsync(['node', 'seqarena', 'score', ...args]);
-  } finally {
-    process.stdout.write = write;
-  }
-  return printed;
+/** Run `score` in a child process (capturing this process's stdout would swallow the test runner's reports). */
+async function scoreInChild(...args: string[]): Promise<{ exitCode: number | undefined; stdout: string; stderr: string }> {
+  const { exitCode, stdout, stderr } = await execa(process.execPath, [join(import.meta.dirname, '..', 'bin', 'seqarena.js'), 'score', ...args], { reject: false });
+  return { exitCode, stdout: String(stdout), stderr: String(stderr) };
+}
+
+/** stdout of a `score` that must succeed. */
+async function scoreOk(...args: string[]): Promise<string> {
+  const r = await scoreInChild(...args);
+  assert.equal(r.exitCode, 0, r.stderr);
+  return r.stdout;
+}
+
+/** A `score` that must fail as a usage error (exit 2) with `message` on stderr. */
+async function scoreUsageError(message: RegExp, ...args: string[]): Promise<void> {
+  const r = await scoreInChild(...args);
+  assert.equal(r.exitCode, 2, r.stderr);
+  assert.match(r.stderr, message);
 }
 
 test('seqarena score --json, several references, and its usage errors', async () => {
   const f = scratchFiles({ 'hyp.txt': HYPS, 'ref.txt': REFS, 'ref2.txt': 'There is a cat on the mat.\nHi world!\n', 'blank.txt': '\n\n' });
-  const parsed = JSON.parse(await scoreInProcess('--hyp', f['hyp.txt'], '--ref', f['ref.txt'], '--json'));
+  const parsed = JSON.parse(await scoreOk('--hyp', f['hyp.txt'], '--ref', f['ref.txt'], '--json'));
   assert.equal(parsed.sentences, 2);
   assert.deepEqual(parsed.bleu.counts, [9, 5, 2, 1]);
   assert.equal(parsed.bleu.ref_len, 11);
   assertClose([parsed.bleu.score], [42.1], 0.005);
 
-  const two = await scoreInProcess('--hyp', f['hyp.txt'], '--ref', f['ref.txt'], '--ref', f['ref2.txt']);
+  const two = await scoreOk('--hyp', f['hyp.txt'], '--ref', f['ref.txt'], '--ref', f['ref2.txt']);
   const b = bleu(HYPS.trim().split('\n'), [REFS.trim().split('\n'), ['There is a cat on the mat.', 'Hi world!']]);
   assert.equal(two.split('\n')[0], formatBleu(b));
   assert.equal(b.refLen, 10);
 
-  await assert.rejects(scoreInProcess('--hyp', f['hyp.txt'].replace('hyp', 'absent'), '--ref', f['ref.txt']), (e: Error) => e instanceof UsageError && /cannot read --hyp file '.*absent\.txt': no such file/.test(e.message));
-  await assert.rejects(scoreInProcess('--hyp', f['hyp.txt']), (e: Error) => e instanceof UsageError && /at least one --ref/.test(e.message));
-  await assert.rejects(scoreInProcess('--hyp', f['hyp.txt'], '--ref', f['blank.txt']), (e: Error) => e instanceof UsageError && /line 1 is empty in every --ref file/.test(e.message));
+  await scoreUsageError(/cannot read --hyp file '.*absent\.txt': no such file/, '--hyp', f['hyp.txt'].replace('hyp', 'absent'), '--ref', f['ref.txt']);
+  await scoreUsageError(/at least one --ref/, '--hyp', f['hyp.txt']);
+  await scoreUsageError(/line 1 is empty in every --ref file/, '--hyp', f['hyp.txt'], '--ref', f['blank.txt']);
 });
