@@ -48,7 +48,7 @@ export async function profileSteps(input: RunSpecInput, options: { warmupSteps: 
       const batch = makeBatch(stream.take(s.batchSize), model.form, run.io.padId);
       tokensPerStep = batch.tokens;
       const update = async () => {
-        await optimizer.step(step, () => maskedCrossEntropy(forwardBatch(model, batch, true), batch.target, batch.mask));
+        await optimizer.step(step, () => maskedCrossEntropy(forwardBatch(model, batch, true), batch.target, batch.mask, s.kernels));
       };
       try {
         if (step < options.warmupSteps) {

@@ -4,6 +4,7 @@
  * translation metrics. Every tensor made per step is disposed.
  */
 import * as tf from '@tensorflow/tfjs';
+import { maskedCrossEntropy as fusedCrossEntropy } from '../architectures/kernels/cross-entropy.ts';
 import type { LMModel, Model } from '../architectures/types.ts';
 import { lmMetrics } from '../tasks/metrics.ts';
 import { pairMetrics } from '../tasks/translation-metrics.ts';
@@ -11,16 +12,14 @@ import { SPECIALS, type Example, type LMExample, type PairExample, type TaskMetr
 import { disposeBatch, ExampleStream, makeBatch, takeExamples, type Batch } from './batches.ts';
 import { AdamW } from './optimizer.ts';
 import { loadCheckpoint, saveCheckpoint, type CheckpointPlan } from './checkpoint.ts';
-import type { ResolvedRun } from './spec.ts';
+import type { ResolvedRun, TrainingSettings } from './spec.ts';
 
-/** Mean cross-entropy over masked positions: logits (b, l, v), target (b, l), mask (b, l) → scalar. */
-export function maskedCrossEntropy(logits: tf.Tensor3D, target: tf.Tensor2D, mask: tf.Tensor2D): tf.Scalar {
-  return tf.tidy(() => {
-    const v = logits.shape[2];
-    const logProbs = tf.logSoftmax(logits); // (b, l, v)
-    const picked = logProbs.mul(tf.oneHot(target.flatten(), v).reshape(logits.shape)).sum(-1); // (b, l)
-    return picked.mul(mask).sum().neg().div(mask.sum().maximum(1)) as tf.Scalar;
-  });
+/**
+ * Mean cross-entropy over masked positions: logits (b, l, v), target (b, l), mask (b, l) → scalar; the
+ * fused kernel (kernels/cross-entropy.ts) unless the run's `training.kernels` is 'reference'.
+ */
+export function maskedCrossEntropy(logits: tf.Tensor3D, target: tf.Tensor2D, mask: tf.Tensor2D, kernels: TrainingSettings['kernels'] = 'fused'): tf.Scalar {
+  return fusedCrossEntropy(logits, target, mask, kernels ?? 'fused');
 }
 
 export function forwardBatch(model: Model, batch: Batch, training: boolean): tf.Tensor3D {
@@ -97,7 +96,7 @@ export async function train(run: ResolvedRun, model: Model, hooks: TrainHooks = 
       const batch = makeBatch(stream.take(s.batchSize), model.form, pad);
       let loss: number;
       const t0 = performance.now();
-      const update = async () => (await optimizer.step(step, () => maskedCrossEntropy(forwardBatch(model, batch, true), batch.target, batch.mask))).loss;
+      const update = async () => (await optimizer.step(step, () => maskedCrossEntropy(forwardBatch(model, batch, true), batch.target, batch.mask, s.kernels))).loss;
       if (step === 1) {
         // Profile one step (not the first, which pays kernel warm-up) for the peak tensor memory.
         loss = NaN;
@@ -219,7 +218,7 @@ export async function heldOutLoss(run: ResolvedRun, model: Model, examples: Exam
     const batch = makeBatch(examples.slice(i, i + EVAL_BATCH), model.form, run.io.padId);
     const [lossSum, answers] = tf.tidy(() => {
       const n = batch.mask.sum();
-      return [maskedCrossEntropy(forwardBatch(model, batch, false), batch.target, batch.mask).mul(n.maximum(1)), n];
+      return [maskedCrossEntropy(forwardBatch(model, batch, false), batch.target, batch.mask, run.spec.training.kernels).mul(n.maximum(1)), n];
     });
     total += (await lossSum.data())[0];
     count += (await answers.data())[0];

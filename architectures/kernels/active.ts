@@ -4,6 +4,7 @@
  * kernel file reports itself by adding one line to ACTIVE_KERNELS.
  */
 import { fusedAttentionImplementation } from './attention-fused.ts';
+import { fusedCrossEntropyImplementation } from './cross-entropy.ts';
 import { matmulInfo } from './matmul.ts';
 import { nativeAddon } from './native.ts';
 import { fusedRecurrenceImplementation } from './recurrence-fused.ts';
@@ -20,6 +21,7 @@ const ACTIVE_KERNELS: Record<string, () => string> = {
   attention: () => fused(fusedAttentionImplementation(), '(batch·head, query block)', 'wasm (SIMD loops, one thread; the native addon is not active)'),
   recurrence: () => fused(fusedRecurrenceImplementation(), 'batch blocks (whole block per step as one product)', 'wasm (SIMD loops, one batch row at a time, one thread; the native addon is not active)'),
   scan: () => fused(fusedScanImplementation(), '(sequence, 8 channels)', 'js (plain loops, one thread; the native addon is not active)'),
+  loss: () => fused(fusedCrossEntropyImplementation(), 'blocks of rows', 'js (plain loops, one thread; the native addon is not active)'),
 };
 
 /** Kernel name → what runs it, e.g. { matmul: 'native avx512 (…), 2 threads' }. */

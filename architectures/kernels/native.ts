@@ -62,6 +62,9 @@ export interface NativeAddon {
   gruForward?(xProj: F32, wh: F32, bh: F32, h0: F32, hs: F32, saved: F32, b: number, l: number, h: number): void;
   gruBackward?(dhs: F32, dhT: F32, saved: F32, hs: F32, wh: F32, h0: F32, dxProj: F32, dwh: F32, dbh: F32, dh0: F32, b: number, l: number, h: number): void;
   selectiveScanForward?(u: F32, delta: F32, A: F32, B: F32, C: F32, D: F32, y: F32, b: number, l: number, di: number, n: number): void;
+  /** Masked softmax cross-entropy (native/src/cross_entropy.c): loss (1 float) and lse per row; the logits' gradient. */
+  crossEntropy?(logits: F32, target: I32, mask: F32, loss: F32, lse: F32, v: number): void;
+  crossEntropyGrad?(logits: F32, target: I32, mask: F32, lse: F32, dy: number, dlogits: F32, v: number): void;
   selectiveScanBackward?(
     u: F32, delta: F32, A: F32, B: F32, C: F32, D: F32, dy: F32, du: F32, ddelta: F32, dA: F32, dB: F32, dC: F32, dD: F32,
     b: number, l: number, di: number, n: number,
@@ -69,6 +72,7 @@ export interface NativeAddon {
 }
 
 type F32 = Float32Array;
+type I32 = Int32Array;
 
 const ADDON_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'seqarena.node');
 

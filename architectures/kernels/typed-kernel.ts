@@ -47,6 +47,23 @@ export function hostArray(backend: tf.KernelBackend, tensor: tf.TensorInfo): Flo
   throw new Error(`backend ${tf.getBackend()} keeps no host buffer for tensors; use the reference path`);
 }
 
+/**
+ * An int32 tensor's values as an Int32Array, for reading (wasm: a view on the heap; cpu: its values
+ * array, or a copy where the backend holds another kind of array). Do not write to it.
+ */
+export function hostInt32Array(backend: tf.KernelBackend, tensor: tf.TensorInfo): Int32Array {
+  if (tensor.dtype !== 'int32') throw new Error(`hostInt32Array: tensor of shape [${tensor.shape}] is ${tensor.dtype}, expected int32`);
+  const b = backend as Backend & {
+    data?: { get(dataId: object): { values?: ArrayLike<number> } };
+    typedArrayFromHeap?: (info: tf.TensorInfo) => Int32Array;
+  };
+  if (b.typedArrayFromHeap) return b.typedArrayFromHeap(tensor);
+  const values = b.data?.get(tensor.dataId).values;
+  if (values instanceof Int32Array) return values;
+  if (values) return Int32Array.from(values);
+  throw new Error(`backend ${tf.getBackend()} keeps no host buffer for tensors; use the reference path`);
+}
+
 /** Whether the tensor is the only one holding its buffer (so it may be written in place). */
 export function ownsData(backend: tf.KernelBackend, tensor: tf.TensorInfo): boolean {
   return backend.refCount(tensor.dataId) === 1;
@@ -94,18 +111,20 @@ export function float32Values(input: { values: Float32Array | Int32Array }): Flo
 }
 
 export type HostViews = Record<string, Float32Array>;
+export type HostIndexViews = Record<string, Int32Array>;
 
 /**
  * Register a float32 kernel that reads its inputs and writes its outputs in place in the backend's own
  * memory (no copies: for native code and for loops over large tensors). `outputs` gives the outputs'
  * shapes from the inputs' shapes; they are all allocated before any view is taken, because on wasm an
  * allocation may grow the heap and detach views taken earlier. `compute` must write every output element.
+ * Int32 inputs (token ids, targets) come as Int32Array views in `ints`, the rest as Float32Array views.
  */
 export function registerHostViewKernel(
   kernelName: string,
   kernel: {
     outputs(shapes: Record<string, number[]>, attrs: Record<string, unknown>): number[][];
-    compute(inputs: HostViews, outputs: Float32Array[], attrs: Record<string, unknown>): void;
+    compute(inputs: HostViews, outputs: Float32Array[], attrs: Record<string, unknown>, ints: HostIndexViews): void;
   },
 ): void {
   for (const backendName of HOST_BACKENDS) {
@@ -121,8 +140,9 @@ export function registerHostViewKernel(
         const infos = kernel.outputs(shapes, attrs as Record<string, unknown>).map((shape) =>
           b.makeTensorInfo ? b.makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((x, y) => x * y, 1))) : b.makeOutput!(shape, 'float32'),
         );
-        const views = Object.fromEntries(named.map(([name, info]) => [name, hostArray(b, info)]));
-        kernel.compute(views, infos.map((info) => hostArray(b, info)), attrs as Record<string, unknown>);
+        const views = Object.fromEntries(named.filter(([, info]) => info.dtype !== 'int32').map(([name, info]) => [name, hostArray(b, info)]));
+        const ints = Object.fromEntries(named.filter(([, info]) => info.dtype === 'int32').map(([name, info]) => [name, hostInt32Array(b, info)]));
+        kernel.compute(views, infos.map((info) => hostArray(b, info)), attrs as Record<string, unknown>, ints);
         return infos;
       },
     });

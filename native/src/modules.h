@@ -14,7 +14,8 @@
   X(recurrence) \
   X(selective_scan) \
   X(norms) \
-  X(activations)
+  X(activations) \
+  X(cross_entropy)
 
 #define SEQARENA_DECLARE(name) void register_##name(napi_env env, napi_value exports);
 SEQARENA_MODULES(SEQARENA_DECLARE)
