@@ -145,7 +145,7 @@ export class HybridLM implements LMModel {
   ) {
     const mcfg = mambaPart(cfg);
     this.store = new ParamStore(cfg.seed);
-    this.embedding = new Embedding(this.store, 'embedding', io.vocabSize, cfg.d_model);
+    this.embedding = new Embedding(this.store, 'embedding', io.vocabSize, cfg.d_model, Embedding.DEFAULT_STD, cfg.layer_kernels);
     this.blocks = [...cfg.pattern].map((kind, i) =>
       kind === 'M' ? new MambaBlock(this.store, `layers.${i}`, mcfg) : new AttentionBlock(this.store, `layers.${i}`, cfg),
     );

@@ -5,6 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
+import { embeddingLookup } from './kernels/embedding.ts';
 import { layerNorm, NORM_IMPLS, rmsNorm, type NormImpl } from './kernels/norms.ts';
 export { gelu, silu } from './kernels/activations.ts';
 import { rng } from '../util/rng.ts';
@@ -23,7 +24,7 @@ export type Decay = 'decay' | 'no-decay';
 export const layerKernelsOption = z
   .enum(NORM_IMPLS)
   .optional()
-  .describe('LayerNorm/RMSNorm, GELU/SiLU: `fused` kernels on cpu/wasm (when omitted; the reference elsewhere) or the composed `reference`');
+  .describe('LayerNorm/RMSNorm, GELU/SiLU, the embedding lookup: `fused` kernels on cpu/wasm (when omitted; the reference elsewhere) or the composed `reference`');
 
 /** Creates named variables with deterministic initialisation: the i-th variable draws from seed + i. */
 export class ParamStore {
@@ -118,17 +119,26 @@ export class Linear {
 }
 
 /**
- * Token embedding: ids (…) int32 → (…, d). Its gradient needs UnsortedSegmentSum (the engine adds it on
- * wasm). The table decays, as nanoGPT's wte and wpe do (they are 2-D, and nanoGPT decays every 2-D tensor).
+ * Token embedding: ids (…) int32 → (…, d), the fused lookup and scatter-add gradient on cpu/wasm
+ * (kernels/embedding.ts; `impl` 'reference' is tf.gather). The table decays, as nanoGPT's wte and wpe
+ * do (they are 2-D, and nanoGPT decays every 2-D tensor).
  */
 export class Embedding {
+  static readonly DEFAULT_STD = 0.02;
   readonly table: tf.Variable;
-  constructor(store: ParamStore, name: string, vocabSize: number, dim: number, std = 0.02) {
+  constructor(
+    store: ParamStore,
+    name: string,
+    vocabSize: number,
+    dim: number,
+    std = Embedding.DEFAULT_STD,
+    private readonly impl: NormImpl = 'fused',
+  ) {
     this.table = store.normal(`${name}.table`, [vocabSize, dim], std, 'decay');
   }
 
   apply(ids: tf.Tensor): tf.Tensor {
-    return tf.gather(this.table, ids.toInt());
+    return embeddingLookup(this.table as tf.Tensor2D, ids, this.impl);
   }
 }
 

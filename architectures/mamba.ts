@@ -273,7 +273,7 @@ export class MambaLM implements LMModel {
     readonly io: ModelIO,
   ) {
     this.store = new ParamStore(cfg.seed);
-    this.embedding = new Embedding(this.store, 'embedding', io.vocabSize, cfg.d_model);
+    this.embedding = new Embedding(this.store, 'embedding', io.vocabSize, cfg.d_model, Embedding.DEFAULT_STD, cfg.layer_kernels);
     this.blocks = Array.from({ length: cfg.n_layers }, (_, i) => new MambaBlock(this.store, `layers.${i}`, cfg));
     this.normF = new RMSNorm(this.store, 'norm_f', cfg.d_model, cfg.layer_kernels);
   }

@@ -353,7 +353,7 @@ class TransformerLM implements LMModel {
     io: ModelIO,
   ) {
     this.store = new ParamStore(cfg.seed);
-    this.wte = new Embedding(this.store, 'wte', io.vocabSize, cfg.d_model, INIT_STD);
+    this.wte = new Embedding(this.store, 'wte', io.vocabSize, cfg.d_model, INIT_STD, cfg.layer_kernels);
     this.positions = new Positions(this.store, 'wpe', cfg, io.maxLen);
     this.blocks = Array.from({ length: cfg.n_layers }, (_, i) => new Block(this.store, `h${i}`, cfg));
     this.lnF = new LayerNorm(this.store, 'ln_f', cfg.d_model, cfg.layer_kernels);
@@ -425,7 +425,7 @@ class TransformerEncDec implements Seq2SeqModel {
     private readonly io: ModelIO,
   ) {
     this.store = new ParamStore(cfg.seed);
-    this.wte = new Embedding(this.store, 'wte', io.vocabSize, cfg.d_model, INIT_STD);
+    this.wte = new Embedding(this.store, 'wte', io.vocabSize, cfg.d_model, INIT_STD, cfg.layer_kernels);
     this.encoderPositions = new Positions(this.store, 'encoder.wpe', cfg, io.maxLen);
     this.encoderBlocks = Array.from({ length: cfg.n_layers }, (_, i) => new Block(this.store, `encoder.h${i}`, cfg));
     this.encoderLn = new LayerNorm(this.store, 'encoder.ln_f', cfg.d_model, cfg.layer_kernels);

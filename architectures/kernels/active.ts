@@ -5,6 +5,7 @@
  */
 import { fusedAttentionImplementation } from './attention-fused.ts';
 import { fusedCrossEntropyImplementation } from './cross-entropy.ts';
+import { fusedEmbeddingImplementation } from './embedding.ts';
 import { matmulInfo } from './matmul.ts';
 import { nativeAddon } from './native.ts';
 import { fusedRecurrenceImplementation } from './recurrence-fused.ts';
@@ -22,6 +23,10 @@ const ACTIVE_KERNELS: Record<string, () => string> = {
   recurrence: () => fused(fusedRecurrenceImplementation(), 'batch blocks (whole block per step as one product)', 'wasm (SIMD loops, one batch row at a time, one thread; the native addon is not active)'),
   scan: () => fused(fusedScanImplementation(), '(sequence, 8 channels)', 'js (plain loops, one thread; the native addon is not active)'),
   loss: () => fused(fusedCrossEntropyImplementation(), 'blocks of rows', 'js (plain loops, one thread; the native addon is not active)'),
+  embedding: () =>
+    fusedEmbeddingImplementation() === 'native'
+      ? 'native C (row copies; the gradient split by ranges of table rows) over the threads'
+      : 'js (row copies and adds, one thread; the native addon is not active)',
 };
 
 /** Kernel name → what runs it, e.g. { matmul: 'native avx512 (…), 2 threads' }. */

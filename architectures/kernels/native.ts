@@ -65,6 +65,9 @@ export interface NativeAddon {
   /** Masked softmax cross-entropy (native/src/cross_entropy.c): loss (1 float) and lse per row; the logits' gradient. */
   crossEntropy?(logits: F32, target: I32, mask: F32, loss: F32, lse: F32, v: number): void;
   crossEntropyGrad?(logits: F32, target: I32, mask: F32, lse: F32, dy: number, dlogits: F32, v: number): void;
+  /** Embedding rows by id, and the gradient's scatter-add of rows (native/src/embedding.c). */
+  embeddingGather?(table: F32, ids: I32, out: F32, d: number): void;
+  embeddingScatter?(dy: F32, ids: I32, dtable: F32, d: number): void;
   selectiveScanBackward?(
     u: F32, delta: F32, A: F32, B: F32, C: F32, D: F32, dy: F32, du: F32, ddelta: F32, dA: F32, dB: F32, dC: F32, dD: F32,
     b: number, l: number, di: number, n: number,

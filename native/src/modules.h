@@ -15,7 +15,8 @@
   X(selective_scan) \
   X(norms) \
   X(activations) \
-  X(cross_entropy)
+  X(cross_entropy) \
+  X(embedding)
 
 #define SEQARENA_DECLARE(name) void register_##name(napi_env env, napi_value exports);
 SEQARENA_MODULES(SEQARENA_DECLARE)
