@@ -3,14 +3,40 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { gruSequenceReference, lstmSequenceReference, rnnSequenceReference } from '../architectures/kernels/recurrence.ts';
 import { gruSequenceFused, lstmSequenceFused, rnnSequenceFused } from '../architectures/kernels/recurrence-fused.ts';
+import { wasmGemm } from '../architectures/kernels/matmul.ts';
+import { nativeAddon, withoutNative } from '../architectures/kernels/native.ts';
 import { Arena } from '../architectures/kernels/simd.ts';
 import { assertClose, assertNoLeak, useBackend } from './helpers.ts';
 
-/** (b, l, h): one step of one unit; a batch with a few steps; wider and longer. */
+/**
+ * (b, l, h): one step of one unit; a batch with a few steps; wider and longer; a batch that is not a
+ * multiple of the GEMMs' 4-row tiles; and one whose per-step products are large enough for the wasm
+ * GEMM to split them over its threads (b·h·gh ≥ 2¹⁷ for every cell).
+ */
 const SHAPES: [number, number, number][] = [
   [1, 1, 1],
   [2, 5, 3],
   [3, 9, 8],
+  [5, 4, 9],
+  [16, 3, 91],
+];
+
+/** The kernel as models run it (native where built), and the fallback (the wasm GEMM per step) on 1 and 2 threads. */
+const VARIANTS: { name: string; run: <T>(fn: () => T) => T }[] = [
+  { name: nativeAddon()?.lstmForward ? 'native' : 'fallback', run: (fn) => fn() },
+  ...[1, 2].map((threads) => ({
+    name: `fallback, wasm GEMM on ${threads} thread(s)`,
+    run: <T>(fn: () => T): T => {
+      const gemm = wasmGemm()!;
+      const before = gemm.threads();
+      gemm.setThreads(threads);
+      try {
+        return withoutNative(fn);
+      } finally {
+        gemm.setThreads(before);
+      }
+    },
+  })),
 ];
 
 type Cell = 'lstm' | 'gru' | 'rnn';
@@ -57,18 +83,20 @@ function outputsAndGrads(cell: Cell, fused: boolean, x: Record<string, tf.Tensor
 
 for (const backend of ['cpu', 'wasm'] as const) {
   for (const cell of ['lstm', 'gru', 'rnn'] as const) {
-    test(`${cell}SequenceFused equals the reference, outputs and every gradient, on ${backend}`, async () => {
+    test(`${cell}SequenceFused equals the reference, outputs and every gradient, on ${backend} (${VARIANTS.map((v) => v.name).join('; ')})`, async () => {
       await useBackend(backend);
       for (const [b, l, h] of SHAPES) {
         const seed = 100 * b + 10 * l + h;
         const x = inputs(cell, b, l, h, seed);
-        const fused = outputsAndGrads(cell, true, x, seed);
         const reference = outputsAndGrads(cell, false, x, seed);
         const names = [...(cell === 'lstm' ? ['hs', 'hT', 'cT'] : ['hs', 'hT']), ...Object.keys(x).sort().map((n) => `d${n}`)];
-        reference.forEach((expected, i) => {
-          const scale = Math.max(1, ...expected.map(Math.abs));
-          assertClose(fused[i], expected, 1e-4 * scale, 1e-4, `${cell} ${names[i]} at (b, l, h) = (${b}, ${l}, ${h})`);
-        });
+        for (const variant of VARIANTS) {
+          const fused = variant.run(() => outputsAndGrads(cell, true, x, seed));
+          reference.forEach((expected, i) => {
+            const scale = Math.max(1, ...expected.map(Math.abs));
+            assertClose(fused[i], expected, 1e-4 * scale, 1e-4, `${cell} ${names[i]} at (b, l, h) = (${b}, ${l}, ${h}), ${variant.name}`);
+          });
+        }
         tf.dispose(Object.values(x));
       }
     });

@@ -6,7 +6,7 @@
 import { fusedAttentionImplementation } from './attention-fused.ts';
 import { fusedCrossEntropyImplementation } from './cross-entropy.ts';
 import { fusedEmbeddingImplementation } from './embedding.ts';
-import { matmulInfo } from './matmul.ts';
+import { matmulInfo, wasmGemm } from './matmul.ts';
 import { nativeAddon } from './native.ts';
 import { fusedRecurrenceImplementation } from './recurrence-fused.ts';
 import { fusedScanImplementation } from './selective-scan-fused.ts';
@@ -20,7 +20,12 @@ function fused(implementation: 'native' | 'wasm' | 'js', split: string, fallback
 const ACTIVE_KERNELS: Record<string, () => string> = {
   matmul: () => matmulInfo().detail,
   attention: () => fused(fusedAttentionImplementation(), '(batch·head, query block)', 'wasm (SIMD loops, one thread; the native addon is not active)'),
-  recurrence: () => fused(fusedRecurrenceImplementation(), 'batch blocks (whole block per step as one product)', 'wasm (SIMD loops, one batch row at a time, one thread; the native addon is not active)'),
+  recurrence: () =>
+    fused(
+      fusedRecurrenceImplementation(),
+      'batch blocks (whole block per step as one product)',
+      `wasm (the whole batch per step as one product on the wasm GEMM, ${wasmGemm()?.threads() ?? 1} threads; gate loops in JavaScript; the native addon is not active)`,
+    ),
   scan: () => fused(fusedScanImplementation(), '(sequence, 8 channels)', 'js (plain loops, one thread; the native addon is not active)'),
   loss: () => fused(fusedCrossEntropyImplementation(), 'blocks of rows', 'js (plain loops, one thread; the native addon is not active)'),
   embedding: () =>

@@ -14,7 +14,7 @@
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type { GemmFn } from './gemm.ts';
-import { createWasmGemm } from './gemm-wasm.ts';
+import { createWasmGemm, type WasmGemm } from './gemm-wasm.ts';
 import { nativeAddon, nativeGemm, nativeStatus } from './native.ts';
 import { HOST_BACKENDS } from './typed-kernel.ts';
 
@@ -50,7 +50,7 @@ const PROVIDERS: Record<'native' | 'wasm', () => GemmProvider | null> = {
     };
   },
   wasm: () => {
-    const gemm = createWasmGemm({ threads: requestedThreads });
+    const gemm = wasmGemm();
     if (!gemm) return null;
     return { kind: 'wasm', gemm, threads: () => gemm.threads(), setThreads: (n) => gemm.setThreads(n), describe: () => 'wasm SIMD128 on worker threads (gemm-wasm.ts)' };
   },
@@ -63,6 +63,17 @@ export type MatmulChoice = (typeof MATMUL_CHOICES)[number];
 let provider: GemmProvider | null | undefined;
 /** Every core until setMatmulThreads says otherwise (the harness passes --threads). */
 let requestedThreads = os.availableParallelism();
+let sharedWasmGemm: WasmGemm | null | undefined;
+
+/**
+ * The process's one WebAssembly GEMM (one worker pool), shared by the matmul kernels when they run it and
+ * by the fused kernels' fallback loops (recurrence-fused.ts), on setMatmulThreads' threads; null where
+ * WebAssembly SIMD or shared memory is missing.
+ */
+export function wasmGemm(): WasmGemm | null {
+  if (sharedWasmGemm === undefined) sharedWasmGemm = createWasmGemm({ threads: requestedThreads });
+  return sharedWasmGemm;
+}
 let whyReference = '';
 let choice: MatmulChoice | undefined;
 
@@ -106,6 +117,7 @@ export function setMatmulThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new Error(`threads must be a whole number ≥ 1, got ${n}`);
   requestedThreads = n;
   choose()?.setThreads(n);
+  sharedWasmGemm?.setThreads(n);
 }
 
 /** Which GEMM the registered matmul kernels use, for `seqarena list`, env.json and every row. */

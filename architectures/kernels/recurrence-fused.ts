@@ -1,31 +1,33 @@
 /**
  * Fused whole-sequence kernels for the Elman RNN, LSTM and GRU recurrences on the host backends (cpu,
  * wasm): one kernel call runs every time step forward, and one runs backpropagation through time.
- * The composed references in recurrence.ts launch ~10 tfjs ops per step; here a step is one SIMD
- * matrix–vector loop (simd.ts) and a plain loop over the gates, so recurrences stop paying per-op overhead.
+ * The composed references in recurrence.ts launch ~10 tfjs ops per step; here a step is one matrix
+ * product for the whole batch and a plain loop over the gates, so recurrences stop paying per-op overhead.
  *
  * Same signatures, gate orders and equations as recurrence.ts (read that file for the maths), and tested
  * against it. Forward saves what backward needs (activated gates, cell states); backward walks t = l−1 … 0.
  * The backward kernel has no gradient of its own: first derivatives only, which is what training needs.
  *
- * The step's h·Wh dominates: it runs k-outer over one contiguous row of Wh (h, gh) at a time (gemvAcc),
- * so the inner loop streams memory; backward's dz·Whᵀ is a dot product with the same rows (gemvT), and
- * dWh += hᵀdz updates them in the same order (ger). States live in the SIMD arena while a kernel runs.
- *
- * Where the native addon is built (native.ts), every kernel here runs its C version instead
- * (native/src/recurrence.c): per step the whole batch block's h·Wh is one (rows, h)×(h, gh) product,
- * blocks of batch rows run on every core, and backward's dWh is one GEMM over all b·l steps. The loops
- * below stay the tested fallback.
+ * Batch rows are independent through time, so every step's h·Wh is one (b, h)×(h, gh) product of the
+ * whole batch's states, and backward's dz·Whᵀ one (b, gh)×(gh, h) product; backward's
+ * dWh = Σ_(row, t) h_{t−1}ᵀ dz_t is one (h, b·l)×(b·l, gh) product after the walk. Where the native
+ * addon is built (native.ts), every kernel here runs its C version (native/src/recurrence.c: blocks of
+ * batch rows on every core, the same products); otherwise the products run on the WebAssembly GEMM's
+ * worker threads (matmul.ts's wasmGemm; the readable gemmReference where WebAssembly SIMD or shared
+ * memory is missing) and the gate loops below in JavaScript. Those loops stay the tested fallback.
  *
  * Glossary: b batch, l sequence length, h hidden size, gh gate width (h, 3h or 4h).
  */
 import * as tf from '@tensorflow/tfjs';
 import { nativeAddon } from './native.ts';
-import { Arena } from './simd.ts';
+import { gemmReference, type GemmFn } from './gemm.ts';
+import { wasmGemm } from './matmul.ts';
 import { HOST_BACKENDS, registerHostKernel, float32Values as f32, type HostKernel } from './typed-kernel.ts';
 import type { LstmSequenceOutput, RecurrenceOutput } from './recurrence.ts';
 
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
+/** tanh through one Math.exp, which V8 runs in about half the time of Math.tanh; exact limits ±1. */
+const tanh = (x: number): number => 1 - 2 / (Math.exp(2 * x) + 1);
 
 /** Shapes (b, l, gates·h), (h, gates·h), (b, h) agree, or an error naming the one that does not. */
 function checkShapes(kind: string, gates: number, xProj: number[], wh: number[], states: Record<string, number[]>): { b: number; l: number; h: number } {
@@ -46,12 +48,12 @@ function checkShapes(kind: string, gates: number, xProj: number[], wh: number[],
 // ---------------------------------------------------------------------------------------------------
 // Shared pieces
 
-const arena = new Arena();
-const { gemvAcc, gemvT, ger } = arena.loops;
+/** The GEMM of the fallback's per-step products. */
+const stepGemm = (): GemmFn => wasmGemm() ?? gemmReference;
 
-/** Arena offset of the state before step t of batch row bi: hs[bi, t−1], or h0[bi] at t = 0. */
-function previous(seq: number, init: number, bi: number, t: number, l: number, h: number): number {
-  return t === 0 ? init + bi * h : seq + (bi * l + t - 1) * h;
+/** c (m, n) = a (m, k) · b (k, n); with transA a is (k, m), with transB b is (n, k). */
+function product(m: number, n: number, k: number, a: Float32Array, b: Float32Array, c: Float32Array, transA = false, transB = false): void {
+  stepGemm()({ batch: 1, m, n, k, transA, transB, a, strideA: 0, b, strideB: 0, c, strideC: 0 });
 }
 
 /** The last step of a (b, l, h) sequence, as a (b, h) array. */
@@ -64,6 +66,30 @@ function lastStep(seq: Float32Array, b: number, l: number, h: number): Float32Ar
   return out;
 }
 
+/** The state before every step, (b·l, h) in (row, t) order: h0[row] at t = 0, else hs[row, t−1]. */
+function previousStates(hs: Float32Array, h0: Float32Array, b: number, l: number, h: number): Float32Array {
+  const out = new Float32Array(b * l * h);
+  for (let bi = 0; bi < b; bi++) {
+    out.set(h0.subarray(bi * h, bi * h + h), bi * l * h);
+    out.set(hs.subarray(bi * l * h, (bi * l + l - 1) * h), (bi * l + 1) * h);
+  }
+  return out;
+}
+
+/** Wh (h, gh) as (gh, h), so backward's per-step dz·Whᵀ is a plain product (the GEMM would pack Bᵀ at every step). */
+function transposed(w: Float32Array, h: number, gh: number): Float32Array {
+  const out = new Float32Array(h * gh);
+  for (let k = 0; k < h; k++) for (let j = 0; j < gh; j++) out[j * h + k] = w[k * gh + j];
+  return out;
+}
+
+/** dWh (h, gh) = Σ_(row, t) h_{t−1}ᵀ dz_t: previous states (b·l, h) against the pre-activation gradients (b·l, gh). */
+function weightGradient(hs: Float32Array, h0: Float32Array, dz: Float32Array, b: number, l: number, h: number, gh: number): Float32Array {
+  const dwh = new Float32Array(h * gh);
+  product(h, gh, b * l, previousStates(hs, h0, b, l, h), dz, dwh, true, false);
+  return dwh;
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Elman RNN: h' = tanh(x_t + h·Wh)
 
@@ -72,30 +98,27 @@ const RNN_BACKWARD = 'SeqarenaRnnSequenceGrad';
 
 const rnnForward: HostKernel = ({ xProj, wh, h0 }) => {
   const { b, l, h } = checkShapes('rnnSequenceFused', 1, xProj.shape, wh.shape, { h0: h0.shape });
+  const hs = new Float32Array(b * l * h);
   const native = nativeAddon();
   if (native?.rnnForward) {
-    const hs = new Float32Array(b * l * h);
     native.rnnForward(f32(xProj), f32(wh), f32(h0), hs, b, l, h);
-    return [
-      { shape: [b, l, h], values: hs },
-      { shape: [b, h], values: lastStep(hs, b, l, h) },
-    ];
-  }
-  arena.begin(h * h + 2 * b * h + b * l * h + h + 16);
-  const W = arena.alloc(h * h, wh.values);
-  const H0 = arena.alloc(b * h, h0.values);
-  const HS = arena.alloc(b * l * h);
-  const Z = arena.alloc(h);
-  const m = arena.f32;
-  for (let bi = 0; bi < b; bi++) {
+  } else {
+    const W = f32(wh);
+    const state = Float32Array.from(h0.values); // (b, h): h_{t−1} of every row
+    const z = new Float32Array(b * h); // (b, h): h_{t−1}·Wh
+    const x = xProj.values;
     for (let t = 0; t < l; t++) {
-      const xo = (bi * l + t) * h;
-      m.set(xProj.values.subarray(xo, xo + h), Z);
-      gemvAcc(Z, previous(HS, H0, bi, t, l, h), W, h, h);
-      for (let j = 0; j < h; j++) m[HS + xo + j] = Math.tanh(m[Z + j]);
+      product(b, h, h, state, W, z);
+      for (let bi = 0; bi < b; bi++) {
+        const o = (bi * l + t) * h;
+        for (let j = 0; j < h; j++) {
+          const v = tanh(x[o + j] + z[bi * h + j]);
+          hs[o + j] = v;
+          state[bi * h + j] = v;
+        }
+      }
     }
   }
-  const hs = arena.copyOut(HS, b * l * h);
   return [
     { shape: [b, l, h], values: hs },
     { shape: [b, h], values: lastStep(hs, b, l, h) },
@@ -114,36 +137,28 @@ const rnnBackward: HostKernel = ({ dhs, dhT, hs, wh, h0 }) => {
       { shape: [b, h], values: dh0 },
     ];
   }
-  arena.begin(2 * h * h + b * h + b * l * h + 2 * h + 20);
-  const W = arena.alloc(h * h, wh.values);
-  const H0 = arena.alloc(b * h, h0.values);
-  const HS = arena.alloc(b * l * h, hs.values);
-  const DW = arena.alloc(h * h);
-  const DZ = arena.alloc(h);
-  const CARRY = arena.alloc(h); // dL/dh_t from later steps
-  const m = arena.f32;
-  const dxProj = new Float32Array(b * l * h);
-  const dh0 = new Float32Array(b * h);
-  for (let bi = 0; bi < b; bi++) {
-    m.set(dhT.values.subarray(bi * h, bi * h + h), CARRY);
-    for (let t = l - 1; t >= 0; t--) {
+  const WT = transposed(f32(wh), h, h);
+  const hv = hs.values;
+  const gy = dhs.values;
+  const dxProj = new Float32Array(b * l * h); // dz_t of every (row, t): also what dWh needs
+  const carry = Float32Array.from(dhT.values); // (b, h): dL/dh_t from later steps
+  const dz = new Float32Array(b * h);
+  for (let t = l - 1; t >= 0; t--) {
+    for (let bi = 0; bi < b; bi++) {
       const o = (bi * l + t) * h;
       for (let j = 0; j < h; j++) {
-        const ht = m[HS + o + j];
-        const dz = (dhs.values[o + j] + m[CARRY + j]) * (1 - ht * ht);
-        m[DZ + j] = dz;
-        dxProj[o + j] = dz;
+        const ht = hv[o + j];
+        const g = (gy[o + j] + carry[bi * h + j]) * (1 - ht * ht);
+        dz[bi * h + j] = g;
+        dxProj[o + j] = g;
       }
-      const hPrev = previous(HS, H0, bi, t, l, h);
-      gemvT(CARRY, DZ, W, h, h);
-      ger(DW, hPrev, DZ, h, h);
     }
-    dh0.set(m.subarray(CARRY, CARRY + h), bi * h);
+    product(b, h, h, dz, WT, carry);
   }
   return [
     { shape: [b, l, h], values: dxProj },
-    { shape: [h, h], values: arena.copyOut(DW, h * h) },
-    { shape: [b, h], values: dh0 },
+    { shape: [h, h], values: weightGradient(f32(hs), f32(h0), dxProj, b, l, h, h) },
+    { shape: [b, h], values: carry },
   ];
 };
 
@@ -156,50 +171,42 @@ const LSTM_BACKWARD = 'SeqarenaLstmSequenceGrad';
 const lstmForward: HostKernel = ({ xProj, wh, h0, c0 }) => {
   const { b, l, h } = checkShapes('lstmSequenceFused', 4, xProj.shape, wh.shape, { h0: h0.shape, c0: c0.shape });
   const gh = 4 * h;
+  // gates: activated σ(i), σ(f), tanh(g), σ(o), saved for backward
+  const [hs, cs, gates] = [b * l * h, b * l * h, b * l * gh].map((count) => new Float32Array(count));
   const native = nativeAddon();
   if (native?.lstmForward) {
-    const [hs, cs, gates] = [b * l * h, b * l * h, b * l * gh].map((count) => new Float32Array(count));
     native.lstmForward(f32(xProj), f32(wh), f32(h0), f32(c0), hs, cs, gates, b, l, h);
-    return [
-      { shape: [b, l, h], values: hs },
-      { shape: [b, h], values: lastStep(hs, b, l, h) },
-      { shape: [b, h], values: lastStep(cs, b, l, h) },
-      { shape: [b, l, gh], values: gates },
-      { shape: [b, l, h], values: cs },
-    ];
-  }
-  arena.begin(h * gh + b * h + b * l * h + gh + 16);
-  const W = arena.alloc(h * gh, wh.values);
-  const H0 = arena.alloc(b * h, h0.values);
-  const HS = arena.alloc(b * l * h);
-  const Z = arena.alloc(gh);
-  const m = arena.f32;
-  const cs = new Float32Array(b * l * h);
-  const gates = new Float32Array(b * l * gh); // activated σ(i), σ(f), tanh(g), σ(o), saved for backward
-  for (let bi = 0; bi < b; bi++) {
+  } else {
+    const W = f32(wh);
+    const state = Float32Array.from(h0.values); // (b, h)
+    const cell = Float32Array.from(c0.values); // (b, h)
+    const z = new Float32Array(b * gh); // (b, gh): h_{t−1}·Wh
+    const x = xProj.values;
     for (let t = 0; t < l; t++) {
-      const xo = (bi * l + t) * gh;
-      m.set(xProj.values.subarray(xo, xo + gh), Z);
-      gemvAcc(Z, previous(HS, H0, bi, t, l, h), W, h, gh);
-      const so = (bi * l + t) * h;
-      const cPrev = t === 0 ? c0.values : cs;
-      const cpo = t === 0 ? bi * h : so - h;
-      for (let j = 0; j < h; j++) {
-        const i = sigmoid(m[Z + j]);
-        const f = sigmoid(m[Z + h + j]);
-        const g = Math.tanh(m[Z + 2 * h + j]);
-        const o = sigmoid(m[Z + 3 * h + j]);
-        const c = f * cPrev[cpo + j] + i * g;
-        cs[so + j] = c;
-        m[HS + so + j] = o * Math.tanh(c);
-        gates[xo + j] = i;
-        gates[xo + h + j] = f;
-        gates[xo + 2 * h + j] = g;
-        gates[xo + 3 * h + j] = o;
+      product(b, gh, h, state, W, z);
+      for (let bi = 0; bi < b; bi++) {
+        const xo = (bi * l + t) * gh;
+        const so = (bi * l + t) * h;
+        const zo = bi * gh;
+        for (let j = 0; j < h; j++) {
+          const i = sigmoid(x[xo + j] + z[zo + j]);
+          const f = sigmoid(x[xo + h + j] + z[zo + h + j]);
+          const g = tanh(x[xo + 2 * h + j] + z[zo + 2 * h + j]);
+          const o = sigmoid(x[xo + 3 * h + j] + z[zo + 3 * h + j]);
+          const c = f * cell[bi * h + j] + i * g;
+          const hv = o * tanh(c);
+          cell[bi * h + j] = c;
+          cs[so + j] = c;
+          state[bi * h + j] = hv;
+          hs[so + j] = hv;
+          gates[xo + j] = i;
+          gates[xo + h + j] = f;
+          gates[xo + 2 * h + j] = g;
+          gates[xo + 3 * h + j] = o;
+        }
       }
     }
   }
-  const hs = arena.copyOut(HS, b * l * h);
   return [
     { shape: [b, l, h], values: hs },
     { shape: [b, h], values: lastStep(hs, b, l, h) },
@@ -223,26 +230,19 @@ const lstmBackward: HostKernel = ({ dhs, dhT, dcT, gates, cs, hs, wh, h0, c0 }) 
       { shape: [b, h], values: dc0 },
     ];
   }
-  arena.begin(2 * h * gh + b * h + b * l * h + gh + h + 20);
-  const W = arena.alloc(h * gh, wh.values);
-  const H0 = arena.alloc(b * h, h0.values);
-  const HS = arena.alloc(b * l * h, hs.values);
-  const DW = arena.alloc(h * gh);
-  const DZ = arena.alloc(gh);
-  const DH = arena.alloc(h); // dL/dh_t from later steps
-  const m = arena.f32;
-  const dxProj = new Float32Array(b * l * gh);
-  const dh0 = new Float32Array(b * h);
-  const dc0 = new Float32Array(b * h);
-  const dcCarry = new Float64Array(h);
+  const WT = transposed(f32(wh), h, gh);
   const gv = gates.values;
   const cv = cs.values;
-  for (let bi = 0; bi < b; bi++) {
-    m.set(dhT.values.subarray(bi * h, bi * h + h), DH);
-    for (let j = 0; j < h; j++) dcCarry[j] = dcT.values[bi * h + j];
-    for (let t = l - 1; t >= 0; t--) {
+  const gy = dhs.values;
+  const dxProj = new Float32Array(b * l * gh); // dz_t of every (row, t): also what dWh needs
+  const carry = Float32Array.from(dhT.values); // (b, h): dL/dh_t from later steps
+  const dcCarry = Float64Array.from(dcT.values); // (b, h): dL/dc_t from later steps
+  const dz = new Float32Array(b * gh);
+  for (let t = l - 1; t >= 0; t--) {
+    for (let bi = 0; bi < b; bi++) {
       const so = (bi * l + t) * h;
       const go = (bi * l + t) * gh;
+      const zo = bi * gh;
       const cPrev = t === 0 ? c0.values : cv;
       const cpo = t === 0 ? bi * h : so - h;
       for (let j = 0; j < h; j++) {
@@ -250,27 +250,24 @@ const lstmBackward: HostKernel = ({ dhs, dhT, dcT, gates, cs, hs, wh, h0, c0 }) 
         const f = gv[go + h + j];
         const g = gv[go + 2 * h + j];
         const o = gv[go + 3 * h + j];
-        const tc = Math.tanh(cv[so + j]);
-        const dh = dhs.values[so + j] + m[DH + j];
-        const dc = dcCarry[j] + dh * o * (1 - tc * tc);
-        m[DZ + j] = dc * g * i * (1 - i);
-        m[DZ + h + j] = dc * cPrev[cpo + j] * f * (1 - f);
-        m[DZ + 2 * h + j] = dc * i * (1 - g * g);
-        m[DZ + 3 * h + j] = dh * tc * o * (1 - o);
-        dcCarry[j] = dc * f;
+        const tc = tanh(cv[so + j]);
+        const dh = gy[so + j] + carry[bi * h + j];
+        const dc = dcCarry[bi * h + j] + dh * o * (1 - tc * tc);
+        dz[zo + j] = dc * g * i * (1 - i);
+        dz[zo + h + j] = dc * cPrev[cpo + j] * f * (1 - f);
+        dz[zo + 2 * h + j] = dc * i * (1 - g * g);
+        dz[zo + 3 * h + j] = dh * tc * o * (1 - o);
+        dcCarry[bi * h + j] = dc * f;
       }
-      dxProj.set(m.subarray(DZ, DZ + gh), go);
-      gemvT(DH, DZ, W, h, gh);
-      ger(DW, previous(HS, H0, bi, t, l, h), DZ, h, gh);
+      dxProj.set(dz.subarray(zo, zo + gh), go);
     }
-    dh0.set(m.subarray(DH, DH + h), bi * h);
-    for (let j = 0; j < h; j++) dc0[bi * h + j] = dcCarry[j];
+    product(b, h, gh, dz, WT, carry);
   }
   return [
     { shape: [b, l, gh], values: dxProj },
-    { shape: [h, gh], values: arena.copyOut(DW, h * gh) },
-    { shape: [b, h], values: dh0 },
-    { shape: [b, h], values: dc0 },
+    { shape: [h, gh], values: weightGradient(f32(hs), f32(h0), dxProj, b, l, h, gh) },
+    { shape: [b, h], values: carry },
+    { shape: [b, h], values: Float32Array.from(dcCarry) },
   ];
 };
 
@@ -284,46 +281,40 @@ const GRU_BACKWARD = 'SeqarenaGruSequenceGrad';
 const gruForward: HostKernel = ({ xProj, wh, bh, h0 }) => {
   const { b, l, h } = checkShapes('gruSequenceFused', 3, xProj.shape, wh.shape, { bh: bh.shape, h0: h0.shape });
   const gh = 3 * h;
+  const hs = new Float32Array(b * l * h);
+  const saved = new Float32Array(b * l * 4 * h); // r, z, n, a_n per step: what backward needs
   const native = nativeAddon();
   if (native?.gruForward) {
-    const [hs, saved] = [b * l * h, b * l * 4 * h].map((count) => new Float32Array(count));
     native.gruForward(f32(xProj), f32(wh), f32(bh), f32(h0), hs, saved, b, l, h);
-    return [
-      { shape: [b, l, h], values: hs },
-      { shape: [b, h], values: lastStep(hs, b, l, h) },
-      { shape: [b, l, 4 * h], values: saved },
-    ];
-  }
-  arena.begin(h * gh + b * h + b * l * h + gh + 16);
-  const W = arena.alloc(h * gh, wh.values);
-  const H0 = arena.alloc(b * h, h0.values);
-  const HS = arena.alloc(b * l * h);
-  const A = arena.alloc(gh);
-  const m = arena.f32;
-  const saved = new Float32Array(b * l * 4 * h); // r, z, n, a_n per step: what backward needs
-  const x = xProj.values;
-  for (let bi = 0; bi < b; bi++) {
+  } else {
+    const W = f32(wh);
+    const state = Float32Array.from(h0.values); // (b, h)
+    const a = new Float32Array(b * gh); // (b, gh): h_{t−1}·Wh (bh added below)
+    const x = xProj.values;
+    const bias = bh.values;
     for (let t = 0; t < l; t++) {
-      m.set(bh.values, A);
-      const hPrev = previous(HS, H0, bi, t, l, h);
-      gemvAcc(A, hPrev, W, h, gh);
-      const xo = (bi * l + t) * gh;
-      const so = (bi * l + t) * h;
-      const vo = (bi * l + t) * 4 * h;
-      for (let j = 0; j < h; j++) {
-        const an = m[A + 2 * h + j];
-        const r = sigmoid(x[xo + j] + m[A + j]);
-        const z = sigmoid(x[xo + h + j] + m[A + h + j]);
-        const n = Math.tanh(x[xo + 2 * h + j] + r * an);
-        m[HS + so + j] = n + z * (m[hPrev + j] - n);
-        saved[vo + j] = r;
-        saved[vo + h + j] = z;
-        saved[vo + 2 * h + j] = n;
-        saved[vo + 3 * h + j] = an;
+      product(b, gh, h, state, W, a);
+      for (let bi = 0; bi < b; bi++) {
+        const xo = (bi * l + t) * gh;
+        const so = (bi * l + t) * h;
+        const vo = (bi * l + t) * 4 * h;
+        const ao = bi * gh;
+        for (let j = 0; j < h; j++) {
+          const an = a[ao + 2 * h + j] + bias[2 * h + j];
+          const r = sigmoid(x[xo + j] + a[ao + j] + bias[j]);
+          const z = sigmoid(x[xo + h + j] + a[ao + h + j] + bias[h + j]);
+          const n = tanh(x[xo + 2 * h + j] + r * an);
+          const hv = n + z * (state[bi * h + j] - n);
+          state[bi * h + j] = hv;
+          hs[so + j] = hv;
+          saved[vo + j] = r;
+          saved[vo + h + j] = z;
+          saved[vo + 2 * h + j] = n;
+          saved[vo + 3 * h + j] = an;
+        }
       }
     }
   }
-  const hs = arena.copyOut(HS, b * l * h);
   return [
     { shape: [b, l, h], values: hs },
     { shape: [b, h], values: lastStep(hs, b, l, h) },
@@ -345,55 +336,53 @@ const gruBackward: HostKernel = ({ dhs, dhT, saved, hs, wh, h0 }) => {
       { shape: [b, h], values: dh0 },
     ];
   }
-  arena.begin(2 * h * gh + b * h + b * l * h + gh + h + 20);
-  const W = arena.alloc(h * gh, wh.values);
-  const H0 = arena.alloc(b * h, h0.values);
-  const HS = arena.alloc(b * l * h, hs.values);
-  const DW = arena.alloc(h * gh);
-  const DA = arena.alloc(gh); // dL/d(h·Wh + bh)
-  const CARRY = arena.alloc(h);
-  const m = arena.f32;
-  const dxProj = new Float32Array(b * l * gh);
-  const dbh = new Float64Array(gh);
-  const dh0 = new Float32Array(b * h);
-  const direct = new Float64Array(h); // dL/dh_{t−1} through z⊙h, the path that skips Wh
+  const WT = transposed(f32(wh), h, gh);
+  const hv = hs.values;
+  const h0v = h0.values;
   const sv = saved.values;
-  for (let bi = 0; bi < b; bi++) {
-    m.set(dhT.values.subarray(bi * h, bi * h + h), CARRY);
-    for (let t = l - 1; t >= 0; t--) {
+  const gy = dhs.values;
+  const dxProj = new Float32Array(b * l * gh);
+  const da = new Float32Array(b * l * gh); // dL/d(h·Wh + bh) of every (row, t): what dWh and dbh need
+  const dbh = new Float64Array(gh);
+  const carry = Float32Array.from(dhT.values); // (b, h): dL/dh_t from later steps
+  const direct = new Float32Array(b * h); // dL/dh_{t−1} through z⊙h, the path that skips Wh
+  const daStep = new Float32Array(b * gh);
+  for (let t = l - 1; t >= 0; t--) {
+    for (let bi = 0; bi < b; bi++) {
       const so = (bi * l + t) * h;
       const xo = (bi * l + t) * gh;
       const vo = (bi * l + t) * 4 * h;
-      const hPrev = previous(HS, H0, bi, t, l, h);
+      const ao = bi * gh;
+      const prev = t === 0 ? h0v : hv;
+      const po = t === 0 ? bi * h : so - h;
       for (let j = 0; j < h; j++) {
         const r = sv[vo + j];
         const z = sv[vo + h + j];
         const n = sv[vo + 2 * h + j];
         const an = sv[vo + 3 * h + j];
-        const dh = dhs.values[so + j] + m[CARRY + j];
+        const dh = gy[so + j] + carry[bi * h + j];
         const dnPre = dh * (1 - z) * (1 - n * n);
         const drPre = dnPre * an * r * (1 - r);
-        const dzPre = dh * (m[hPrev + j] - n) * z * (1 - z);
+        const dzPre = dh * (prev[po + j] - n) * z * (1 - z);
         dxProj[xo + j] = drPre;
         dxProj[xo + h + j] = dzPre;
         dxProj[xo + 2 * h + j] = dnPre;
-        m[DA + j] = drPre;
-        m[DA + h + j] = dzPre;
-        m[DA + 2 * h + j] = dnPre * r;
-        direct[j] = dh * z;
+        daStep[ao + j] = drPre;
+        daStep[ao + h + j] = dzPre;
+        daStep[ao + 2 * h + j] = dnPre * r;
+        direct[bi * h + j] = dh * z;
       }
-      for (let j = 0; j < gh; j++) dbh[j] += m[DA + j];
-      gemvT(CARRY, DA, W, h, gh);
-      ger(DW, hPrev, DA, h, gh);
-      for (let j = 0; j < h; j++) m[CARRY + j] += direct[j];
+      da.set(daStep.subarray(ao, ao + gh), xo);
+      for (let j = 0; j < gh; j++) dbh[j] += daStep[ao + j];
     }
-    dh0.set(m.subarray(CARRY, CARRY + h), bi * h);
+    product(b, h, gh, daStep, WT, carry);
+    for (let j = 0; j < b * h; j++) carry[j] += direct[j];
   }
   return [
     { shape: [b, l, gh], values: dxProj },
-    { shape: [h, gh], values: arena.copyOut(DW, h * gh) },
+    { shape: [h, gh], values: weightGradient(f32(hs), f32(h0), da, b, l, h, gh) },
     { shape: [gh], values: Float32Array.from(dbh) },
-    { shape: [b, h], values: dh0 },
+    { shape: [b, h], values: carry },
   ];
 };
 

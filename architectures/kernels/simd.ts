@@ -1,10 +1,10 @@
 /**
- * Three matrix–vector loops in WebAssembly SIMD (f32x4), for the fused host kernels (recurrence-fused.ts,
- * attention-fused.ts). Their hot loops are all one of these, over a row-major matrix W (h, n):
+ * Three matrix–vector loops in WebAssembly SIMD (f32x4), for the fused attention's fallback
+ * (attention-fused.ts). Its hot loops are all one of these, over a row-major matrix W (h, n):
  *
- *   gemvAcc  out[j] += Σ_k x[k] · W[k, j]     x·W     (h·Wh in a recurrence step; Σ_j p_j v_j in attention)
- *   gemvT    out[k]  = Σ_j W[k, j] · x[j]     W·x     (dz·Whᵀ backward; the scores k_j · q of a key block)
- *   ger      W[k, j] += x[k] · y[j]           W += x yᵀ (dWh += hᵀ dz; dK, dV of a key block)
+ *   gemvAcc  out[j] += Σ_k x[k] · W[k, j]     x·W     (Σ_j p_j v_j of a key block)
+ *   gemvT    out[k]  = Σ_j W[k, j] · x[j]     W·x     (the scores k_j · q of a key block)
+ *   ger      W[k, j] += x[k] · y[j]           W += x yᵀ (dK, dV of a key block)
  *
  * Every loop runs k-outer over one contiguous row of W, four lanes at a time, with a scalar tail.
  * Operands live in one WebAssembly memory (the arena): a kernel copies its inputs in, computes, and
