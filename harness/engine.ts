@@ -6,6 +6,7 @@ import os from 'node:os';
 import { execFileSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs';
 import { registerHostKernel } from '../architectures/kernels/typed-kernel.ts';
+import { setJsPoolThreads } from '../architectures/kernels/js-pool.ts';
 import { registerMatmulKernels, setMatmulThreads } from '../architectures/kernels/matmul.ts';
 import { summarize } from './stats.ts';
 
@@ -138,6 +139,7 @@ export function setEngineThreads(n: number): void {
 function registerMissingKernels(): void {
   registerMatmulKernels();
   setMatmulThreads(engineThreads());
+  setJsPoolThreads(engineThreads());
   // The gradient of tf.gather (embeddings) is UnsortedSegmentSum, which the wasm backend does not have.
   registerHostKernel('UnsortedSegmentSum', ({ x, segmentIds }, attrs) => {
     const numSegments = attrs.numSegments as number;

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { selectiveScan, selectiveScanChunked, selectiveScanReference } from '../architectures/kernels/selective-scan.ts';
 import { fusedScanSupported, selectiveScanFused } from '../architectures/kernels/selective-scan-fused.ts';
+import { jsPoolThreads, setJsPoolThreads } from '../architectures/kernels/js-pool.ts';
+import { withoutNative } from '../architectures/kernels/native.ts';
 import { assertClose, assertNoLeak, maxAbsDiff, useBackend } from './helpers.ts';
 
 type ScanFn = typeof selectiveScanReference;
@@ -62,6 +64,33 @@ for (const backend of ['cpu', 'wasm'] as const) {
     }
   });
 }
+
+test('the fallback scan (JavaScript loops on the kernel pool) equals the reference on 1 and 2 threads, and gives the same bits on both', async () => {
+  await useBackend('wasm');
+  const before = jsPoolThreads();
+  try {
+    // channels not a multiple of the 8-channel pieces; several sequences; more pieces than threads
+    for (const [b, l, di, n] of [[1, 1, 1, 1], [3, 9, 13, 4], [2, 20, 24, 16]] as const) {
+      const inputs = makeInputs(b, l, di, n, 11 * b + l);
+      const w = tf.randomNormal([b, l, di], 0, 1, 'float32', 97);
+      const ref = valueAndGrads(selectiveScanReference, inputs, w);
+      const runs = [1, 2].map((threads) => {
+        setJsPoolThreads(threads);
+        return withoutNative(() => valueAndGrads(selectiveScanFused, inputs, w));
+      });
+      const where = `(b, l, di, n) = (${b}, ${l}, ${di}, ${n})`;
+      for (const [k, run] of runs.entries()) {
+        assert.ok(maxAbsDiff(run.y, ref.y) <= 1e-4 * scale(ref.y), `y at ${where}, ${k + 1} thread(s)`);
+        ref.grads.forEach((g, i) => assert.ok(maxAbsDiff(run.grads[i], g) <= 1e-4 * scale(g), `d${NAMES[i]} at ${where}, ${k + 1} thread(s)`));
+      }
+      assert.deepEqual(runs[1].y, runs[0].y, `y at ${where}: 2 threads differ from 1`);
+      runs[0].grads.forEach((g, i) => assert.deepEqual(runs[1].grads[i], g, `d${NAMES[i]} at ${where}: 2 threads differ from 1`));
+      tf.dispose([...inputs, w]);
+    }
+  } finally {
+    setJsPoolThreads(before);
+  }
+});
 
 test('chunked scan equals the sequential reference, forward and all six gradients, for any chunk size (cpu)', async () => {
   await useBackend('cpu');

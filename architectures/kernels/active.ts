@@ -6,6 +6,7 @@
 import { fusedAttentionImplementation } from './attention-fused.ts';
 import { fusedCrossEntropyImplementation } from './cross-entropy.ts';
 import { fusedEmbeddingImplementation } from './embedding.ts';
+import { jsPoolThreads } from './js-pool.ts';
 import { matmulInfo, wasmGemm } from './matmul.ts';
 import { nativeAddon } from './native.ts';
 import { fusedRecurrenceImplementation } from './recurrence-fused.ts';
@@ -26,7 +27,7 @@ const ACTIVE_KERNELS: Record<string, () => string> = {
       'batch blocks (whole block per step as one product)',
       `wasm (the whole batch per step as one product on the wasm GEMM, ${wasmGemm()?.threads() ?? 1} threads; gate loops in JavaScript; the native addon is not active)`,
     ),
-  scan: () => fused(fusedScanImplementation(), '(sequence, 8 channels)', 'js (plain loops, one thread; the native addon is not active)'),
+  scan: () => fused(fusedScanImplementation(), '(sequence, 8 channels)', `js (plain loops, (sequence, 8 channels) split over ${jsPoolThreads()} threads; the native addon is not active)`),
   loss: () => fused(fusedCrossEntropyImplementation(), 'blocks of rows', 'js (plain loops, one thread; the native addon is not active)'),
   embedding: () =>
     fusedEmbeddingImplementation() === 'native'

@@ -1,24 +1,28 @@
 /**
- * The selective scan as one fused TensorFlow.js kernel pair (forward and backward), written as plain
- * typed-array loops for the backends whose tensors live in host memory (cpu, wasm). The readable
- * reference it is tested against is `selectiveScanReference` in selective-scan.ts; the symbols are
- * the ones glossed there (b, l, di, n, Δ, A, B, C, D).
+ * The selective scan as one fused TensorFlow.js kernel pair (forward and backward) for the backends
+ * whose tensors live in host memory (cpu, wasm). The readable reference it is tested against is
+ * `selectiveScanReference` in selective-scan.ts; the symbols are the ones glossed there
+ * (b, l, di, n, Δ, A, B, C, D).
  *
  * Forward, for each sequence and channel (Gu & Dao 2023, eq. 2a–2b with the discretisation of eq. 4):
  *   h_t = exp(Δ_t A) ⊙ h_{t−1} + Δ_t B_t u_t          (n)
  *   y_t = C_t · h_t + D u_t
+ * (backward's equations are beside its loops, selective-scan-loops.ts).
  *
  * Memory: the forward saves no hidden states (only its inputs, which autograd keeps anyway). The
- * backward recomputes them one (sequence, channel) pair at a time into a scratch of 2·l·n numbers, so
- * extra memory grows linearly in l and does not grow with b or di — the recompute-instead-of-store
- * choice of the CUDA kernel in state-spaces/mamba.
+ * backward recomputes them one (sequence, channel) pair at a time into a scratch of 2·l·n numbers per
+ * thread — the recompute-instead-of-store choice of the CUDA kernel in state-spaces/mamba.
  *
- * Where the native addon is built (native.ts), both kernels run its C version instead
- * (native/src/selective_scan.c: pieces of (sequence, 8 channels) on every core, forward and backward);
- * these loops stay the tested fallback.
+ * Both directions are cut into pieces of (sequence, 8 channels), parallel over batch × channels: in C
+ * on the native thread pool where the addon is built (native/src/selective_scan.c), otherwise as the
+ * typed-array loops of selective-scan-loops.ts on the JavaScript kernel pool's worker threads
+ * (js-pool.ts), which stay the tested fallback. Sums over channels (∂B, ∂C) and sequences (∂A, ∂D)
+ * are formed per piece and added in a fixed order, so neither depends on the thread count.
  */
 import * as tf from '@tensorflow/tfjs';
 import { nativeAddon } from './native.ts';
+import { createJsPool, POOL_DATA_BYTE, type JsPool } from './js-pool.ts';
+import { BACKWARD_PARAMS, FORWARD_PARAMS, POOL_TASKS, SCAN_BLOCK } from './selective-scan-loops.ts';
 import { HOST_BACKENDS, registerHostKernel, float32Values as f32, type HostKernel } from './typed-kernel.ts';
 
 export const SELECTIVE_SCAN_KERNEL = 'SeqarenaSelectiveScan';
@@ -50,6 +54,40 @@ export function scanSizes(u: number[], delta: number[], A: number[], B: number[]
   return { b, l, di, n };
 }
 
+// The fallback runs the loops of selective-scan-loops.ts on the JavaScript kernel pool (every core).
+
+let pool: JsPool | null = null;
+function scanPool(): JsPool {
+  pool ??= createJsPool(new URL('./selective-scan-loops.ts', import.meta.url).href, { POOL_TASKS });
+  return pool;
+}
+
+type Operand = [name: string, values: ArrayLike<number> | number, kind?: 'f64'];
+
+/**
+ * Place the operands one after another in the pool's memory (inputs copied in; outputs, given as a
+ * count, left as they are: the pieces write every element) and return their byte offsets and a reader
+ * that copies a float32 operand out.
+ */
+function layout(...operands: Operand[]): [Record<string, number>, (name: string) => Float32Array] {
+  const at: Record<string, number> = {};
+  const sizes: Record<string, number> = {};
+  let byte = POOL_DATA_BYTE;
+  for (const [name, values, kind] of operands) {
+    const count = typeof values === 'number' ? values : values.length;
+    const width = kind === 'f64' ? 8 : 4;
+    byte = Math.ceil(byte / 8) * 8;
+    at[name] = byte;
+    sizes[name] = count;
+    byte += count * width;
+  }
+  const p = scanPool();
+  p.reserve(byte);
+  const f32 = new Float32Array(p.memory.buffer);
+  for (const [name, values] of operands) if (typeof values !== 'number') f32.set(values, at[name] / 4);
+  return [at, (name) => new Float32Array(p.memory.buffer).slice(at[name] / 4, at[name] / 4 + sizes[name])];
+}
+
 const scanForward: HostKernel = ({ u, delta, A, B, C, D }) => {
   const { b, l, di, n } = scanSizes(u.shape, delta.shape, A.shape, B.shape, C.shape, D.shape);
   const native = nativeAddon();
@@ -58,35 +96,10 @@ const scanForward: HostKernel = ({ u, delta, A, B, C, D }) => {
     native.selectiveScanForward(f32(u), f32(delta), f32(A), f32(B), f32(C), f32(D), y, b, l, di, n);
     return { shape: [b, l, di], values: y };
   }
-  const uv = u.values;
-  const dv = delta.values;
-  const av = A.values;
-  const bv = B.values;
-  const cv = C.values;
-  const y = new Float32Array(b * l * di);
-  const h = new Float64Array(n);
-  for (let s = 0; s < b; s++) {
-    for (let d = 0; d < di; d++) {
-      h.fill(0);
-      const aRow = d * n;
-      const skip = D.values[d];
-      for (let t = 0; t < l; t++) {
-        const i = (s * l + t) * di + d;
-        const bc = (s * l + t) * n;
-        const dt = dv[i];
-        const x = uv[i];
-        const dtx = dt * x;
-        let acc = 0;
-        for (let k = 0; k < n; k++) {
-          const hk = Math.exp(dt * av[aRow + k]) * h[k] + dtx * bv[bc + k];
-          h[k] = hk;
-          acc += cv[bc + k] * hk;
-        }
-        y[i] = acc + skip * x;
-      }
-    }
-  }
-  return { shape: [b, l, di], values: y };
+  const [at, y] = layout(['u', u.values], ['delta', delta.values], ['A', A.values], ['B', B.values], ['C', C.values], ['D', D.values], ['y', b * l * di]);
+  const params = FORWARD_PARAMS.map((name) => ({ b, l, di, n })[name as 'b'] ?? at[name]);
+  scanPool().run('scanForward', b * Math.ceil(di / SCAN_BLOCK), params);
+  return { shape: [b, l, di], values: y('y') };
 };
 
 /**
@@ -111,73 +124,22 @@ const scanBackward: HostKernel = ({ u, delta, A, B, C, D, dy }) => {
       { shape: [di], values: dD },
     ];
   }
-  const uv = u.values;
-  const dv = delta.values;
-  const av = A.values;
-  const bv = B.values;
-  const cv = C.values;
-  const gy = dy.values;
-  const du = new Float32Array(b * l * di);
-  const ddelta = new Float32Array(b * l * di);
-  const dA = new Float64Array(di * n);
-  const dB = new Float64Array(b * l * n);
-  const dC = new Float64Array(b * l * n);
-  const dD = new Float64Array(di);
-  // Per (sequence, channel): decays exp(Δ_t A) and states h_t for every t, recomputed, (l, n) each.
-  const decay = new Float64Array(l * n);
-  const states = new Float64Array(l * n);
-  const g = new Float64Array(n);
-  for (let s = 0; s < b; s++) {
-    for (let d = 0; d < di; d++) {
-      const aRow = d * n;
-      const skip = D.values[d];
-      for (let t = 0; t < l; t++) {
-        const i = (s * l + t) * di + d;
-        const bc = (s * l + t) * n;
-        const dt = dv[i];
-        const dtx = dt * uv[i];
-        const row = t * n;
-        for (let k = 0; k < n; k++) {
-          const a = Math.exp(dt * av[aRow + k]);
-          decay[row + k] = a;
-          states[row + k] = a * (t > 0 ? states[row - n + k] : 0) + dtx * bv[bc + k];
-        }
-      }
-      g.fill(0);
-      for (let t = l - 1; t >= 0; t--) {
-        const i = (s * l + t) * di + d;
-        const bc = (s * l + t) * n;
-        const dt = dv[i];
-        const x = uv[i];
-        const gyt = gy[i];
-        const row = t * n;
-        dD[d] += gyt * x;
-        let gx = gyt * skip;
-        let gdt = 0;
-        for (let k = 0; k < n; k++) {
-          const gk = g[k] + gyt * cv[bc + k];
-          const hPrev = t > 0 ? states[row - n + k] : 0;
-          const a = decay[row + k];
-          const gExponent = gk * a * hPrev; // ∂loss/∂(Δ_t A_k)
-          dC[bc + k] += gyt * states[row + k];
-          dB[bc + k] += gk * dt * x;
-          dA[aRow + k] += gExponent * dt;
-          gdt += gExponent * av[aRow + k] + gk * bv[bc + k] * x;
-          gx += gk * dt * bv[bc + k];
-          g[k] = gk * a;
-        }
-        du[i] = gx;
-        ddelta[i] = gdt;
-      }
-    }
-  }
+  const blocks = Math.ceil(di / SCAN_BLOCK);
+  const [at, out] = layout(
+    ['u', u.values], ['delta', delta.values], ['A', A.values], ['B', B.values], ['C', C.values], ['D', D.values], ['dy', dy.values],
+    ['du', b * l * di], ['ddelta', b * l * di], ['dA', di * n], ['dB', b * l * n], ['dC', b * l * n], ['dD', di],
+    ['dAParts', b * di * n, 'f64'], ['dBParts', blocks * b * l * n, 'f64'], ['dCParts', blocks * b * l * n, 'f64'], ['dDParts', b * di, 'f64'],
+  );
+  const params = BACKWARD_PARAMS.map((name) => ({ b, l, di, n })[name as 'b'] ?? at[name]);
+  scanPool().run('scanBackward', b * blocks, params);
+  scanPool().run('scanReduce', b + di, params);
   return [
-    { shape: [b, l, di], values: du },
-    { shape: [b, l, di], values: ddelta },
-    { shape: [di, n], values: Float32Array.from(dA) },
-    { shape: [b, l, n], values: Float32Array.from(dB) },
-    { shape: [b, l, n], values: Float32Array.from(dC) },
-    { shape: [di], values: Float32Array.from(dD) },
+    { shape: [b, l, di], values: out('du') },
+    { shape: [b, l, di], values: out('ddelta') },
+    { shape: [di, n], values: out('dA') },
+    { shape: [b, l, n], values: out('dB') },
+    { shape: [b, l, n], values: out('dC') },
+    { shape: [di], values: out('dD') },
   ];
 };
 
