@@ -53,7 +53,7 @@ function configSchema(selectiveByDefault: boolean) {
       scan: z
         .enum(SCAN_IMPLS)
         .default('auto')
-        .describe('Scan: `auto` is the fused kernel on cpu/wasm and the chunked scan elsewhere; fused, chunked or reference force one'),
+        .describe('Scan: `auto` is the fused kernel on cpu/wasm, the WGSL one on webgpu and the chunked scan elsewhere; fused, chunked or reference force one'),
       layer_kernels: layerKernelsOption,
       seed: z.number().int().nonnegative().default(0).describe('Seed of the weight initialisation'),
     })

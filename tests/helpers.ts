@@ -85,3 +85,24 @@ export async function cli(...args: string[]): Promise<{ code: number; stderr: st
     process.stderr.write = write;
   }
 }
+
+/**
+ * Start the webgpu backend (Dawn; without a GPU its OpenGL backend on a software renderer) and return
+ * null, or the reason it cannot start, for a test's `skip`.
+ */
+export async function webgpuSkipReason(): Promise<string | null> {
+  process.env.EGL_PLATFORM ??= 'surfaceless';
+  process.env.SEQARENA_DAWN_FLAGS ??= 'backend=opengl';
+  process.env.SEQARENA_WEBGPU_FEATURE_LEVEL ??= 'compatibility';
+  try {
+    await initEngine('webgpu');
+    return null;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+/** A tensor's values on any backend (webgpu reads back asynchronously only). */
+export async function valuesOf(t: tf.Tensor): Promise<Float32Array> {
+  return (await t.data()) as Float32Array;
+}

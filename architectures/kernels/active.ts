@@ -1,7 +1,8 @@
 /**
  * Which implementation each fast kernel runs on this machine (native with its instruction set,
  * WebAssembly, or tfjs's own reference), for `seqarena list`, env.json and every result row. A fused
- * kernel file reports itself by adding one line to ACTIVE_KERNELS.
+ * kernel file reports itself by adding one line to ACTIVE_KERNELS; `webgpu` says what runs on that
+ * backend (the WGSL kernels, webgpu/).
  */
 import { fusedAttentionImplementation } from './attention-fused.ts';
 import { fusedCrossEntropyImplementation } from './cross-entropy.ts';
@@ -11,6 +12,7 @@ import { matmulInfo, wasmGemm } from './matmul.ts';
 import { nativeAddon } from './native.ts';
 import { fusedRecurrenceImplementation } from './recurrence-fused.ts';
 import { fusedScanImplementation } from './selective-scan-fused.ts';
+import { WEBGPU_KERNELS } from './webgpu/program.ts';
 
 /** The fused kernels' native code has a generic and an AVX2+FMA copy; AVX-512 machines run the AVX2 one. */
 function fused(implementation: 'native' | 'wasm' | 'js', split: string, fallback: string): string {
@@ -33,6 +35,10 @@ const ACTIVE_KERNELS: Record<string, () => string> = {
     fusedEmbeddingImplementation() === 'native'
       ? 'native C (row copies; the gradient split by ranges of table rows) over the threads'
       : 'js (row copies and adds, one thread; the native addon is not active)',
+  webgpu: () =>
+    process.env.SEQARENA_WEBGPU_KERNELS === 'reference'
+      ? 'WGSL kernels off (SEQARENA_WEBGPU_KERNELS=reference): the composed references and the chunked tf-op scan'
+      : `WGSL: ${WEBGPU_KERNELS.join('; ')}; matmuls are tfjs-webgpu's (SEQARENA_WEBGPU_KERNELS=reference turns the WGSL ones off)`,
 };
 
 /** Kernel name → what runs it, e.g. { matmul: 'native avx512 (…), 2 threads' }. */

@@ -19,8 +19,13 @@
 import { unstackTime } from '../layers.ts';
 import * as tf from '@tensorflow/tfjs';
 import { fusedScanSupported, selectiveScanFused } from './selective-scan-fused.ts';
+import { selectiveScanWgsl, wgslScanSupported } from './webgpu/selective-scan.wgsl.ts';
 
-/** Which scan a model uses: `auto` picks fused on cpu/wasm and chunked elsewhere; the others force one. */
+/**
+ * Which scan a model uses: `auto` (and `fused`) pick the backend's fused kernel — the typed-array one on
+ * cpu/wasm, the WGSL one on webgpu (webgpu/selective-scan.wgsl.ts) — and the chunked scan elsewhere;
+ * `chunked` and `reference` force those. SEQARENA_WEBGPU_KERNELS=reference turns the WGSL kernels off.
+ */
 export const SCAN_IMPLS = ['auto', 'fused', 'chunked', 'reference'] as const;
 export type ScanImpl = (typeof SCAN_IMPLS)[number];
 
@@ -111,8 +116,8 @@ export function selectiveScanChunked(
 }
 
 /**
- * The scan the model calls: the fused kernel on cpu and wasm, the chunked scan elsewhere (webgpu,
- * tensorflow), unless `impl` forces one. Same signature and result as `selectiveScanReference`.
+ * The scan the model calls: the fused kernel on cpu and wasm, the WGSL kernel on webgpu, the chunked
+ * scan elsewhere (tensorflow), unless `impl` forces one. Same signature and result as `selectiveScanReference`.
  */
 export function selectiveScan(
   u: tf.Tensor3D,
@@ -123,6 +128,7 @@ export function selectiveScan(
   D: tf.Tensor1D,
   impl: ScanImpl = 'auto',
 ): tf.Tensor3D {
+  if ((impl === 'auto' || impl === 'fused') && wgslScanSupported()) return selectiveScanWgsl(u, delta, A, B, C, D);
   if (impl === 'fused' || (impl === 'auto' && fusedScanSupported())) return selectiveScanFused(u, delta, A, B, C, D);
   if (impl === 'reference') return selectiveScanReference(u, delta, A, B, C, D);
   return selectiveScanChunked(u, delta, A, B, C, D);

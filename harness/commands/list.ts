@@ -78,7 +78,9 @@ export function register(program: Command): void {
       out.push('', 'Backends:');
       for (const b of l.backends) out.push(`  ${b.name.padEnd(12)} ${b.installed ? 'available' : `${b.reason}; ${b.hint}`}`.trimEnd());
       out.push('', `Kernels on the cpu and wasm backends (${l.threads} threads; --threads N or SEQARENA_THREADS):`);
-      for (const [name, detail] of Object.entries(l.kernels)) out.push(`  ${name.padEnd(12)} ${detail}`);
+      const { webgpu, ...host } = l.kernels;
+      for (const [name, detail] of Object.entries(host)) out.push(`  ${name.padEnd(12)} ${detail}`);
+      out.push('', 'Kernels on the webgpu backend:', `  ${webgpu}`);
       process.stdout.write(out.join('\n') + '\n');
     });
 }

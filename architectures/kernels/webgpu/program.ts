@@ -1,0 +1,145 @@
+/**
+ * The small layer every WGSL kernel here stands on: a program in the shape tfjs-backend-webgpu runs
+ * (its WebGPUProgram interface: the backend prepends the bindings, `result` for the output and one
+ * read-only array per input, and a `uniforms` struct), and the registration of kernels for the
+ * `webgpu` backend only.
+ *
+ * The package is an optional dependency, so nothing here imports it: the few members of its backend
+ * and program that the kernels use are typed below, as its source (webgpu_program.ts,
+ * backend_webgpu.ts) defines them.
+ *
+ * Conventions of every program made here:
+ *   - the output is one flat float32 array (several outputs of one kernel are packed into it and sliced
+ *     apart with tfjs ops by the caller);
+ *   - the entry is `fn main(index : i32)`, called with the flat global invocation index, and the
+ *     backend's private `localId`, `workgroupId` are there for kernels that work per workgroup;
+ *   - sizes that the shader needs at compile time (private array lengths, tile sizes) are `const`s in the
+ *     source and part of the shader key; the rest are uniforms, so one pipeline serves many shapes.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** The members of tfjs-backend-webgpu's WebGPUProgram that a program sets. */
+export interface WgslProgram {
+  variableNames: string[];
+  outputShape: number[];
+  shaderKey: string;
+  dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  workgroupSize: [number, number, number];
+  uniforms?: string;
+  size?: boolean;
+  getUserCode: () => string;
+}
+
+/** The members of tfjs-backend-webgpu's WebGPUBackend that the kernels use. */
+export interface WebgpuBackend {
+  runWebGPUProgram(program: WgslProgram, inputs: tf.TensorInfo[], dtype: 'float32', uniforms?: Uniform[], output?: tf.TensorInfo): tf.TensorInfo;
+  makeTensorInfo(shape: number[], dtype: 'float32'): tf.TensorInfo;
+  disposeData(dataId: object): boolean;
+}
+
+export interface Uniform {
+  type: 'int32' | 'float32';
+  data: number[];
+}
+
+/** Integer uniforms in the order the program declares them (`name : i32,` each). */
+export function ints(values: Record<string, number>): { declaration: string; data: Uniform[] } {
+  const names = Object.keys(values);
+  return {
+    declaration: names.map((n) => `${n} : i32,`).join(' '),
+    data: names.map((n) => ({ type: 'int32', data: [values[n]] })),
+  };
+}
+
+/**
+ * A program that writes a flat float32 output of `outputSize` elements with `workgroups` workgroups of
+ * `workgroupSize` invocations (x only). `key` names the compiled source: include every compile-time
+ * constant the code bakes in.
+ */
+export function program(options: {
+  key: string;
+  inputs: string[];
+  outputSize: number;
+  workgroupSize: number;
+  workgroups: [number, number, number];
+  uniforms: string;
+  code: string;
+}): WgslProgram {
+  const limit = 65535;
+  if (options.workgroups.some((w) => w > limit)) {
+    throw new Error(`WGSL kernel ${options.key}: ${options.workgroups.join(' × ')} workgroups exceed ${limit} in one dimension; split the call`);
+  }
+  return {
+    variableNames: options.inputs,
+    outputShape: [options.outputSize],
+    shaderKey: `seqarena_${options.key}`,
+    dispatchLayout: { x: [0] },
+    dispatch: options.workgroups,
+    workgroupSize: [options.workgroupSize, 1, 1],
+    uniforms: options.uniforms,
+    getUserCode: () => options.code,
+  };
+}
+
+/** Workgroups of `size` invocations that cover `count` items in x (count ≥ 1). */
+export function cover(count: number, size: number): [number, number, number] {
+  return [Math.max(1, Math.ceil(count / size)), 1, 1];
+}
+
+export type WebgpuKernel = (inputs: tf.TensorInfo[], backend: WebgpuBackend, attrs: Record<string, unknown>) => tf.TensorInfo | tf.TensorInfo[];
+
+/** Register a kernel for the webgpu backend; its inputs arrive in `inputNames` order. Once per name. */
+export function registerWebgpuKernel(kernelName: string, inputNames: string[], kernel: WebgpuKernel): void {
+  if (tf.getKernel(kernelName, 'webgpu')) return;
+  tf.registerKernel({
+    kernelName,
+    backendName: 'webgpu',
+    kernelFunc: ({ inputs, backend, attrs }) => {
+      const named = inputNames.map((name) => {
+        const info = (inputs as Record<string, tf.TensorInfo | undefined>)[name];
+        if (!info) throw new Error(`${kernelName}: input '${name}' is missing`);
+        if (info.dtype !== 'float32') throw new Error(`${kernelName}: input '${name}' is ${info.dtype}, expected float32`);
+        return info;
+      });
+      return kernel(named, backend as unknown as WebgpuBackend, attrs as Record<string, unknown>);
+    },
+  });
+}
+
+/** Run a kernel registered with registerWebgpuKernel on the active backend. */
+export function runKernel(kernelName: string, inputNames: string[], inputs: tf.Tensor[], attrs: Record<string, unknown> = {}): tf.Tensor[] {
+  const named = Object.fromEntries(inputNames.map((name, i) => [name, inputs[i]]));
+  const out = tf.engine().runKernel(kernelName, named as tf.NamedTensorMap, attrs as tf.NamedAttrMap) as tf.Tensor | tf.Tensor[];
+  return Array.isArray(out) ? out : [out];
+}
+
+/**
+ * Why the WGSL kernels are not used, or null when they are: they run on the webgpu backend, unless
+ * SEQARENA_WEBGPU_KERNELS=reference asks for what webgpu ran before them (the composed references and
+ * the chunked tf-op scan), for checking a figure against them.
+ */
+export function wgslUnavailable(backendName: string = tf.getBackend()): string | null {
+  if (backendName !== 'webgpu') return `the active backend is '${backendName}', not webgpu`;
+  if (process.env.SEQARENA_WEBGPU_KERNELS === 'reference') return 'SEQARENA_WEBGPU_KERNELS=reference';
+  return null;
+}
+
+/** The WGSL kernels there are, as `seqarena list` and env.json name them. */
+export const WEBGPU_KERNELS = ['scan (chunked parallel scan over time, T ≤ 16 steps a chunk; backward recomputes states per chunk)'];
+
+/** Whether the WGSL kernels run now (webgpu backend, not switched off). */
+export function wgslActive(backendName: string = tf.getBackend()): boolean {
+  return wgslUnavailable(backendName) === null;
+}
+
+/** Split a flat packed output into pieces of the given shapes, in order (tfjs ops: slices and reshapes). */
+export function unpack(flat: tf.Tensor, shapes: number[][]): tf.Tensor[] {
+  let offset = 0;
+  return shapes.map((shape) => {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const piece = tf.slice(flat, [offset], [size]).reshape(shape);
+    offset += size;
+    return piece;
+  });
+}
