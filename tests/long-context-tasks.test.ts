@@ -373,3 +373,27 @@ test('listops: params that cannot reach min_len are refused', () => {
   assert.throws(() => listops.params.parse({ seq_len: 64, min_len: 65 }), /min_len 65 exceeds seq_len 64/);
   assert.throws(() => listops.params.parse({ seq_len: 512, max_depth: 3, max_args: 2 }), /hold at most 10 tokens/);
 });
+
+test('induction-heads num_queries: every return of the special token asks for the token after its first occurrence', () => {
+  const p = { seq_len: 64, vocab_size: 16, num_queries: 8 };
+  const special = 15;
+  for (const e of take(inductionHeads, p, 50)) {
+    const occurrences = e.input.map((t, i) => (t === special ? i : -1)).filter((i) => i >= 0);
+    const [first, ...returns] = occurrences;
+    assert.ok(first < 31, `first special token at ${first}, not in the first half`);
+    assert.deepEqual(e.answer, returns, 'the answers are exactly the returns');
+    assert.equal(returns.length, 8);
+    assert.equal(returns[returns.length - 1], 63, 'the last return ends the sequence');
+    assert.ok(returns.every((q) => q >= 32));
+    for (const q of returns) {
+      assert.equal(e.target[q], e.input[first + 1]);
+      if (q < 63) assert.equal(e.input[q + 1], e.input[first + 1], 'a return is followed by the target (teacher forcing)');
+    }
+    assert.deepEqual(e.answerSlice, returns.map((_, i) => ({ query: i === 0 ? 'first' : 'repeat' })));
+  }
+  // The judged variants are the published one-query task, at the training length too.
+  const variants = inductionHeads.evalVariants!(inductionHeads.params.parse(p));
+  assert.deepEqual(variants.map((v) => v.label), ['eval_len=64', 'eval_len=128', 'eval_len=256', 'eval_len=512', 'eval_len=1024']);
+  assert.ok(variants.every((v) => ((v.params as { num_queries?: number }).num_queries ?? 1) === 1));
+  assert.throws(() => inductionHeads.params.parse({ seq_len: 8, vocab_size: 6, num_queries: 5 }), /at most 2 fit/);
+});
