@@ -23,8 +23,17 @@ function formatValue(value: number | null, unit: string, stddev?: number): strin
 const published = (f: FindingResult): string =>
   f.published.length === 0 ? 'qualitative (no single number; see the claim)' : f.published.map((p) => `${p.label}: ${formatNumber(p.value)} ${p.unit}`).join('; ');
 
+/** "(n=512)", or over seeds "(mean of 2 seeds: 0.93, 0.97; n=1024)": every seed's value beside the mean. */
+function behind(m: FindingResult['measured'][number]): string {
+  if (m.value === null) return '';
+  const n = m.n === undefined ? '' : `n=${m.n}`;
+  if (m.seeds === undefined || m.seeds.length === 0) return n === '' ? '' : ` (${n})`;
+  const each = m.seeds.map((v) => formatValue(v, m.unit).replace(` ${m.unit}`, '')).join(', ');
+  return ` (mean of ${m.seeds.length} seed${m.seeds.length === 1 ? '' : 's'}: ${each}${n === '' ? '' : `; ${n}`})`;
+}
+
 const measuredText = (f: FindingResult): string =>
-  f.measured.length === 0 ? 'nothing measured' : f.measured.map((m) => `${m.label}: ${formatValue(m.value, m.unit, m.stddev)}${m.n !== undefined && m.value !== null ? ` (n=${m.n})` : ''}`).join('; ');
+  f.measured.length === 0 ? 'nothing measured' : f.measured.map((m) => `${m.label}: ${formatValue(m.value, m.unit, m.stddev)}${behind(m)}`).join('; ');
 
 /** One table per suite, findings in the order the suite states them. */
 export function findingsTables(results: FindingResult[]): Table[] {

@@ -33,6 +33,9 @@ function row(spec: RunSpecInput, metric: MetricName, figure: Figure): ResultRow 
   return metricRow(columns, metric, figure);
 }
 
+/** One row per seed: the same figure for every run in `specs` (a spec's seeds are separate runs). */
+const rows = (specs: RunSpecInput[], metric: MetricName, figure: Figure): ResultRow[] => specs.map((spec) => row(spec, metric, figure));
+
 const runsOf = (name: PaperSuite, scale: Scale = 'cpu') => suite(name).runs({ scale });
 const where = (runs: RunSpecInput[], match: Partial<{ arch: string; task: string; positions: string; seq_len: number; d_model: number }>) =>
   runs.filter(
@@ -86,41 +89,72 @@ test('efficiency runs every family at the Transformer parameter count within 10%
 
 test('selective copying: held when selective beats LTI, not held when reversed, not judged without rows', () => {
   const runs = runsOf('selective-copying');
-  const plant = (mamba: number, lti: number) => [
-    row(where(runs, { arch: 'mamba' })[0], 'accuracy', { value: mamba, n: 512 }),
-    row(where(runs, { arch: 'mamba-lti' })[0], 'accuracy', { value: lti, n: 512 }),
-  ];
+  const plant = (mamba: number, lti: number) => [...rows(where(runs, { arch: 'mamba' }), 'accuracy', { value: mamba, n: 512 }), ...rows(where(runs, { arch: 'mamba-lti' }), 'accuracy', { value: lti, n: 512 })];
   assert.equal(judge('selective-copying', 'selection-beats-lti', plant(0.99, 0.2)).held, true);
   assert.equal(judge('selective-copying', 'selection-beats-lti', plant(0.2, 0.99)).held, false);
-  const missing = judge('selective-copying', 'selection-beats-lti', plant(0.99, 0.2).slice(0, 1));
+  const missing = judge('selective-copying', 'selection-beats-lti', plant(0.99, 0.2).filter((r) => r.arch === 'mamba'));
   assert.equal(missing.held, null);
   assert.match(missing.detail, /missing/);
   assert.equal(judge('selective-copying', 'selection-beats-lti', []).held, null);
 });
 
+test('seeds: a finding holds on the mean only when no seed falls on the other side, and is not judged with a seed missing', () => {
+  const runs = runsOf('selective-copying');
+  const mamba = where(runs, { arch: 'mamba' });
+  assert.deepEqual(mamba.map((s) => s.seed), [0, 1], 'two seeds of each run at CPU scale');
+  const lti = rows(where(runs, { arch: 'mamba-lti' }), 'accuracy', { value: 0.2, n: 512 });
+  const withMamba = (a: number, b: number) => [row(mamba[0], 'accuracy', { value: a, n: 512 }), row(mamba[1], 'accuracy', { value: b, n: 512 }), ...lti];
+  const both = judge('selective-copying', 'selection-beats-lti', withMamba(0.97, 0.95));
+  assert.equal(both.held, true);
+  assert.match(both.detail, /Mamba 0\.96 \(mean of 2 seeds, seeds 0\.95–0\.97; meets ≥ 0\.9\)/);
+  assert.deepEqual(both.measured[0].seeds, [0.97, 0.95]);
+  assert.equal(both.measured[0].n, 1024);
+  // Mean 0.915 meets 0.9, but one seed (0.85) does not: the spread straddles the threshold.
+  const straddle = judge('selective-copying', 'selection-beats-lti', withMamba(0.98, 0.85));
+  assert.equal(straddle.held, false);
+  assert.match(straddle.detail, /mean meets ≥ 0\.9 but the seeds straddle it/);
+  // The best seed alone would pass; with the other seed missing the figure is not judged.
+  const one = judge('selective-copying', 'selection-beats-lti', [row(mamba[0], 'accuracy', { value: 0.99, n: 512 }), ...lti]);
+  assert.equal(one.held, null);
+  assert.match(one.detail, /only 1 of 2 seeds ran/);
+});
+
+test('seeds: the learning-rate sweep compares each rate over all seeds, never the luckiest seed of each', () => {
+  const runs = runsOf('mqar').filter((s) => s.arch === 'transformer');
+  const rates = [...new Set(runs.map((r) => r.training!.learningRate!))].sort((a, b) => a - b);
+  // At the low rate one seed is perfect and one fails (mean 0.5); at the high rate both reach 0.8.
+  const planted = runs.map((spec) => row(spec, 'accuracy', { value: spec.training!.learningRate === rates[0] ? (spec.seed === 0 ? 1 : 0) : 0.8, n: 256 }));
+  const result = judge('mqar', 'attention-solves-at-every-width', planted);
+  assert.equal(result.held, false);
+  for (const m of result.measured) {
+    assert.equal(m.value, 0.8, `${m.label}: the best mean is the high rate's 0.8`);
+    assert.deepEqual(m.seeds, [0.8, 0.8]);
+  }
+});
+
 test('a failed run counts as missing, not as a measured zero', () => {
   const runs = runsOf('selective-copying');
-  const rows = [
-    row(where(runs, { arch: 'mamba' })[0], 'accuracy', { value: 0.99 }),
-    row(where(runs, { arch: 'mamba-lti' })[0], 'accuracy', { value: 0.1, status: 'timeout', error: 'time limit' }),
-  ];
-  assert.equal(judge('selective-copying', 'selection-beats-lti', rows).held, null);
+  const planted = [...rows(where(runs, { arch: 'mamba' }), 'accuracy', { value: 0.99 }), ...rows(where(runs, { arch: 'mamba-lti' }), 'accuracy', { value: 0.1, status: 'timeout', error: 'time limit' })];
+  assert.equal(judge('selective-copying', 'selection-beats-lti', planted).held, null);
 });
 
 /** Induction-heads rows: accuracy at the training length and at each eval_len slice. */
-function inductionRows(spec: RunSpecInput, accuracyAt: (multiple: number) => number): ResultRow[] {
-  const params = resolveRun(spec).params as { seq_len: number; eval_multipliers: number[] };
-  return [
-    row(spec, 'accuracy', { value: accuracyAt(1), n: 128 }),
-    ...params.eval_multipliers.map((m) => row(spec, 'accuracy', { value: accuracyAt(m), n: 64, slice: `eval_len=${params.seq_len * m}` })),
-  ];
+function inductionRows(specs: RunSpecInput[], accuracyAt: (multiple: number) => number): ResultRow[] {
+  return specs.flatMap((spec) => {
+    const params = resolveRun(spec).params as { seq_len: number; eval_multipliers: number[]; num_queries?: number };
+    const multiples = [...((params.num_queries ?? 1) > 1 ? [1] : []), ...params.eval_multipliers];
+    return [
+      row(spec, 'accuracy', { value: accuracyAt(1), n: 128 }),
+      ...multiples.map((m) => row(spec, 'accuracy', { value: accuracyAt(m), n: 64, slice: `eval_len=${params.seq_len * m}` })),
+    ];
+  });
 }
 
 test('induction heads: Mamba extrapolation and learned positions failing, each planted and reversed', () => {
   for (const scale of ['cpu', 'paper'] as const) {
     const runs = runsOf('induction-heads', scale);
-    const mamba = where(runs, { arch: 'mamba' })[0];
-    const learned = where(runs, { arch: 'transformer', positions: 'learned' })[0];
+    const mamba = where(runs, { arch: 'mamba' });
+    const learned = where(runs, { arch: 'transformer', positions: 'learned' });
     assert.equal(judge('induction-heads', 'mamba-extrapolates', inductionRows(mamba, () => 1), scale).held, true);
     assert.equal(judge('induction-heads', 'mamba-extrapolates', inductionRows(mamba, (m) => (m >= 8 ? 0.3 : 1)), scale).held, false);
     assert.equal(judge('induction-heads', 'mamba-extrapolates', [], scale).held, null);
@@ -132,7 +166,7 @@ test('induction heads: Mamba extrapolation and learned positions failing, each p
 });
 
 test('induction heads: a Transformer that never learned the task does not count as failing to extrapolate', () => {
-  const learned = where(runsOf('induction-heads'), { arch: 'transformer', positions: 'learned' })[0];
+  const learned = where(runsOf('induction-heads'), { arch: 'transformer', positions: 'learned' });
   assert.equal(judge('induction-heads', 'absolute-positions-do-not-extrapolate', inductionRows(learned, () => 0.1)).held, false);
 });
 
@@ -215,7 +249,7 @@ test('efficiency: the time exponents are fitted on lengths every family ran', ()
 
 test('rows of another suite are not read as this suite’s', () => {
   const runs = runsOf('selective-copying');
-  const foreign = [row(where(runs, { arch: 'mamba' })[0], 'accuracy', { value: 0.99 }), row(where(runs, { arch: 'mamba-lti' })[0], 'accuracy', { value: 0.1 })].map((r) => ({ ...r, suite: 'quick' }));
+  const foreign = [...rows(where(runs, { arch: 'mamba' }), 'accuracy', { value: 0.99 }), ...rows(where(runs, { arch: 'mamba-lti' }), 'accuracy', { value: 0.1 })].map((r) => ({ ...r, suite: 'quick' }));
   assert.equal(judge('selective-copying', 'selection-beats-lti', foreign).held, null);
 });
 
@@ -237,7 +271,7 @@ function tempDir(): string {
 
 test('findings.json round-trips, is absent for suites without findings, and refuses a newer version', () => {
   const runs = runsOf('selective-copying');
-  const results = evaluateFindings(suite('selective-copying'), [row(where(runs, { arch: 'mamba' })[0], 'accuracy', { value: 0.99 }), row(where(runs, { arch: 'mamba-lti' })[0], 'accuracy', { value: 0.7 })], 'cpu');
+  const results = evaluateFindings(suite('selective-copying'), [...rows(where(runs, { arch: 'mamba' }), 'accuracy', { value: 0.99 }), ...rows(where(runs, { arch: 'mamba-lti' }), 'accuracy', { value: 0.7 })], 'cpu');
   const dir = tempDir();
   try {
     assert.deepEqual(readFindings(dir), []);
@@ -255,15 +289,15 @@ test('findings.json round-trips, is absent for suites without findings, and refu
 
 test('the findings section states held, not held and not judged plainly, with published and measured numbers', () => {
   const sc = runsOf('selective-copying');
-  const ih = where(runsOf('induction-heads'), { arch: 'mamba' })[0];
+  const ih = where(runsOf('induction-heads'), { arch: 'mamba' });
   const results = [
-    ...evaluateFindings(suite('selective-copying'), [row(where(sc, { arch: 'mamba' })[0], 'accuracy', { value: 0.99, n: 512 }), row(where(sc, { arch: 'mamba-lti' })[0], 'accuracy', { value: 0.2, n: 512 })], 'cpu'),
+    ...evaluateFindings(suite('selective-copying'), [...rows(where(sc, { arch: 'mamba' }), 'accuracy', { value: 0.99, n: 512 }), ...rows(where(sc, { arch: 'mamba-lti' }), 'accuracy', { value: 0.2, n: 512 })], 'cpu'),
     ...evaluateFindings(suite('induction-heads'), inductionRows(ih, (m) => (m >= 8 ? 0.4 : 1)), 'cpu'),
   ];
   const tables = findingsTables(results);
   assert.deepEqual(tables.map((t) => t.title), ['Paper findings: selective-copying (cpu scale)', 'Paper findings: induction-heads (cpu scale)']);
   const markdown = tables.map((t) => tableMarkdown(t)).join('\n');
-  for (const text of ['✅ held', '❌ not held', '➖ not judged', '99.8 % accuracy', 'Mamba (selective): 0.99 accuracy (n=512)', 'Mamba at L = 1024: 0.40 accuracy', 'Table 1', 'missing']) {
+  for (const text of ['✅ held', '❌ not held', '➖ not judged', '99.8 % accuracy', 'Mamba (selective): 0.99 accuracy (mean of 2 seeds: 0.99, 0.99; n=1024)', 'Mamba at L = 1024: 0.40 accuracy', 'Table 1', 'missing']) {
     assert.ok(markdown.includes(text), `Markdown lacks "${text}"`);
   }
   assert.match(tables[1].note, /^0 of 2 expected outcome\(s\) held, 1 did not, 1 could not be judged/);
@@ -275,16 +309,16 @@ test('the report reads findings.json from each results directory and puts the se
   const { appendRows } = await import('../harness/results/io.ts');
   const { writeReport, MARKDOWN_FILE } = await import('../reports/index.ts');
   const runs = runsOf('selective-copying');
-  const rows = [row(where(runs, { arch: 'mamba' })[0], 'accuracy', { value: 0.3, n: 512 }), row(where(runs, { arch: 'mamba-lti' })[0], 'accuracy', { value: 0.2, n: 512 })];
+  const planted = [...rows(where(runs, { arch: 'mamba' }), 'accuracy', { value: 0.3, n: 512 }), ...rows(where(runs, { arch: 'mamba-lti' }), 'accuracy', { value: 0.2, n: 512 })];
   const dir = tempDir();
   try {
-    appendRows(dir, rows);
-    writeFindings(dir, evaluateFindings(suite('selective-copying'), rows, 'cpu'));
+    appendRows(dir, planted);
+    writeFindings(dir, evaluateFindings(suite('selective-copying'), planted, 'cpu'));
     const page = await writeReport([dir], path.join(dir, 'report'));
     const markdown = fs.readFileSync(path.join(dir, 'report', MARKDOWN_FILE), 'utf8');
     assert.match(markdown, /## Paper findings: selective-copying \(cpu scale\)/);
     assert.match(markdown, /❌ not held/);
-    assert.match(markdown, /Mamba 0\.30 \(misses ≥ 0\.9\)/);
+    assert.match(markdown, /Mamba 0\.30 \(mean of 2 seeds, seeds 0\.30–0\.30; misses ≥ 0\.9\)/);
     assert.ok(fs.readFileSync(page, 'utf8').includes('Paper findings: selective-copying (cpu scale)'));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -303,7 +337,9 @@ test('seqarena findings: one table from several results directories, rechecked f
     const mamba = { ...row(where(sc, { arch: 'mamba' })[0], 'accuracy', { value: 0.95, n: 512 }), shard: '1/2' };
     const lti = { ...row(where(sc, { arch: 'mamba-lti' })[0], 'accuracy', { value: 0.2, n: 512 }), shard: '2/2' };
     const wall = (r: ResultRow, seconds: number): ResultRow => ({ ...row(where(sc, { arch: r.arch })[0], 'wall_time_s', { value: seconds }), shard: r.shard });
-    appendRows(dirs[0], [mamba, wall(mamba, 600), wall(mamba, 300), lti, wall(lti, 120)]);
+    // The second seed of each: its rows carry no run time here, so the elapsed time stays the first seed's.
+    const seed1 = [{ ...row(where(sc, { arch: 'mamba' })[1], 'accuracy', { value: 0.95, n: 512 }), shard: '1/2' }, { ...row(where(sc, { arch: 'mamba-lti' })[1], 'accuracy', { value: 0.2, n: 512 }), shard: '2/2' }];
+    appendRows(dirs[0], [mamba, wall(mamba, 600), wall(mamba, 300), lti, wall(lti, 120), ...seed1]);
     writeEnv(dirs[0], { suite: 'selective-copying', scale: 'cpu', backend: 'wasm', cpu: { model: 'Test CPU', cores: 2 }, memory_bytes: 2 ** 34, gpu: null, node: '20', tfjs: '4.22.0', seqarena: '0.1.0', git_sha: 'abc123' });
     // efficiency: decode state of one length only, so its checks cannot be judged.
     const tf = where(ef, { arch: 'transformer' })[0];
@@ -325,7 +361,7 @@ test('seqarena findings: one table from several results directories, rechecked f
       '15.0 min of run time (longest shard)',
       '`seqarena bench --suite efficiency`',
       '(commit abc123)', // the test rows' git_sha
-      'Mamba (selective): 0.95 accuracy (n=512)',
+      'Mamba (selective): 0.95 accuracy (mean of 2 seeds: 0.95, 0.95; n=1024)',
       '99.8 % accuracy',
       '➖ not judged',
     ]) {
@@ -346,7 +382,7 @@ test('bench --dry-run prints every run of a paper suite with its budget and the 
   const text = planText(runs, 'plan');
   for (const run of runs) assert.ok(text.includes(run.runId), `plan lacks run ${run.runId}`);
   assert.match(text, /lstm-seq2seq\s+d=200 L=2 /, 'the paper-scale LSTM is 200 units wide');
-  assert.match(text, /1\.0e5×1\s+0\.001\s+1440 min/, '100,000 steps of batch 1 at 1e-3, a day each');
+  assert.match(text, /1\.0e5×1\s+0\.001\s+0\s+1440 min/, '100,000 steps of batch 1 at 1e-3, seed 0, a day each');
   assert.match(text, /^total: 8 runs, \d\.\d\de\+\d+ training FLOP/m);
 
   const out = path.join(tempDir(), 'never');
@@ -356,6 +392,8 @@ test('bench --dry-run prints every run of a paper suite with its budget and the 
   const child = await execa(process.execPath, [bin, 'bench', '--suite', 'selective-copying', '--shard', '2/2', '--dry-run', '--out', out], { reject: false });
   assert.equal(child.exitCode, 0, child.stderr);
   const stdout = child.stdout;
-  assert.match(stdout, /--shard 2\/2: 2 runs \(dry run: nothing is run or written\)/);
+  // Four runs, two seeds each: half of the eight runs.
+  assert.match(stdout, /--shard 2\/2: 4 runs \(dry run: nothing is run or written\)/);
+  assert.match(stdout, /\bseed\b/);
   assert.equal(fs.existsSync(out), false, 'a dry run wrote its results directory');
 });

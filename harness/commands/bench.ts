@@ -70,12 +70,12 @@ export function planText(runs: ResolvedRun[], header: string): string {
       .map(([k, v]) => `${k}=${v}`)
       .join(' ');
     return {
-      cells: [run.runId, run.arch.name, `d=${size.dModel} L=${size.nLayers} ${compact(params)} params`, `${run.task.name} ${taskParams}`, `${compact(t.steps)}×${t.batchSize}`, String(t.learningRate), `${(run.spec.timeLimitS / 60).toFixed(0)} min`, flops.toExponential(1)],
+      cells: [run.runId, run.arch.name, `d=${size.dModel} L=${size.nLayers} ${compact(params)} params`, `${run.task.name} ${taskParams}`, `${compact(t.steps)}×${t.batchSize}`, String(t.learningRate), String(run.spec.seed), `${(run.spec.timeLimitS / 60).toFixed(0)} min`, flops.toExponential(1)],
       flops,
       limit: run.spec.timeLimitS,
     };
   });
-  const columns = ['run', 'arch', 'model', 'task', 'steps×batch', 'lr', 'limit', 'train FLOP'];
+  const columns = ['run', 'arch', 'model', 'task', 'steps×batch', 'lr', 'seed', 'limit', 'train FLOP'];
   const widths = columns.map((c, i) => Math.max(c.length, ...lines.map((l) => l.cells[i].length)));
   const row = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
   const totalFlops = lines.reduce((sum, l) => sum + l.flops, 0);

@@ -21,7 +21,7 @@ const FindingRecord: z.ZodType<FindingResult> = z.object({
   claim: z.string(),
   source: z.string(),
   published: z.array(PublishedValue),
-  measured: z.array(z.object({ label: z.string(), value: z.number().nullable(), unit: z.string(), n: z.number().optional(), stddev: z.number().optional() })),
+  measured: z.array(z.object({ label: z.string(), value: z.number().nullable(), unit: z.string(), n: z.number().optional(), stddev: z.number().optional(), seeds: z.array(z.number()).optional() })),
   expectation: z.string(),
   held: z.boolean().nullable(),
   detail: z.string(),

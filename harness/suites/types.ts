@@ -24,7 +24,8 @@ export interface FindingResult {
   source: string;
   published: PublishedValue[];
   /** What seqarena measured at the scale run, as labelled values. */
-  measured: { label: string; value: number | null; unit: string; n?: number; stddev?: number }[];
+  /** `seeds`: the value of each seed, where the figure is a mean over seeds. */
+  measured: { label: string; value: number | null; unit: string; n?: number; stddev?: number; seeds?: number[] }[];
   /** The expected outcome as a check, in words ("selective ≥ 0.9 and LTI ≤ 0.5 at CPU scale"). */
   expectation: string;
   held: boolean | null; // null: not enough rows to judge (failed or missing runs)

@@ -2,11 +2,11 @@
 import type { ResultRow } from '../../results/schema.ts';
 import { ARCHITECTURES } from '../../../architectures/index.ts';
 import type { Architecture } from '../../../architectures/types.ts';
-import { bestOf, type Check, compare, measured, medianOf, type Reading, rowsOfSpec, verdict } from '../../findings.ts';
+import { bestOf, type Check, combine, compare, measured, medianOf, overSeeds, type Reading, rowsOfSpec, verdict } from '../../findings.ts';
 import { resolveRun, type RunSpecInput } from '../../spec.ts';
 import { logLogSlope } from '../../stats.ts';
 import type { Scale, Suite } from '../types.ts';
-import { MAMBA_PAPER, MINUTE, spec, type Training } from './common.ts';
+import { MAMBA_PAPER, MINUTE, seedsFor, spec, type Training, withSeeds } from './common.ts';
 
 const EFFICIENCY = 'efficiency';
 const EFFICIENCY_FAMILIES = ['transformer', 'mamba', 'lstm'] as const;
@@ -61,10 +61,10 @@ function efficiencyRuns(scale: Scale): { family: EfficiencyFamily; seqLen: numbe
 const EFFICIENCY_NAMES: Record<EfficiencyFamily, string> = { transformer: 'Transformer', mamba: 'Mamba', lstm: 'LSTM' };
 
 /** Per family, (x, y) points of a metric against sequence length (or, for state size, the measured context). */
-function efficiencyPoints(rows: ResultRow[], scale: Scale, family: EfficiencyFamily, read: (runRows: ResultRow[]) => { x: number; y: Reading } | null) {
+function efficiencyPoints(rows: ResultRow[], scale: Scale, family: EfficiencyFamily, read: (runRows: ResultRow[]) => { x: number; y: Reading } | null, seed = 0) {
   return efficiencyRuns(scale)
     .filter((r) => r.family === family)
-    .map((r) => ({ seqLen: r.seqLen, point: read(rowsOfSpec(rows, r.spec)) }))
+    .map((r) => ({ seqLen: r.seqLen, point: read(rowsOfSpec(rows, { ...r.spec, seed })) }))
     .filter((p): p is { seqLen: number; point: { x: number; y: Reading } } => p.point !== null);
 }
 
@@ -80,12 +80,19 @@ function slopeAt(points: { x: number; y: Reading }[], xs: number[]): number | nu
   return used.length < 3 ? null : logLogSlope(used.map((p) => p.x), used.map((p) => p.y.value));
 }
 
+/** Per-seed slopes as one reading over seeds (mean, each seed's slope, n = points per fit); null if no seed has a fit. */
+function slopeOverSeeds(perSeed: { slope: number | null; points: number }[]): Reading | null {
+  const fitted = perSeed.filter((s): s is { slope: number; points: number } => s.slope !== null);
+  if (fitted.length === 0) return null;
+  return { value: fitted.reduce((a, s) => a + s.slope, 0) / fitted.length, n: fitted[0].points, seeds: { values: fitted.map((s) => s.slope), planned: perSeed.length } };
+}
+
 const TAIL_POINTS = 4;
 
 export const efficiencySuite: Suite = {
   name: EFFICIENCY,
   description: 'Mamba §4.5 in miniature: step time, peak memory, decode throughput and state size against sequence length, families at matched parameter counts',
-  runs: ({ scale }) => efficiencyRuns(scale).map((r) => r.spec),
+  runs: ({ scale }) => withSeeds(efficiencyRuns(scale).map((r) => r.spec), seedsFor(scale)),
   findings: [
     {
       id: 'attention-cost-grows-faster',
@@ -99,19 +106,24 @@ export const efficiencySuite: Suite = {
           const l = runRows.find((r) => r.seq_len !== null)?.seq_len ?? null;
           return f === null || l === null ? null : { x: l, y: f };
         };
-        const points = Object.fromEntries(EFFICIENCY_FAMILIES.map((f) => [f, efficiencyPoints(rows, scale, f, latency).map((p) => p.point)])) as Record<EfficiencyFamily, { x: number; y: Reading }[]>;
-        // Slopes over the same lengths for every family, the longest ones, where the asymptotic cost shows.
-        const shared = [...new Set(points.transformer.map((p) => p.x))].filter((x) => EFFICIENCY_FAMILIES.every((f) => points[f].some((p) => p.x === x))).sort((a, b) => a - b).slice(-TAIL_POINTS);
-        const slopes = Object.fromEntries(EFFICIENCY_FAMILIES.map((f) => [f, slopeAt(points[f], shared)])) as Record<EfficiencyFamily, number | null>;
+        const seeds = seedsFor(scale);
+        const pointsOf = (seed: number) => Object.fromEntries(EFFICIENCY_FAMILIES.map((f) => [f, efficiencyPoints(rows, scale, f, latency, seed).map((p) => p.point)])) as Record<EfficiencyFamily, { x: number; y: Reading }[]>;
+        const bySeed = seeds.map(pointsOf);
+        // Slopes over the same lengths for every family and seed, the longest ones, where the asymptotic cost shows.
+        const shared = [...new Set(bySeed[0].transformer.map((p) => p.x))]
+          .filter((x) => bySeed.every((points) => EFFICIENCY_FAMILIES.every((f) => points[f].some((p) => p.x === x))))
+          .sort((a, b) => a - b)
+          .slice(-TAIL_POINTS);
+        const slopes = Object.fromEntries(EFFICIENCY_FAMILIES.map((f) => [f, slopeOverSeeds(bySeed.map((points) => ({ slope: slopeAt(points[f], shared), points: shared.length })))])) as Record<EfficiencyFamily, Reading | null>;
         const longest = Math.max(...efficiencyRuns(scale).map((r) => r.seqLen));
         const atLongest = (family: EfficiencyFamily, metric: string) => {
           const run = efficiencyRuns(scale).find((r) => r.family === family && r.seqLen === longest)!;
-          return metric === 'peak_tensor_bytes' ? bestOf(rowsOfSpec(rows, run.spec), metric) : medianOf(rowsOfSpec(rows, run.spec), metric);
+          return overSeeds(rows, run.spec, seeds, (runRows) => (metric === 'peak_tensor_bytes' ? bestOf(runRows, metric) : medianOf(runRows, metric)));
         };
-        const excess = (other: EfficiencyFamily) => (slopes.transformer === null || slopes[other] === null ? null : slopes.transformer - slopes[other]!);
+        const excess = (other: EfficiencyFamily) => combine(slopes.transformer, slopes[other], (t, o) => t - o);
         return {
           measured: [
-            ...EFFICIENCY_FAMILIES.map((f) => measured(`${EFFICIENCY_NAMES[f]}: exponent of step time in L (L = ${shared.join(', ')})`, slopes[f] === null ? null : { value: slopes[f]!, n: shared.length }, 'exponent')),
+            ...EFFICIENCY_FAMILIES.map((f) => measured(`${EFFICIENCY_NAMES[f]}: exponent of step time in L (L = ${shared.join(', ')})`, slopes[f], 'exponent')),
             ...EFFICIENCY_FAMILIES.map((f) => measured(`${EFFICIENCY_NAMES[f]}: step time at L = ${longest}`, atLongest(f, 'step_latency_ms'), 'ms')),
             ...EFFICIENCY_FAMILIES.map((f) => measured(`${EFFICIENCY_NAMES[f]}: peak tensor memory at L = ${longest}`, atLongest(f, 'peak_tensor_bytes'), 'bytes')),
           ],
@@ -126,19 +138,26 @@ export const efficiencySuite: Suite = {
       published: [{ label: 'Mamba generation throughput relative to a Transformer of similar size', value: 5, unit: '×' }],
       expectation: "log–log slope of measured decode-state bytes against context: Transformer ≥ 0.9, Mamba and LSTM within ±0.1 of 0",
       evaluate(rows, scale) {
-        const slope = (f: EfficiencyFamily) => {
-          const points = efficiencyPoints(rows, scale, f, measuredState).map((p) => p.point);
-          return slopeAt(points, points.map((p) => p.x));
-        };
-        const slopes = Object.fromEntries(EFFICIENCY_FAMILIES.map((f) => [f, slope(f)])) as Record<EfficiencyFamily, number | null>;
+        const seeds = seedsFor(scale);
+        const slope = (f: EfficiencyFamily) =>
+          slopeOverSeeds(
+            seeds.map((seed) => {
+              const points = efficiencyPoints(rows, scale, f, measuredState, seed).map((p) => p.point);
+              return { slope: slopeAt(points, points.map((p) => p.x)), points: points.length };
+            }),
+          );
+        const slopes = Object.fromEntries(EFFICIENCY_FAMILIES.map((f) => [f, slope(f)])) as Record<EfficiencyFamily, Reading | null>;
         const largest = (f: EfficiencyFamily) => {
           const points = efficiencyPoints(rows, scale, f, measuredState).map((p) => p.point).sort((a, b) => a.x - b.x);
           return points.length === 0 ? null : points[points.length - 1];
         };
-        const flat = (f: 'mamba' | 'lstm'): Check => compare(`${EFFICIENCY_NAMES[f]} |slope|`, slopes[f] === null ? null : Math.abs(slopes[f]!), '≤', 0.1);
+        const flat = (f: 'mamba' | 'lstm'): Check => {
+          const s = slopes[f];
+          return compare(`${EFFICIENCY_NAMES[f]} |slope|`, s === null ? null : { ...s, value: Math.abs(s.value), ...(s.seeds ? { seeds: { ...s.seeds, values: s.seeds.values.map(Math.abs) } } : {}) }, '≤', 0.1);
+        };
         return {
           measured: [
-            ...EFFICIENCY_FAMILIES.map((f) => measured(`${EFFICIENCY_NAMES[f]}: exponent of decode state in context`, slopes[f] === null ? null : { value: slopes[f]!, n: efficiencyPoints(rows, scale, f, measuredState).length }, 'exponent')),
+            ...EFFICIENCY_FAMILIES.map((f) => measured(`${EFFICIENCY_NAMES[f]}: exponent of decode state in context`, slopes[f], 'exponent')),
             ...EFFICIENCY_FAMILIES.map((f) => {
               const p = largest(f);
               return measured(`${EFFICIENCY_NAMES[f]}: decode state after ${p?.x ?? '?'} tokens`, p?.y ?? null, 'bytes/sequence');

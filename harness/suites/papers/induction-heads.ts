@@ -2,7 +2,7 @@
 import { compare, measured, verdict } from '../../findings.ts';
 import { resolveRun, type RunSpecInput } from '../../spec.ts';
 import type { Scale, Suite } from '../types.ts';
-import { accuracyOf, DAY, MAMBA_PAPER, MINUTE, spec, type Training } from './common.ts';
+import { accuracyOf, DAY, MAMBA_PAPER, MINUTE, seedsFor, spec, type Training, withSeeds } from './common.ts';
 
 const INDUCTION_HEADS = 'induction-heads';
 
@@ -49,7 +49,7 @@ function inductionLengths(run: RunSpecInput): { train: number; evals: { length: 
 export const inductionHeadsSuite: Suite = {
   name: INDUCTION_HEADS,
   description: 'Mamba Table 11: train at one length, test at 2×–16× (paper: 2^9–2^16); Mamba, Transformer with learned and rotary positions, LSTM',
-  runs: ({ scale }) => Object.values(inductionHeadsRuns(scale)),
+  runs: ({ scale }) => withSeeds(Object.values(inductionHeadsRuns(scale)), seedsFor(scale)),
   findings: [
     {
       id: 'mamba-extrapolates',
@@ -60,8 +60,8 @@ export const inductionHeadsSuite: Suite = {
       evaluate(rows, scale) {
         const run = inductionHeadsRuns(scale).mamba;
         const lengths = inductionLengths(run);
-        const atTrain = accuracyOf(rows, run);
-        const atEval = lengths.evals.map((e) => ({ ...e, figure: accuracyOf(rows, run, e.slice) }));
+        const atTrain = accuracyOf(rows, run, seedsFor(scale));
+        const atEval = lengths.evals.map((e) => ({ ...e, figure: accuracyOf(rows, run, seedsFor(scale), e.slice) }));
         return {
           measured: [measured(`Mamba at L = ${lengths.train} (training length)`, atTrain, 'accuracy'), ...atEval.map((e) => measured(`Mamba at L = ${e.length}`, e.figure, 'accuracy'))],
           ...verdict([compare(`at ${lengths.train}`, atTrain, '≥', 0.9), ...atEval.map((e) => compare(`at ${e.length}`, e.figure, '≥', 0.9))]),
@@ -81,8 +81,8 @@ export const inductionHeadsSuite: Suite = {
       evaluate(rows, scale) {
         const runs = inductionHeadsRuns(scale);
         const lengths = inductionLengths(runs.learned);
-        const atTrain = accuracyOf(rows, runs.learned);
-        const atEval = lengths.evals.map((e) => ({ ...e, figure: accuracyOf(rows, runs.learned, e.slice), rope: accuracyOf(rows, runs.rope, e.slice) }));
+        const atTrain = accuracyOf(rows, runs.learned, seedsFor(scale));
+        const atEval = lengths.evals.map((e) => ({ ...e, figure: accuracyOf(rows, runs.learned, seedsFor(scale), e.slice), rope: accuracyOf(rows, runs.rope, seedsFor(scale), e.slice) }));
         const longest = atEval[atEval.length - 1];
         return {
           measured: [

@@ -1,9 +1,9 @@
 /** The mqar paper suite: Arora et al. 2023 (Zoology), Figure 2. Its runs at each scale, and its findings as checks on their rows. */
 import type { ResultRow } from '../../results/schema.ts';
-import { type Check, compare, measured, type Reading, show, verdict } from '../../findings.ts';
+import { type Check, combine, compare, measured, type Reading, show, verdict } from '../../findings.ts';
 import type { RunSpecInput } from '../../spec.ts';
 import type { Finding, Scale, Suite } from '../types.ts';
-import { accuracyOf, DAY, MINUTE, spec, type Training, ZOOLOGY_PAPER } from './common.ts';
+import { accuracyOf, DAY, MINUTE, seedsFor, spec, type Training, withSeeds, ZOOLOGY_PAPER } from './common.ts';
 
 const MQAR = 'mqar';
 const MQAR_FAMILIES = ['transformer', 'mamba', 'lstm'] as const;
@@ -50,20 +50,31 @@ function mqarRuns(scale: Scale): MqarRun[] {
   return runs;
 }
 
-/** Best accuracy over the learning-rate sweep of each (family, L, kv, d_model). */
+/** Accuracy of each (family, L, kv, d_model): mean over seeds at the learning rate whose mean is best. */
 function mqarGrid(rows: ResultRow[], scale: Scale) {
   const runs = mqarRuns(scale);
-  const cells = new Map<string, { family: MqarFamily; seqLen: number; kvPairs: number; dModel: number; figure: Reading | null }>();
+  const sweeps = new Map<string, MqarRun[]>();
   for (const r of runs) {
     const key = `${r.family} ${r.seqLen} ${r.kvPairs} ${r.dModel}`;
-    // All learning rates of a cell share its config hash, so one lookup takes the best of them.
-    if (!cells.has(key)) cells.set(key, { family: r.family, seqLen: r.seqLen, kvPairs: r.kvPairs, dModel: r.dModel, figure: accuracyOf(rows, r.spec) });
+    sweeps.set(key, [...(sweeps.get(key) ?? []), r]);
   }
-  const all = [...cells.values()];
+  const all = [...sweeps.values()].map((sweep) => {
+    const { family, seqLen, kvPairs, dModel } = sweep[0];
+    return { family, seqLen, kvPairs, dModel, figure: accuracyOf(rows, sweep.map((r) => r.spec), seedsFor(scale)) };
+  });
   const settings = [...new Set(runs.map((r) => `${r.seqLen},${r.kvPairs}`))].map((s) => s.split(',').map(Number) as [number, number]);
   const widths = [...new Set(runs.map((r) => r.dModel))].sort((a, b) => a - b);
   const cell = (family: MqarFamily, seqLen: number, dModel: number) => all.find((c) => c.family === family && c.seqLen === seqLen && c.dModel === dModel)?.figure ?? null;
   return { all, settings, widths, cell };
+}
+
+/** The gap to attention narrows from the smallest width to the largest: on the means, and for every seed. */
+function narrows(gapSmall: Reading, gapLarge: Reading, small: number, large: number): Check {
+  const onMean = gapLarge.value < gapSmall.value;
+  const each = gapSmall.seeds && gapLarge.seeds ? gapSmall.seeds.values.map((g, i) => gapLarge.seeds!.values[i] < g) : [];
+  const everySeed = each.every(Boolean);
+  const text = `gap ${show(gapSmall.value)} at d_model ${small}, ${show(gapLarge.value)} at d_model ${large} (${onMean ? 'narrows' : 'does not narrow'} on the mean${each.length > 1 ? `; ${each.filter(Boolean).length} of ${each.length} seeds narrow` : ''})`;
+  return { ok: onMean && everySeed, text };
 }
 
 const FAMILY_NAMES: Record<MqarFamily, string> = { transformer: 'Attention (Transformer)', mamba: 'Mamba', lstm: 'LSTM' };
@@ -82,17 +93,13 @@ function needsWidthFinding(family: Exclude<MqarFamily, 'transformer'>): Finding 
       const [seqLen, kvPairs] = grid.settings[grid.settings.length - 1];
       const small = grid.widths[0];
       const large = grid.widths[grid.widths.length - 1];
-      const gap = (d: number): number | null => {
-        const attention = grid.cell('transformer', seqLen, d);
-        const other = grid.cell(family, seqLen, d);
-        return attention === null || other === null ? null : attention.value - other.value;
-      };
+      const gap = (d: number): Reading | null => combine(grid.cell('transformer', seqLen, d), grid.cell(family, seqLen, d), (attention, other) => attention - other);
       const gapSmall = gap(small);
       const gapLarge = gap(large);
       const narrowing: Check =
         gapSmall === null || gapLarge === null
           ? { ok: null, text: 'gap at the largest width: missing' }
-          : { ok: gapLarge < gapSmall, text: `gap ${show(gapSmall)} at d_model ${small}, ${show(gapLarge)} at d_model ${large} (${gapLarge < gapSmall ? 'narrows' : 'does not narrow'})` };
+          : narrows(gapSmall, gapLarge, small, large);
       return {
         measured: grid.widths.flatMap((d) => [
           measured(`${name}, (L, kv) = (${seqLen}, ${kvPairs}), d_model ${d}`, grid.cell(family, seqLen, d), 'accuracy'),
@@ -107,7 +114,7 @@ function needsWidthFinding(family: Exclude<MqarFamily, 'transformer'>): Finding 
 export const mqarSuite: Suite = {
   name: MQAR,
   description: 'Zoology Figure 2: MQAR accuracy against d_model for attention, Mamba and LSTM, best over a learning-rate sweep (CPU: (64, 4), d_model 16–64)',
-  runs: ({ scale }) => mqarRuns(scale).map((r) => r.spec),
+  runs: ({ scale }) => withSeeds(mqarRuns(scale).map((r) => r.spec), seedsFor(scale)),
   findings: [
     {
       id: 'attention-solves-at-every-width',

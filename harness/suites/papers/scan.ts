@@ -3,7 +3,7 @@ import type { ResultRow } from '../../results/schema.ts';
 import { compare, measured, type Reading, verdict } from '../../findings.ts';
 import type { RunSpecInput } from '../../spec.ts';
 import type { Scale, Suite } from '../types.ts';
-import { accuracyOf, DAY, MINUTE, SCAN_PAPER, spec, type Training } from './common.ts';
+import { accuracyOf, DAY, MINUTE, SCAN_PAPER, seedsFor, spec, type Training, withSeeds } from './common.ts';
 
 const SCAN = 'scan';
 const SCAN_MODELS = {
@@ -41,13 +41,13 @@ function scanRuns(scale: Scale): Record<'simple' | 'length', Record<ScanModel, R
 
 function scanExactMatch(rows: ResultRow[], scale: Scale, which: 'simple' | 'length') {
   const runs = scanRuns(scale)[which];
-  return (Object.keys(SCAN_MODELS) as ScanModel[]).map((model) => ({ model, figure: accuracyOf(rows, runs[model], null, 'exact_match') }));
+  return (Object.keys(SCAN_MODELS) as ScanModel[]).map((model) => ({ model, figure: accuracyOf(rows, runs[model], seedsFor(scale), null, 'exact_match') }));
 }
 
 export const scanSuite: Suite = {
   name: SCAN,
   description: 'Lake & Baroni 2018: LSTM seq2seq with attention, Transformer encoder–decoder, decoder-only Transformer and Mamba on SCAN simple and length splits',
-  runs: ({ scale }) => Object.values(scanRuns(scale)).flatMap((split) => Object.values(split)),
+  runs: ({ scale }) => withSeeds(Object.values(scanRuns(scale)).flatMap((split) => Object.values(split)), seedsFor(scale)),
   findings: [
     {
       id: 'simple-split-solved',

@@ -1,7 +1,7 @@
 /** The selective-copying paper suite: Gu & Dao 2023 (Mamba), §4.1.1, Table 1. Its runs at each scale, and its findings as checks on their rows. */
 import { compare, measured, verdict } from '../../findings.ts';
 import type { Scale, Suite } from '../types.ts';
-import { accuracyOf, DAY, MAMBA_PAPER, MINUTE, spec, type Training } from './common.ts';
+import { accuracyOf, DAY, MAMBA_PAPER, MINUTE, seedsFor, spec, type Training, withSeeds } from './common.ts';
 
 const SELECTIVE_COPYING = 'selective-copying';
 
@@ -26,7 +26,7 @@ function selectiveCopyingRuns(scale: Scale) {
 export const selectiveCopyingSuite: Suite = {
   name: SELECTIVE_COPYING,
   description: 'Mamba Table 1: selective Mamba vs its LTI ablation vs Transformer vs LSTM on selective copying (CPU: L = 64, 4 tokens; paper: L = 4096, 16 tokens)',
-  runs: ({ scale }) => Object.values(selectiveCopyingRuns(scale)),
+  runs: ({ scale }) => withSeeds(Object.values(selectiveCopyingRuns(scale)), seedsFor(scale)),
   findings: [
     {
       id: 'selection-beats-lti',
@@ -41,11 +41,12 @@ export const selectiveCopyingSuite: Suite = {
       expectation: 'Mamba (selective) test accuracy ≥ 0.9 and Mamba-LTI ≤ 0.5',
       evaluate(rows, scale) {
         const runs = selectiveCopyingRuns(scale);
+        const seeds = seedsFor(scale);
         const figures = {
-          mamba: accuracyOf(rows, runs.mamba),
-          lti: accuracyOf(rows, runs.lti),
-          transformer: accuracyOf(rows, runs.transformer),
-          lstm: accuracyOf(rows, runs.lstm),
+          mamba: accuracyOf(rows, runs.mamba, seeds),
+          lti: accuracyOf(rows, runs.lti, seeds),
+          transformer: accuracyOf(rows, runs.transformer, seeds),
+          lstm: accuracyOf(rows, runs.lstm, seeds),
         };
         return {
           measured: [
