@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { attentionFused, fusedAttentionSupported } from './attention-fused.ts';
+import { attentionWgsl, wgslAttentionSupported } from './webgpu/attention.wgsl.ts';
 
 export interface AttentionOptions {
   /**
@@ -53,8 +54,13 @@ export function attentionReference(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4
   });
 }
 
-/** The attention the models call: the fused online-softmax kernel (attention-fused.ts) on cpu and wasm, the reference elsewhere. */
+/**
+ * The attention the models call: the fused online-softmax kernel on cpu and wasm (attention-fused.ts)
+ * and on webgpu (webgpu/attention.wgsl.ts; SEQARENA_WEBGPU_KERNELS=reference turns it off), the
+ * reference elsewhere.
+ */
 export function attention(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, opts: AttentionOptions): tf.Tensor4D {
+  if (wgslAttentionSupported()) return attentionWgsl(q, k, v, opts);
   return fusedAttentionSupported() ? attentionFused(q, k, v, opts) : attentionReference(q, k, v, opts);
 }
 

@@ -126,7 +126,10 @@ export function wgslUnavailable(backendName: string = tf.getBackend()): string |
 }
 
 /** The WGSL kernels there are, as `seqarena list` and env.json name them. */
-export const WEBGPU_KERNELS = ['scan (chunked parallel scan over time, T ≤ 16 steps a chunk; backward recomputes states per chunk)'];
+export const WEBGPU_KERNELS = [
+  'scan (chunked parallel scan over time, T ≤ 16 steps a chunk; backward recomputes states per chunk)',
+  'attention (tiled, online softmax, 64 query rows a workgroup; backward recomputes scores per tile from the row log-sum-exp)',
+];
 
 /** Whether the WGSL kernels run now (webgpu backend, not switched off). */
 export function wgslActive(backendName: string = tf.getBackend()): boolean {
