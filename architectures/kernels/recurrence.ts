@@ -15,11 +15,13 @@
  *     h' = (1 − z)⊙n + z⊙h
  *
  * Each exported `*Sequence` is the dispatcher models call: the fused kernel (recurrence-fused.ts) on the
- * cpu and wasm backends, this reference elsewhere.
+ * cpu and wasm backends, the WGSL one (webgpu/recurrence.wgsl.ts; SEQARENA_WEBGPU_KERNELS=reference turns
+ * it off) on webgpu, this reference elsewhere.
  */
 import { unstackTime } from '../layers.ts';
 import * as tf from '@tensorflow/tfjs';
 import { fusedRecurrenceSupported, gruSequenceFused, lstmSequenceFused, rnnSequenceFused } from './recurrence-fused.ts';
+import { gruSequenceWgsl, lstmSequenceWgsl, rnnSequenceWgsl, wgslRecurrenceSupported } from './webgpu/recurrence.wgsl.ts';
 
 export interface LstmSequenceOutput {
   hs: tf.Tensor3D; // (b, l, h) hidden state after every step
@@ -106,15 +108,18 @@ export function rnnSequenceReference(xProj: tf.Tensor3D, wh: tf.Tensor2D, h0: tf
 
 /** LSTM over a whole sequence. xProj: (b, l, 4h); wh: (h, 4h); h0, c0: (b, h). */
 export function lstmSequence(xProj: tf.Tensor3D, wh: tf.Tensor2D, h0: tf.Tensor2D, c0: tf.Tensor2D): LstmSequenceOutput {
+  if (wgslRecurrenceSupported()) return lstmSequenceWgsl(xProj, wh, h0, c0);
   return fusedRecurrenceSupported() ? lstmSequenceFused(xProj, wh, h0, c0) : lstmSequenceReference(xProj, wh, h0, c0);
 }
 
 /** GRU over a whole sequence. xProj: (b, l, 3h) including the input bias; wh: (h, 3h); bh: (3h); h0: (b, h). */
 export function gruSequence(xProj: tf.Tensor3D, wh: tf.Tensor2D, bh: tf.Tensor1D, h0: tf.Tensor2D): RecurrenceOutput {
+  if (wgslRecurrenceSupported()) return gruSequenceWgsl(xProj, wh, bh, h0);
   return fusedRecurrenceSupported() ? gruSequenceFused(xProj, wh, bh, h0) : gruSequenceReference(xProj, wh, bh, h0);
 }
 
 /** Elman RNN over a whole sequence. xProj: (b, l, h); wh: (h, h); h0: (b, h). */
 export function rnnSequence(xProj: tf.Tensor3D, wh: tf.Tensor2D, h0: tf.Tensor2D): RecurrenceOutput {
+  if (wgslRecurrenceSupported()) return rnnSequenceWgsl(xProj, wh, h0);
   return fusedRecurrenceSupported() ? rnnSequenceFused(xProj, wh, h0) : rnnSequenceReference(xProj, wh, h0);
 }

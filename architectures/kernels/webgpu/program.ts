@@ -82,9 +82,13 @@ export function program(options: {
   };
 }
 
-/** Workgroups of `size` invocations that cover `count` items in x (count ≥ 1). */
+/**
+ * Workgroups of `size` invocations that cover `count` items, for kernels indexed by the flat `index`
+ * (which the backend linearises over a 2-D grid, used past 65,535 workgroups in x).
+ */
 export function cover(count: number, size: number): [number, number, number] {
-  return [Math.max(1, Math.ceil(count / size)), 1, 1];
+  const groups = Math.max(1, Math.ceil(count / size));
+  return groups <= 65535 ? [groups, 1, 1] : [65535, Math.ceil(groups / 65535), 1];
 }
 
 export type WebgpuKernel = (inputs: tf.TensorInfo[], backend: WebgpuBackend, attrs: Record<string, unknown>) => tf.TensorInfo | tf.TensorInfo[];
@@ -129,11 +133,31 @@ export function wgslUnavailable(backendName: string = tf.getBackend()): string |
 export const WEBGPU_KERNELS = [
   'scan (chunked parallel scan over time, T ≤ 16 steps a chunk; backward recomputes states per chunk)',
   'attention (tiled, online softmax, 64 query rows a workgroup; backward recomputes scores per tile from the row log-sum-exp)',
+  'recurrence (LSTM, GRU, Elman: one dispatch per time step forward and backward; dWh one tfjs matmul after the walk)',
 ];
 
 /** Whether the WGSL kernels run now (webgpu backend, not switched off). */
 export function wgslActive(backendName: string = tf.getBackend()): boolean {
   return wgslUnavailable(backendName) === null;
+}
+
+/** A contiguous range of a flat buffer copied into a tensor of its own (a kernel with several outputs packs them into one program's output). */
+export function copyRange(backend: WebgpuBackend, source: tf.TensorInfo, offset: number, shape: number[]): tf.TensorInfo {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const uni = ints({ offset, size });
+  const p = program({
+    key: 'copy_range',
+    inputs: ['source'],
+    outputSize: size,
+    workgroupSize: 64,
+    workgroups: cover(size, 64),
+    uniforms: uni.declaration,
+    code: `
+fn main(index : i32) {
+  if (index < uniforms.size) { result[index] = source[uniforms.offset + index]; }
+}`,
+  });
+  return { ...backend.runWebGPUProgram(p, [source], 'float32', uni.data), shape };
 }
 
 /** Split a flat packed output into pieces of the given shapes, in order (tfjs ops: slices and reshapes). */
