@@ -74,29 +74,70 @@ export interface SavedBaseline {
   dir: string;
   rows: number;
   droppedCurveRows: number;
+  /** Fresh runs of the suite the baseline holds: one per results set saved. */
+  repeats: number;
   replaced: boolean;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-/** Copy a results set as baseline NAME (default: its suite). Replaces a baseline of the same name. */
-export function saveBaseline(resultsDir: string, name: string | undefined, root = BASELINES_DIR): SavedBaseline {
-  const rows = readRows(resultsDir, { onBadLine: 'refuse' });
-  if (rows.length === 0) throw new UsageError(`${path.join(resultsDir, RESULTS_JSONL)} holds no rows; nothing to save as a baseline`);
+export interface SaveOptions {
+  /** Baseline name (default: the suite of the results). */
+  name?: string;
+  /** Where baselines live (default results/baselines); the baseline goes to ROOT/NAME … */
+  root?: string;
+  /** … unless `dir` names the directory itself. */
+  dir?: string;
+}
+
+/**
+ * Copy one or several results sets as baseline NAME (default: their suite), replacing a baseline of
+ * the same name. Several sets are fresh runs of one commit's suite (`npm run refresh-smoke-baseline`
+ * runs the smoke suite several times): their rows are kept side by side, each set's numbered in the
+ * `repeat` column, so `compare` measures every figure's run-to-run noise from them. Sets of different
+ * suites or commits are refused: their differences are not noise.
+ */
+export function saveBaseline(resultsDirs: string | readonly string[], options: SaveOptions = {}): SavedBaseline {
+  const dirs = typeof resultsDirs === 'string' ? [resultsDirs] : [...resultsDirs];
+  if (dirs.length === 0) throw new UsageError('baseline save needs a results directory');
+  const sets = dirs.map((dir) => ({ dir, rows: readRows(dir, { onBadLine: 'refuse' }) }));
+  for (const set of sets) if (set.rows.length === 0) throw new UsageError(`${path.join(set.dir, RESULTS_JSONL)} holds no rows; nothing to save as a baseline`);
+  const rows = sets.flatMap((set) => set.rows);
   const suites = [...new Set(rows.map((r) => r.suite))];
-  const chosen = name ?? (suites.length === 1 ? suites[0] : undefined);
+  if (sets.length > 1) {
+    const describe = (value: (rs: ResultRow[]) => string | null): string => sets.map((set) => `${set.dir}: ${value(set.rows) ?? 'unknown'}`).join('; ');
+    if (suites.length > 1) throw new UsageError(`repeats of a baseline must be runs of one suite, got ${describe((rs) => [...new Set(rs.map((r) => r.suite))].join(', '))}`);
+    const commits = new Set(sets.map((set) => mostCommon(set.rows.map((r) => r.git_sha))));
+    if (commits.size > 1) throw new UsageError(`repeats of a baseline must be runs of one commit (only then are their differences noise), got ${describe((rs) => mostCommon(rs.map((r) => r.git_sha)))}`);
+  }
+  const chosen = options.name ?? (suites.length === 1 ? suites[0] : undefined);
   if (chosen === undefined) throw new UsageError(`the results hold several suites (${suites.join(', ')}); name the baseline with --name NAME`);
   if (!NAME.test(chosen)) throw new UsageError(`baseline name '${chosen}' must be letters, digits, '.', '_' or '-' (it names a directory)`);
-  const dir = path.join(root, chosen);
+  const dir = options.dir ?? path.join(options.root ?? BASELINES_DIR, chosen);
+  if (sets.length > 1 && dirs.some((d) => path.resolve(d) === path.resolve(dir))) throw new UsageError(`${dir} is both a repeat and where the baseline goes; save to another name or --out`);
   const replaced = isResultsDir(dir);
-  const kept = rows.filter(isSummaryRow);
+  // Each set's repeats follow the previous set's (a set that is itself a baseline of repeats keeps them apart).
+  let offset = 0;
+  const kept: ResultRow[] = [];
+  for (const set of sets) {
+    const summary = set.rows.filter(isSummaryRow);
+    kept.push(...(sets.length === 1 ? summary : summary.map((r) => ({ ...r, repeat: offset + r.repeat }))));
+    offset += 1 + Math.max(0, ...set.rows.map((r) => r.repeat));
+  }
   fs.mkdirSync(dir, { recursive: true });
   writeFileAtomic(path.join(dir, RESULTS_JSONL), kept.map((r) => JSON.stringify(r)).join('\n') + '\n');
   writeEnv(dir, {
-    ...(readEnv(resultsDir) ?? {}),
-    baseline: { name: chosen, saved_at: new Date().toISOString(), source: resultsDir, rows: kept.length, dropped_curve_rows: rows.length - kept.length },
+    ...(readEnv(dirs[0]) ?? {}),
+    baseline: {
+      name: chosen,
+      saved_at: new Date().toISOString(),
+      sources: dirs,
+      repeats: offset,
+      rows: kept.length,
+      dropped_curve_rows: rows.length - kept.length,
+    },
   });
-  return { dir, rows: kept.length, droppedCurveRows: rows.length - kept.length, replaced };
+  return { dir, rows: kept.length, droppedCurveRows: rows.length - kept.length, repeats: offset, replaced };
 }
 
 export interface BaselineInfo {

@@ -15,6 +15,12 @@
  *             machine is not a regression. A figure with too few samples for the test (one sample, or
  *             fewer than MIN_BLOCKS blocks), or from a run whose calibration samples spread by more
  *             than `timing.unsteady` (the machine was too busy to time), is shown, never judged.
+ * - noise     where a side holds repeats (several fresh runs of one commit: `baseline save A B C`), every
+ *             judged figure must also move beyond its measured run-to-run noise (RunToRunNoise: Student's
+ *             t prediction band over the runs' means at `noise.confidence`), and a timing or relative
+ *             figure whose band is wider than the factor 1 + `noise.resolution` (a doubling) is shown,
+ *             not judged: the gate cannot tell a change of it from another run. Without repeats the
+ *             run-to-run noise is unknown and only the within-run test applies; the table says which.
  * - relative  memory (bytes, `memory.relative`) and other directional figures (`other.relative`).
  * - absolute  accuracy, exact match, BLEU, chrF, losses: a difference beyond a per-metric tolerance.
  * - info      direction 'none' (params, exponents) and, when normalising, the calibration figure itself:
@@ -27,7 +33,8 @@
 import { z } from 'zod';
 import { deriveSeed, rng } from '../util/rng.ts';
 import type { Direction, Phase, ResultRow } from './results/schema.ts';
-import { quantile } from './stats.ts';
+import { formatValue } from './format.ts';
+import { quantile, studentTQuantile } from './stats.ts';
 
 /** How a figure moved against the baseline, by the compare rules for its direction. */
 export type Verdict = 'regression' | 'improvement' | 'unchanged' | 'new' | 'missing';
@@ -91,6 +98,21 @@ export const Thresholds = z.strictObject({
         .describe('largest spread (robust: 1.4826 · MAD / median) of a run\'s calibration samples at which its timings are still judged; a busier machine\'s timings are shown, not judged'),
     })
     .prefault({}),
+  noise: z
+    .strictObject({
+      confidence: z
+        .number()
+        .gt(0)
+        .lt(1)
+        .default(0.99)
+        .describe('confidence of the run-to-run band (Student\'s t prediction interval over the repeats\' means); high, because a gate judges tens of figures at once'),
+      resolution: z
+        .number()
+        .positive()
+        .default(1)
+        .describe('a timing or relative figure whose run-to-run band is wider than the factor 1 + resolution either way (1: a doubling) is shown, not judged'),
+    })
+    .prefault({}),
   memory: z.strictObject({ relative: Relative.default(0.05) }).prefault({}),
   other: z.strictObject({ relative: Relative.default(0.1) }).prefault({}),
   metrics: z.record(z.string(), MetricRule).default({}).describe('per-metric rules, over DEFAULT_METRIC_RULES'),
@@ -123,6 +145,8 @@ export interface Comparison extends ComparisonRow {
   ratioInterval: [number, number] | null;
   /** How the significance test resampled ("by run (3 and 3 runs)", "by block of 2 …"), when it was considered. */
   resampling: string | null;
+  /** The figure's run-to-run noise, when a side holds repeats to measure it (null: unknown, or not considered). */
+  runToRun: RunToRunNoise | null;
   /** Whether a verdict was reached from evidence (false: info, or too few samples: shown, not judged). */
   judged: boolean;
   normalized: boolean;
@@ -171,6 +195,12 @@ export function setupOf(r: ResultRow): Setup {
 
 /** The runs of one measurement setup (seeds and repeats share it). */
 export const runKey = (r: ResultRow): string => JSON.stringify(MEASUREMENT_FIELDS.map((f) => setupOf(r)[f]));
+
+/**
+ * One process's run: its run_id (the spec's hash, the same for every fresh run of the spec) and, in a
+ * set that holds several fresh runs of it, which repeat.
+ */
+export const runIdentity = (r: Pick<ResultRow, 'run_id' | 'repeat'>): string => `${r.run_id}#${r.repeat}`;
 
 /** Rows are matched on what they measure; run_id and seed differ between a run and its baseline's. */
 export function matchKey(r: ResultRow): string {
@@ -225,17 +255,17 @@ const hasFigure = (r: ResultRow): r is ResultRow & { value: number } => r.status
 /** A row's figures: its raw samples, or its single value. */
 export const figuresOf = (r: ResultRow & { value: number }): number[] => (r.samples && r.samples.length > 0 ? r.samples : [r.value]);
 
-/** run_id → the run's calibration matmul GFLOP/s. */
+/** Run (runIdentity) → the run's calibration matmul GFLOP/s. */
 function calibrations(rows: readonly ResultRow[]): Map<string, number> {
   const byRun = new Map<string, number>();
   for (const r of rows) {
-    if (r.phase === 'calibration' && r.metric === CALIBRATION_METRIC && r.step === null && hasFigure(r) && r.value > 0) byRun.set(r.run_id, r.value);
+    if (r.phase === 'calibration' && r.metric === CALIBRATION_METRIC && r.step === null && hasFigure(r) && r.value > 0) byRun.set(runIdentity(r), r.value);
   }
   return byRun;
 }
 
 /**
- * run_id → how unsteady the machine was during the run's calibration: the robust coefficient of
+ * Run (runIdentity) → how unsteady the machine was during the run's calibration: the robust coefficient of
  * variation (1.4826 · median absolute deviation / median, which equals stddev / mean for normal noise)
  * of its calibration samples, or stddev / mean where the row kept no samples. A quiet machine repeats
  * a matmul to a few percent; a busy one (more runnable threads than cores) swings by tens of percent,
@@ -246,8 +276,8 @@ function calibrationSpread(rows: readonly ResultRow[]): Map<string, number> {
   const byRun = new Map<string, number>();
   for (const r of rows) {
     if (r.phase !== 'calibration' || r.metric !== CALIBRATION_METRIC || r.step !== null || !hasFigure(r) || r.value <= 0) continue;
-    if (r.samples && r.samples.length >= 3) byRun.set(r.run_id, robustSpread(r.samples));
-    else if (r.stddev !== null) byRun.set(r.run_id, r.stddev / r.value);
+    if (r.samples && r.samples.length >= 3) byRun.set(runIdentity(r), robustSpread(r.samples));
+    else if (r.stddev !== null) byRun.set(runIdentity(r), r.stddev / r.value);
   }
   return byRun;
 }
@@ -264,7 +294,7 @@ function robustSpread(samples: readonly number[]): number {
 
 /** Whether every run with a figure among `rows` has its calibration figure. */
 const calibrated = (rows: readonly ResultRow[] | undefined, byRun: Map<string, number> | null): boolean =>
-  (rows ?? []).filter(hasFigure).every((r) => byRun?.has(r.run_id));
+  (rows ?? []).filter(hasFigure).every((r) => byRun?.has(runIdentity(r)));
 
 /** Rule from the thresholds: an explicit per-metric rule first, then direction, unit and samples. */
 /** The rule and tolerance compare judges a figure by (exported for the history page's allowed band). */
@@ -303,16 +333,62 @@ function side(rows: readonly ResultRow[], normalizeBy: Map<string, number> | nul
   const cals: number[] = [];
   for (const r of ok) {
     const raw = figuresOf(r);
-    const cal = normalizeBy?.get(r.run_id);
+    const cal = normalizeBy?.get(runIdentity(r));
     if (cal !== undefined) cals.push(cal);
     runs.push({ raw, normalized: cal === undefined ? raw : raw.map((f) => (RATE_UNITS.has(r.unit) ? f / cal : f * cal)) });
   }
-  return { runs, calibration: cals.length > 0 ? mean(cals) : null, unsteadiness: Math.max(0, ...ok.map((r) => spread.get(r.run_id) ?? 0)) };
+  return { runs, calibration: cals.length > 0 ? mean(cals) : null, unsteadiness: Math.max(0, ...ok.map((r) => spread.get(runIdentity(r)) ?? 0)) };
 }
 
 /** A side's figure: the mean over runs of each run's mean (each run weighs the same, however many samples it has). */
 const sideMean = (s: Side, which: keyof RunFigures): number => mean(s.runs.map((r) => mean(r[which])));
 const sampleCount = (s: Side): number => s.runs.reduce((n, r) => n + r.raw.length, 0);
+
+/**
+ * Run-to-run noise of a figure: how far the means of separate runs of one commit on one machine fall
+ * apart. What a process starts with (JIT tiers, memory layout, its cores, what else the machine runs)
+ * moves all of its samples together, which no test within a run can see: sub-millisecond timings
+ * differ by up to 2× between two processes on a quiet machine. Measured where a side holds repeats:
+ * the pooled standard deviation `spread` of the runs' means (of their logarithms for figures judged by
+ * ratio), with runs − 1 degrees of freedom per side; `band` is Student's t prediction interval for the
+ * difference of the two sides' means, t · spread · √(1/m₁ + 1/m₂): a change inside it is what another
+ * run of the same commit could show. With few runs t is wide (4.6 at 99% over 5 runs), as it must be:
+ * three runs that happen to agree say little about the fourth.
+ */
+export interface RunToRunNoise {
+  /** Half-width of the band: of the log ratio for ratio rules (a factor e^band either way), in the metric's unit for absolute ones. */
+  band: number;
+  spread: number;
+  /** Runs on each side: baseline, current. */
+  runs: [number, number];
+  multiplicative: boolean;
+}
+
+export function runToRunNoise(base: readonly (readonly number[])[], cur: readonly (readonly number[])[], multiplicative: boolean, confidence: number): RunToRunNoise | null {
+  const runMeans = (runs: readonly (readonly number[])[]): number[] | null => {
+    const means = runs.map(mean);
+    if (!multiplicative) return means;
+    return means.every((m) => m > 0) ? means.map(Math.log) : null;
+  };
+  const b = runMeans(base);
+  const c = runMeans(cur);
+  if (b === null || c === null) return null;
+  const dof = b.length + c.length - 2;
+  if (dof < 1) return null;
+  const squares = (xs: number[]): number => {
+    const m = mean(xs);
+    return xs.reduce((s, v) => s + (v - m) ** 2, 0);
+  };
+  const spread = Math.sqrt((squares(b) + squares(c)) / dof);
+  const band = studentTQuantile((1 + confidence) / 2, dof) * spread * Math.sqrt(1 / b.length + 1 / c.length);
+  return { band, spread, runs: [b.length, c.length], multiplicative };
+}
+
+/** "±45% (5 and 1 runs)": a ratio band as the factor − 1 either way, an absolute one in the metric's unit. */
+export function describeNoise(noise: RunToRunNoise, unit: string): string {
+  const width = noise.multiplicative ? `±${((Math.exp(noise.band) - 1) * 100).toFixed(noise.band < 0.1 ? 1 : 0)}%` : `±${formatValue(noise.band, unit)}`;
+  return `${width} (${noise.runs[0]} and ${noise.runs[1]} runs)`;
+}
 
 /** Repeats (seeds) each side needs before the test resamples whole runs instead of blocks within them. */
 export const MIN_RUNS = 3;
@@ -418,6 +494,7 @@ interface Judged {
   lower: number | null;
   upper: number | null;
   resampling: string | null;
+  runToRun: RunToRunNoise | null;
   judged: boolean;
   note: string;
 }
@@ -452,19 +529,39 @@ function judge(
   const baseMean = sideMean(base, 'normalized');
   const curMean = sideMean(cur, 'normalized');
   const none = { ratioInterval: null, resampling: null } as const;
-  if (rule === 'info') return { verdict: 'unchanged', change: baseMean === 0 ? null : curMean / baseMean - 1, ...none, lower: null, upper: null, judged: false, note: '' };
+  if (rule === 'info') return { verdict: 'unchanged', change: baseMean === 0 ? null : curMean / baseMean - 1, ...none, runToRun: null, lower: null, upper: null, judged: false, note: '' };
+  const baseRuns = base.runs.map((r) => r.normalized);
+  const curRuns = cur.runs.map((r) => r.normalized);
+  const noise = runToRunNoise(baseRuns, curRuns, rule !== 'absolute', thresholds.noise.confidence);
+  // Below a millionth (bit-level differences between processes) the band is not worth a word.
+  const noiseNote = noise === null || noise.band < 1e-6 ? '' : `run-to-run noise ${describeNoise(noise, unit)}`;
+  const withinNoise = (note: string): string => `within run-to-run noise ${describeNoise(noise!, unit)}${note ? `; ${note}` : ''}`;
+  // A ratio band wider than the resolution: the gate cannot tell a change of this figure from another run.
+  const unresolved =
+    noise !== null && noise.multiplicative && Math.exp(noise.band) - 1 > thresholds.noise.resolution
+      ? `run-to-run noise ${describeNoise(noise, unit)} is wider than the gate resolves (±${(thresholds.noise.resolution * 100).toFixed(0)}%): shown, not judged`
+      : '';
   if (rule === 'absolute') {
     const change = curMean - baseMean;
-    const verdict = Math.abs(change) > tolerance ? verdictOf(direction, change) : 'unchanged';
-    return { verdict, change, ...none, ...band(direction, baseMean, tolerance, true), judged: true, note: '' };
+    const allowed = Math.max(tolerance, noise?.band ?? 0);
+    const large = Math.abs(change) > tolerance;
+    const verdict = large && Math.abs(change) > (noise?.band ?? 0) ? verdictOf(direction, change) : 'unchanged';
+    const note = large && verdict === 'unchanged' ? withinNoise('') : noiseNote;
+    return { verdict, change, ...none, runToRun: noise, ...band(direction, baseMean, allowed, true), judged: true, note };
   }
   // What the baseline predicts on the current machine, in current's raw unit.
   const scale = normalized && cur.calibration !== null ? (RATE_UNITS.has(unit) ? cur.calibration : 1 / cur.calibration) : 1;
   const change = baseMean === 0 ? null : curMean / baseMean - 1;
+  // Beyond the run-to-run band (log ratio), where it is known.
+  const beyondNoise = (ratio: number): boolean => noise === null || Math.abs(Math.log(ratio)) > noise.band;
+  const noiseFactor = noise === null ? 1 : Math.exp(noise.band);
   if (rule === 'relative') {
-    const limits = band(direction, baseMean * scale, tolerance, false);
-    if (change === null) return { verdict: curMean === 0 ? 'unchanged' : verdictOf(direction, curMean), change, ...none, ...limits, judged: true, note: 'baseline is 0: judged by sign' };
-    return { verdict: Math.abs(change) >= tolerance ? verdictOf(direction, change) : 'unchanged', change, ...none, ...limits, judged: true, note: '' };
+    if (change === null) return { verdict: curMean === 0 ? 'unchanged' : verdictOf(direction, curMean), change, ...none, runToRun: noise, ...band(direction, baseMean * scale, tolerance, false), judged: true, note: 'baseline is 0: judged by sign' };
+    const limits = band(direction, baseMean * scale, Math.max(tolerance, noiseFactor - 1), false);
+    if (unresolved) return { verdict: 'unchanged', change, ...none, runToRun: noise, ...limits, judged: false, note: unresolved };
+    const large = Math.abs(change) >= tolerance;
+    const verdict = large && beyondNoise(change + 1) ? verdictOf(direction, change) : 'unchanged';
+    return { verdict, change, ...none, runToRun: noise, ...limits, judged: true, note: large && verdict === 'unchanged' ? withinNoise('') : noiseNote };
   }
   // A timing threshold is a factor, the same both ways: `relative` 1.5 is 2.5× slower, as a latency
   // or as a throughput. Normalising assumes the machine kept the speed its calibration saw; on a shared
@@ -472,30 +569,31 @@ function judge(
   // move by more than the correction itself: what the calibration says the speed differed by.
   const drift = normalized && base.calibration !== null && cur.calibration !== null ? Math.max(cur.calibration / base.calibration, base.calibration / cur.calibration) : 1;
   const factor = (1 + tolerance) * drift;
-  const limits = allowedBand('timing', direction, baseMean * scale, factor - 1) ?? { lower: null, upper: null };
+  const limits = allowedBand('timing', direction, baseMean * scale, Math.max(factor, noiseFactor) - 1) ?? { lower: null, upper: null };
   const driftNote = drift >= 1.05 ? `machine speed differed ${drift.toFixed(2)}× between the runs (calibration): needs a change beyond ${factor.toFixed(2)}×` : '';
-  if (Math.min(sampleCount(base), sampleCount(cur)) < 2) return { verdict: 'unchanged', change, ...none, ...limits, judged: false, note: '1 sample on a side: shown, not judged' };
-  const unsteady = Math.max(base.unsteadiness, cur.unsteadiness);
+  const shown = (note: string): Judged => ({ verdict: 'unchanged', change, ...none, runToRun: noise, ...limits, judged: false, note });
+  if (Math.min(sampleCount(base), sampleCount(cur)) < 2) return shown('1 sample on a side: shown, not judged');
+  // A busy baseline run shows in the measured run-to-run band; without one, it makes the figure untimable.
+  const unsteady = noise === null ? Math.max(base.unsteadiness, cur.unsteadiness) : cur.unsteadiness;
   if (unsteady > thresholds.timing.unsteady) {
-    const note = `machine too busy to time: its calibration varied ±${(unsteady * 100).toFixed(0)}% within a run (limit ${(thresholds.timing.unsteady * 100).toFixed(0)}%): shown, not judged`;
-    return { verdict: 'unchanged', change, ...none, ...limits, judged: false, note };
+    return shown(`machine too busy to time: its calibration varied ±${(unsteady * 100).toFixed(0)}% within a run (limit ${(thresholds.timing.unsteady * 100).toFixed(0)}%): shown, not judged`);
   }
-  if (change === null) return { verdict: curMean === 0 ? 'unchanged' : verdictOf(direction, curMean), change, ...none, ...limits, judged: true, note: 'baseline is 0: judged by sign' };
+  if (unresolved) return shown(unresolved);
+  if (change === null) return { verdict: curMean === 0 ? 'unchanged' : verdictOf(direction, curMean), change, ...none, runToRun: noise, ...limits, judged: true, note: 'baseline is 0: judged by sign' };
   const ratio = change + 1;
   const large = ratio >= factor || ratio <= 1 / factor;
-  const baseRuns = base.runs.map((r) => r.normalized);
-  const curRuns = cur.runs.map((r) => r.normalized);
   const resampling = resamplingFor(baseRuns, curRuns);
   const how = describeResampling(resampling);
   if (resampling.base.by === 'block' && Math.min(resampling.base.units, resampling.cur.units) < MIN_BLOCKS) {
-    return { verdict: 'unchanged', change, ...none, resampling: how, ...limits, judged: false, note: `too few samples for a significance test (${how}; needs ${MIN_BLOCKS} a side): shown, not judged` };
+    return { ...shown(`too few samples for a significance test (${how}; needs ${MIN_BLOCKS} a side): shown, not judged`), resampling: how };
   }
   const { confidence, resamples } = thresholds.timing;
   const interval = bootstrapRatioInterval(baseRuns, curRuns, confidence, resamples, seed, resampling);
   const significant = interval[0] > 1 || interval[1] < 1;
-  const verdict = large && significant ? verdictOf(direction, change) : 'unchanged';
+  const verdict = large && significant && beyondNoise(ratio) ? verdictOf(direction, change) : 'unchanged';
   const insignificant = large && !significant ? `not significant (${Math.round(confidence * 100)}% interval of the ratio ${interval[0].toFixed(3)}–${interval[1].toFixed(3)})` : '';
-  return { verdict, change, ratioInterval: interval, resampling: how, ...limits, judged: true, note: [insignificant, driftNote].filter(Boolean).join('; ') };
+  const noiseText = large && significant && verdict === 'unchanged' ? withinNoise('') : noiseNote;
+  return { verdict, change, ratioInterval: interval, resampling: how, runToRun: noise, ...limits, judged: true, note: [noiseText, insignificant, driftNote].filter(Boolean).join('; ') };
 }
 
 /** Status of a run group on one side: ok, or the first failing row. */
@@ -528,6 +626,7 @@ function statusRow(r: ResultRow, verdict: Verdict, note: string): Comparison {
     change: null,
     ratioInterval: null,
     resampling: null,
+    runToRun: null,
     judged: verdict !== 'unchanged',
     normalized: false,
     note,
@@ -608,6 +707,7 @@ export function compareRows(baselineRows: readonly ResultRow[], currentRows: rea
       change: null,
       ratioInterval: null,
       resampling: null,
+      runToRun: null,
       judged: false,
       normalized: normalized && base !== null && cur !== null,
       note: '',

@@ -4,7 +4,7 @@
  */
 import { readEnv, readRows } from './results/io.ts';
 import type { Direction, Phase, ResultRow, RunStatus } from './results/schema.ts';
-import { distinguish, figuresOf, groupBy, isSummaryRow, matchKey, MEASUREMENT_FIELDS, threadsOf, type Setup } from './compare.ts';
+import { distinguish, figuresOf, groupBy, isSummaryRow, matchKey, MEASUREMENT_FIELDS, runIdentity, threadsOf, type Setup } from './compare.ts';
 import { provenanceOf } from './baseline.ts';
 import { summarize } from './stats.ts';
 
@@ -53,12 +53,12 @@ export function buildHistory(sources: readonly HistorySource[]): HistoryPoint[] 
   for (const source of sources) {
     const rows = source.rows.filter(isSummaryRow);
     const { gitSha, date } = provenanceOf(rows, source.env);
-    const calibration = new Map(rows.filter((r) => r.metric === 'matmul_gflops' && r.phase === 'calibration' && r.value !== null).map((r) => [r.run_id, r.value!]));
+    const calibration = new Map(rows.filter((r) => r.metric === 'matmul_gflops' && r.phase === 'calibration' && r.value !== null).map((r) => [runIdentity(r), r.value!]));
     for (const group of groupBy(rows, matchKey).values()) {
       const r = group[0];
       const ok = group.filter((g): g is ResultRow & { value: number } => g.status === 'ok' && g.value !== null && Number.isFinite(g.value));
       const s = ok.length > 0 ? summarize(ok.flatMap(figuresOf)) : null;
-      const cals = ok.map((g) => calibration.get(g.run_id)).filter((c) => c !== undefined);
+      const cals = ok.map((g) => calibration.get(runIdentity(g))).filter((c) => c !== undefined);
       points.push({
         series: seriesName(r),
         source: source.dir,

@@ -27,7 +27,8 @@ export interface MergedRows {
   conflicts: Conflict[];
 }
 
-const rowKey = (r: ResultRow): string => [r.run_id, r.phase, r.metric, r.slice ?? '', r.step ?? ''].join(' · ');
+/** A row's identity: its run (and repeat, in a set of repeats), phase, metric, slice and step. */
+const rowKey = (r: ResultRow): string => [r.repeat > 0 ? `${r.run_id}#${r.repeat}` : r.run_id, r.phase, r.metric, r.slice ?? '', r.step ?? ''].join(' · ');
 
 /** Refuse sets that do not belong together, naming each set and what it holds. */
 function checkCompatible(sets: readonly ResultSet[]): void {

@@ -118,3 +118,61 @@ export function paretoFrontier<T extends { x: number; y: number }>(points: T[]):
   }
   return frontier;
 }
+
+/** ln Γ(x) for x > 0 (Lanczos, g = 7, 9 terms: about 15 significant digits). */
+function logGamma(x: number): number {
+  const c = [0.9999999999998099, 676.5203681218851, -1259.1392167224028, 771.3234287776531, -176.6150291621406, 12.507343278686905, -0.13857109526572012, 9.984369578019572e-6, 1.5056327351493116e-7];
+  if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
+  const z = x - 1;
+  let sum = c[0];
+  for (let i = 1; i < c.length; i++) sum += c[i] / (z + i);
+  const t = z + 7.5;
+  return 0.5 * Math.log(2 * Math.PI) + (z + 0.5) * Math.log(t) - t + Math.log(sum);
+}
+
+/** The regularised incomplete beta function I_x(a, b), by its continued fraction (modified Lentz). */
+function incompleteBeta(x: number, a: number, b: number): number {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  // The fraction converges fast below the mean a / (a + b); above it, use the symmetry I_x(a,b) = 1 − I_{1−x}(b,a).
+  if (x > (a + 1) / (a + b + 2)) return 1 - incompleteBeta(1 - x, b, a);
+  const front = Math.exp(a * Math.log(x) + b * Math.log(1 - x) - (logGamma(a) + logGamma(b) - logGamma(a + b))) / a;
+  const tiny = 1e-300;
+  let f = 1;
+  let c = 1;
+  let d = 0;
+  for (let i = 0; i <= 300; i++) {
+    const m = Math.floor(i / 2);
+    const numerator = i === 0 ? 1 : i % 2 === 0 ? (m * (b - m) * x) / ((a + 2 * m - 1) * (a + 2 * m)) : -((a + m) * (a + b + m) * x) / ((a + 2 * m) * (a + 2 * m + 1));
+    d = 1 + numerator * d;
+    d = Math.abs(d) < tiny ? tiny : d;
+    d = 1 / d;
+    c = 1 + numerator / c;
+    c = Math.abs(c) < tiny ? tiny : c;
+    f *= c * d;
+    if (Math.abs(1 - c * d) < 1e-14) break;
+  }
+  return front * (f - 1);
+}
+
+/** P(T ≤ t) for Student's t with `dof` degrees of freedom. */
+export function studentTCdf(t: number, dof: number): number {
+  const tail = 0.5 * incompleteBeta(dof / (dof + t * t), dof / 2, 0.5);
+  return t >= 0 ? 1 - tail : tail;
+}
+
+/** The p-quantile of Student's t with `dof` degrees of freedom (p in (0, 1)), by bisection of the CDF. */
+export function studentTQuantile(p: number, dof: number): number {
+  if (!(p > 0 && p < 1) || !(dof > 0)) return NaN;
+  if (p === 0.5) return 0;
+  if (p < 0.5) return -studentTQuantile(1 - p, dof);
+  let lo = 0;
+  let hi = 1;
+  while (studentTCdf(hi, dof) < p) hi *= 2;
+  for (let i = 0; i < 100 && hi - lo > 1e-12 * hi; i++) {
+    const mid = (lo + hi) / 2;
+    if (studentTCdf(mid, dof) < p) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
+}

@@ -279,14 +279,14 @@ test('baselines: save drops curve rows and keeps env; --baseline resolves names,
   appendRows(results, rows);
   fs.writeFileSync(path.join(results, 'env.json'), JSON.stringify({ git_sha: 'abc123', created: '2026-11-28T10:00:00Z' }));
   const root = path.join(tmp, 'baselines');
-  const saved = saveBaseline(results, undefined, root);
+  const saved = saveBaseline(results, { root });
   assert.equal(saved.dir, path.join(root, 'quick'), 'named after the suite by default');
   assert.equal(saved.droppedCurveRows, 3);
   assert.equal(saved.rows, rows.length - 3);
   const env = JSON.parse(fs.readFileSync(path.join(saved.dir, 'env.json'), 'utf8'));
   assert.equal(env.git_sha, 'abc123');
   assert.equal(env.baseline.name, 'quick');
-  assert.equal(saveBaseline(results, 'quick', root).replaced, true);
+  assert.equal(saveBaseline(results, { name: 'quick', root }).replaced, true);
 
   const [listed] = listBaselines(root);
   assert.deepEqual({ ...listed, date: null }, { name: 'quick', date: null, gitSha: 'abc123', rows: rows.length - 3, suite: 'quick' });
@@ -294,5 +294,5 @@ test('baselines: save drops curve rows and keeps env; --baseline resolves names,
   assert.equal(resolveBaseline(undefined, rows, root), saved.dir, 'the suite names the default baseline');
   assert.equal(resolveBaseline(results, rows, root), results, 'a results directory is used as it is');
   assert.throws(() => resolveBaseline('quik', rows, root), (e: Error) => e instanceof UsageError && /Did you mean 'quick'/.test(e.message));
-  assert.throws(() => saveBaseline(results, '../escape', root), UsageError);
+  assert.throws(() => saveBaseline(results, { name: '../escape', root }), UsageError);
 });

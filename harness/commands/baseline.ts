@@ -7,15 +7,23 @@ export function register(program: Command): void {
 
   baseline
     .command('save')
-    .description('copy a results set (without loss-curve rows) to results/baselines/NAME/, replacing a baseline of that name')
-    .argument('[results-dir]', 'results directory (default: the newest under results/)')
+    .description(
+      'copy a results set (without loss-curve rows) to results/baselines/NAME/, replacing a baseline of that name; ' +
+        'several sets (fresh runs of one commit\'s suite) are kept side by side as repeats, from which `compare` measures each figure\'s run-to-run noise',
+    )
+    .argument('[results-dirs...]', 'results directories, one per fresh run (default: the newest under results/)')
     .option('-n, --name <name>', 'baseline name (default: the suite of the results)')
-    .addHelpText('after', '\nExample:\n  seqarena baseline save results/main --name quick && git add results/baselines/quick')
-    .action((dirArg: string | undefined, opts: { name?: string }) => {
-      const dir = resolveResultsDir(dirArg);
-      const saved = saveBaseline(dir, opts.name);
+    .option('-o, --out <dir>', 'write the baseline to this directory instead of results/baselines/NAME/')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  seqarena baseline save results/main --name quick && git add results/baselines/quick\n  seqarena baseline save runs/1 runs/2 runs/3 runs/4 runs/5 --name smoke   (five fresh runs: run-to-run noise measured)',
+    )
+    .action((dirArgs: string[], opts: { name?: string; out?: string }) => {
+      const dirs = dirArgs.length > 0 ? dirArgs.map((d) => resolveResultsDir(d)) : [resolveResultsDir(undefined)];
+      const saved = saveBaseline(dirs, { name: opts.name, dir: opts.out });
       process.stdout.write(
-        `${saved.replaced ? 'replaced' : 'saved'} baseline ${saved.dir}: ${saved.rows} rows from ${dir}` +
+        `${saved.replaced ? 'replaced' : 'saved'} baseline ${saved.dir}: ${saved.rows} rows from ${dirs.join(', ')}` +
+          `${saved.repeats > 1 ? ` (${saved.repeats} repeats)` : ''}` +
           `${saved.droppedCurveRows ? ` (${saved.droppedCurveRows} loss-curve rows left out)` : ''}\n`,
       );
     });

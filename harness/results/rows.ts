@@ -58,6 +58,7 @@ export function metricRow(columns: RunColumns, metric: MetricName, figure: Figur
     schema_version: SCHEMA_VERSION,
     timestamp: new Date().toISOString(),
     ...columns,
+    repeat: 0,
     phase: info.phase,
     metric,
     unit: figure.unit ?? info.unit,

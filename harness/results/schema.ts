@@ -68,6 +68,12 @@ export const ResultRow = z.object({
   slurm_job_id: str.default(null).describe('Slurm job id (SLURM_JOB_ID) of the job that produced the row; null outside Slurm'),
   slurm_array_job_id: str.default(null).describe('Slurm job array id (SLURM_ARRAY_JOB_ID): the id `seqarena slurm submit` printed for the shards; null outside an array'),
   slurm_array_task_id: str.default(null).describe('Slurm array task id (SLURM_ARRAY_TASK_ID): the shard number under `seqarena slurm`; null outside an array'),
+  repeat: z
+    .number()
+    .int()
+    .nonnegative()
+    .default(0)
+    .describe('Which of several fresh runs of the same spec (same run_id) the row comes from, in a set that holds repeats: `baseline save` of several result sets numbers them 0, 1, … so `compare` can measure run-to-run noise; 0 in the results of one bench'),
 });
 export type ResultRow = z.infer<typeof ResultRow>;
 
