@@ -273,6 +273,18 @@ export function deviceName(backend: BackendName): string {
   return `${cpus[0]?.model.trim() ?? 'unknown CPU'} (${cpus.length} cores)`;
 }
 
+/**
+ * Bytes of device memory the active backend holds, where it says: on webgpu, the GPU buffers
+ * tfjs-webgpu has created (memory().numBytesAllocatedInGPU). Its buffer pool keeps released buffers
+ * for reuse and never shrinks, so a reading is the high-water mark up to then. Null on backends that
+ * report no device memory (cpu, wasm; tensorflow's CUDA memory is read with nvidia-smi instead).
+ */
+export function deviceBytesHeld(): number | null {
+  if (tf.getBackend() !== 'webgpu') return null;
+  const bytes = (tf.memory() as { numBytesAllocatedInGPU?: unknown }).numBytesAllocatedInGPU;
+  return typeof bytes === 'number' && Number.isFinite(bytes) ? bytes : null;
+}
+
 export interface Calibration {
   gflops: number;
   /** Per-repeat GFLOP/s samples. */

@@ -7,7 +7,7 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import type { Model } from '../architectures/types.ts';
 import type { PairExample, TaskMetric } from '../tasks/types.ts';
-import { calibrate, initEngine } from './engine.ts';
+import { calibrate, deviceBytesHeld, initEngine } from './engine.ts';
 import { metricRow, type RunColumns } from './results/rows.ts';
 import type { ResultRow, RunStatus } from './results/schema.ts';
 import type { MetricName } from './results/metrics.ts';
@@ -122,6 +122,12 @@ export async function executeRun(input: RunSpecInput, context: RunContext = {}):
   const add = (metric: MetricName, figure: Parameters<typeof metricRow>[2]) => rows.push(metricRow(columns, metric, figure));
   let status: RunStatus = 'ok';
   let error: string | null = null;
+  // Device memory is read where the backend reports it (webgpu); no row where it cannot be read.
+  let peakDeviceBytes: number | null = null;
+  const sampleDevice = (): void => {
+    const held = deviceBytesHeld();
+    if (held !== null) peakDeviceBytes = Math.max(peakDeviceBytes ?? 0, held);
+  };
   try {
     add('matmul_gflops', { samples: cal.samples, slice: `n=${cal.size}` });
     add('params', { value: paramCount });
@@ -158,6 +164,7 @@ export async function executeRun(input: RunSpecInput, context: RunContext = {}):
       add('final_loss', { samples: tail.map((r) => r.loss) });
     }
     add('peak_tensor_bytes', { value: outcome.peakTensorBytes });
+    sampleDevice();
     add('time_to_target_s', { value: outcome.timeToTargetS });
 
     if (outcome.diverged) {
@@ -184,8 +191,10 @@ export async function executeRun(input: RunSpecInput, context: RunContext = {}):
     status = 'error';
     error = (e as Error).message ?? String(e);
   } finally {
+    sampleDevice();
     model.dispose();
   }
+  if (peakDeviceBytes !== null) add('peak_device_bytes', { value: peakDeviceBytes });
   add('peak_rss_bytes', { value: process.resourceUsage().maxRSS * 1024 });
   add('wall_time_s', { value: (performance.now() - startedAt) / 1000, status, error });
   return rows.map((r) => (status === 'ok' ? r : { ...r, status, error: r.metric === 'wall_time_s' ? error : r.error }));

@@ -37,3 +37,7 @@ test('eval_loss: one validation row per evaluation (a curve) and one test-split 
   assert.ok(Number.isFinite(summary[0].value) && (summary[0].value as number) > 0);
   assert.equal(summary[0].unit, 'nats/token');
 });
+
+test('peak_device_bytes: no row where the backend reports no device memory (cpu)', () => {
+  assert.deepEqual(find('peak_device_bytes'), []);
+});

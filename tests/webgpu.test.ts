@@ -67,3 +67,20 @@ test('on webgpu the device column names the adapter; auto does not take a softwa
   const auto = await initEngine('auto');
   if (software) assert.notEqual(auto.backend, 'webgpu', `auto chose webgpu on ${engine.device}`);
 });
+
+test('a run on webgpu writes peak_device_bytes from the adapter, at least the bytes its tensors held', { skip: unavailable ?? false }, async () => {
+  const { executeRun } = await import('../harness/run.ts');
+  const rows = await executeRun({
+    arch: 'lstm',
+    preset: 'nano',
+    task: 'mqar',
+    taskParams: { seq_len: 16, num_kv_pairs: 2, vocab_size: 16 },
+    training: { steps: 3, batchSize: 2, evalEvery: 100, evalExamples: 4, warmupSteps: 1, inference: false },
+    backend: 'webgpu',
+  });
+  const device = rows.filter((r) => r.metric === 'peak_device_bytes');
+  const tensors = rows.find((r) => r.metric === 'peak_tensor_bytes');
+  assert.equal(device.length, 1, `one peak_device_bytes row, got ${device.length}`);
+  assert.ok(tensors && device[0].value! >= tensors.value!, `device ${device[0].value} B ≥ tensors ${tensors?.value} B`);
+  assert.equal(device[0].unit, 'bytes');
+});

@@ -42,7 +42,9 @@ function clipScale(norm: number, clip: number): number {
 
 /** The composed reference (any backend). Returns the gradients' global norm before clipping. */
 export async function adamwReference(slots: AdamWSlot[], h: AdamWHyper): Promise<number> {
-  const normTensor = tf.tidy(() => tf.sqrt(tf.addN(slots.map((s) => s.grad.square().sum()))));
+  // stack, not addN: tfjs-webgpu's AddN binds every input at once and fails past the device's storage-buffer
+  // limit (8 bindings by default), where its concat splits the inputs into groups
+  const normTensor = tf.tidy(() => tf.sqrt(tf.stack(slots.map((s) => s.grad.square().sum())).sum()));
   const norm = (await normTensor.data())[0];
   normTensor.dispose();
   const scale = clipScale(norm, h.clip);

@@ -28,7 +28,7 @@ export const METRICS = {
   steps: m('train', 'steps', 'none', 'optimiser steps taken'),
   peak_tensor_bytes: m('train', 'bytes', 'smaller', 'peak bytes held in tensors (tfjs engine)'),
   peak_rss_bytes: m('train', 'bytes', 'smaller', 'peak resident set size of the run process'),
-  peak_device_bytes: m('train', 'bytes', 'smaller', 'peak GPU memory used (nvidia-smi), on GPU backends'),
+  peak_device_bytes: m('train', 'bytes', 'smaller', "peak GPU memory used, on GPU backends: on webgpu the device buffers tfjs-webgpu allocated (its pool never shrinks, so the run's high-water mark); nvidia-smi for CUDA"),
   achieved_gflops: m('train', 'GFLOP/s', 'bigger', 'model FLOPs per second achieved in training (from Σ tokens / Σ time)'),
   mfu: m('train', 'fraction', 'bigger', 'model FLOP utilisation: achieved / calibration matmul GFLOP/s'),
   // evaluation
