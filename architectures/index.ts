@@ -3,7 +3,8 @@
  * Each entry lives in its own file, one per family.
  */
 import type { Architecture } from './types.ts';
-import { gruLM, lstmLM, lstmSeq2Seq, rnnLM } from './rnn.ts';
+import { gruLM, lstmLM, rnnLM } from './rnn.ts';
+import { lstmSeq2Seq } from './lstm-seq2seq.ts';
 import { transformer, transformerEncDec } from './transformer.ts';
 import { mamba, mambaLti } from './mamba.ts';
 import { hybrid } from './hybrid.ts';

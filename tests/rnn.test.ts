@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { gruLM, lstmLM, lstmSeq2Seq, rnnLM } from '../architectures/rnn.ts';
+import { lstmSeq2Seq } from '../architectures/lstm-seq2seq.ts';
+import { gruLM, lstmLM, rnnLM } from '../architectures/rnn.ts';
 import { PRESET_NAMES, type LMModel, type ModelIO, type Seq2SeqModel } from '../architectures/types.ts';
 import { assertClose, assertNoLeak, assertStepsMatchForward, maxAbsDiff, useBackend } from './helpers.ts';
 
