@@ -11,7 +11,7 @@ import { disposeBatch, ExampleStream, makeBatch } from './batches.ts';
 import { engineThreads, initEngine } from './engine.ts';
 import { AdamW } from './optimizer.ts';
 import { resolveRun, type RunSpecInput } from './spec.ts';
-import { forwardBatch, maskedCrossEntropy } from './train.ts';
+import { forwardBatch, maskedCrossEntropy } from './loss.ts';
 
 export interface KernelTime {
   kernel: string;

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { maskedCrossEntropy, maskedCrossEntropyReference } from '../architectures/kernels/cross-entropy.ts';
 import { nativeAddon, withoutNative } from '../architectures/kernels/native.ts';
-import { maskedCrossEntropy as trainLoss } from '../harness/train.ts';
+import { maskedCrossEntropy as trainLoss } from '../harness/loss.ts';
 import { assertClose, assertNoLeak, useBackend } from './helpers.ts';
 
 /** (b, l, v): one row of two classes (tf.oneHot, in the reference, needs ≥ 2); odd vocabularies below, at and above the 8-lane vectors; more rows than one native piece. */

@@ -16,7 +16,7 @@ import { ARCHITECTURES } from '../architectures/index.ts';
 import type { Architecture, Model } from '../architectures/types.ts';
 import { AdamW } from '../harness/optimizer.ts';
 import { TrainingSettings } from '../harness/spec.ts';
-import { maskedCrossEntropy } from '../harness/train.ts';
+import { maskedCrossEntropy } from '../harness/loss.ts';
 import { baseName, GOLDEN_CASES, GOLDEN_OPTIMIZER, type GoldenCase } from '../scripts/golden/cases.ts';
 import { useBackend } from './helpers.ts';
 

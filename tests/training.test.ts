@@ -7,7 +7,9 @@ import type { Architecture, DecodeState, LMModel } from '../architectures/types.
 import { pairAsLM, makeBatch, disposeBatch } from '../harness/batches.ts';
 import { resolveRun, type RunSpecInput } from '../harness/spec.ts';
 import { learningRateAt } from '../harness/optimizer.ts';
-import { greedyDecode, maskedCrossEntropy, train } from '../harness/train.ts';
+import { greedyDecode } from '../harness/evaluate.ts';
+import { maskedCrossEntropy } from '../harness/loss.ts';
+import { train } from '../harness/train.ts';
 import { SPECIALS } from '../tasks/types.ts';
 import { useBackend } from './helpers.ts';
 
