@@ -7,9 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { maskedCrossEntropy, maskedCrossEntropyReference } from '../architectures/kernels/cross-entropy.ts';
-import { nativeAddon, withoutNative } from '../architectures/kernels/native.ts';
+import { nativeAddon } from '../architectures/kernels/native.ts';
 import { maskedCrossEntropy as trainLoss } from '../harness/loss.ts';
-import { assertClose, assertNoLeak, useBackend } from './helpers.ts';
+import { assertClose, assertNoLeak, hostKernelVariants, useBackend } from './helpers.ts';
 
 /** (b, l, v): one row of two classes (tf.oneHot, in the reference, needs ≥ 2); odd vocabularies below, at and above the 8-lane vectors; more rows than one native piece. */
 const SHAPES: [number, number, number][] = [
@@ -21,23 +21,7 @@ const SHAPES: [number, number, number][] = [
   [2, 3, 1000],
 ];
 
-const variants: { name: string; run: <T>(fn: () => T) => T }[] = [{ name: 'js loops', run: (fn) => withoutNative(fn) }];
-if (nativeAddon()?.crossEntropy) {
-  for (const threads of [1, 3]) {
-    variants.push({
-      name: `native, ${threads} thread(s)`,
-      run: (fn) => {
-        const before = nativeAddon()!.threads();
-        nativeAddon()!.setThreads(threads);
-        try {
-          return fn();
-        } finally {
-          nativeAddon()!.setThreads(before);
-        }
-      },
-    });
-  }
-}
+const variants = hostKernelVariants(Boolean(nativeAddon()?.crossEntropy));
 
 /** Seeded logits with a spread that makes some rows confident; targets with a few outside [0, v); a mask with zeros and a weight. */
 function inputs(b: number, l: number, v: number, seed: number, maskKind: 'some' | 'none' | 'weighted') {

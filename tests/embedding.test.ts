@@ -8,9 +8,9 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { ARCHITECTURES } from '../architectures/index.ts';
 import { embeddingLookup, embeddingReference } from '../architectures/kernels/embedding.ts';
-import { nativeAddon, withoutNative } from '../architectures/kernels/native.ts';
+import { nativeAddon } from '../architectures/kernels/native.ts';
 import type { Architecture } from '../architectures/types.ts';
-import { assertClose, assertNoLeak, useBackend } from './helpers.ts';
+import { assertClose, assertNoLeak, hostKernelVariants, useBackend } from './helpers.ts';
 
 /** (vocab, d, ids shape): one row; repeated ids in a batch; more ids than one native piece (256) and a vocabulary larger than the ids. */
 const CASES: [number, number, number[]][] = [
@@ -21,23 +21,7 @@ const CASES: [number, number, number[]][] = [
   [300, 17, [2, 150]],
 ];
 
-const variants: { name: string; run: <T>(fn: () => T) => T }[] = [{ name: 'js loops', run: (fn) => withoutNative(fn) }];
-if (nativeAddon()?.embeddingGather) {
-  for (const threads of [1, 3]) {
-    variants.push({
-      name: `native, ${threads} thread(s)`,
-      run: (fn) => {
-        const before = nativeAddon()!.threads();
-        nativeAddon()!.setThreads(threads);
-        try {
-          return fn();
-        } finally {
-          nativeAddon()!.setThreads(before);
-        }
-      },
-    });
-  }
-}
+const variants = hostKernelVariants(Boolean(nativeAddon()?.embeddingGather));
 
 /** Ids that repeat (a few hot tokens) and skip some rows of the table. */
 function ids(vocab: number, shape: number[], seed: number): tf.Tensor {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import type { DecodeState, StepOutput } from '../architectures/types.ts';
 import { initEngine, type BackendName } from '../harness/engine.ts';
+import { nativeAddon, withoutNative } from '../architectures/kernels/native.ts';
 
 /** Switch to a backend (with the engine's missing kernels registered). */
 export async function useBackend(name: BackendName): Promise<void> {
@@ -105,4 +106,28 @@ export async function webgpuSkipReason(): Promise<string | null> {
 /** A tensor's values on any backend (webgpu reads back asynchronously only). */
 export async function valuesOf(t: tf.Tensor): Promise<Float32Array> {
   return (await t.data()) as Float32Array;
+}
+
+/**
+ * The ways a host kernel runs, to test each against its reference: the JavaScript loops (no native addon),
+ * and, where the addon has the kernel, native on 1 and 3 threads (the thread count restored afterwards).
+ */
+export function hostKernelVariants(nativeHasKernel: boolean): { name: string; run: <T>(fn: () => T) => T }[] {
+  const variants: { name: string; run: <T>(fn: () => T) => T }[] = [{ name: 'js loops', run: (fn) => withoutNative(fn) }];
+  if (!nativeHasKernel) return variants;
+  for (const threads of [1, 3]) {
+    variants.push({
+      name: `native, ${threads} thread(s)`,
+      run: (fn) => {
+        const before = nativeAddon()!.threads();
+        nativeAddon()!.setThreads(threads);
+        try {
+          return fn();
+        } finally {
+          nativeAddon()!.setThreads(before);
+        }
+      },
+    });
+  }
+  return variants;
 }
