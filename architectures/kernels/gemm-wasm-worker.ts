@@ -5,22 +5,11 @@
  */
 import { workerData } from 'node:worker_threads';
 import { GemmThread, Slot, type GemmExports } from './gemm-wasm-kernel.ts';
+import { serveCalls } from './worker-loop.ts';
 
 const { memory, module, index } = workerData as { memory: WebAssembly.Memory; module: WebAssembly.Module; index: number };
 const instance = new WebAssembly.Instance(module, { env: { memory } });
 const thread = new GemmThread(memory, instance.exports as unknown as GemmExports);
 const control = thread.control;
 
-// read the generation before saying ready, so a call started right after cannot be missed
-let generation = Atomics.load(control, Slot.generation);
-Atomics.store(control, Slot.ready + index, 1);
-Atomics.notify(control, Slot.ready + index);
-
-for (;;) {
-  Atomics.wait(control, Slot.generation, generation);
-  if (Atomics.load(control, Slot.quit + index) === 1) break;
-  const now = Atomics.load(control, Slot.generation);
-  if (now === generation) continue;
-  generation = now;
-  thread.takeUnits(index);
-}
+serveCalls(control, Slot, index, () => thread.takeUnits(index));
