@@ -12,6 +12,7 @@ import { matmulInfo, wasmGemm } from './matmul.ts';
 import { nativeAddon } from './native.ts';
 import { fusedRecurrenceImplementation } from './recurrence-fused.ts';
 import { fusedScanImplementation } from './selective-scan-fused.ts';
+import { sumInfo } from './sum.ts';
 import { WEBGPU_KERNELS } from './webgpu/program.ts';
 
 /** The fused kernels' native code has a generic and an AVX2+FMA copy; AVX-512 machines run the AVX2 one. */
@@ -22,6 +23,7 @@ function fused(implementation: 'native' | 'wasm' | 'js', split: string, fallback
 
 const ACTIVE_KERNELS: Record<string, () => string> = {
   matmul: () => matmulInfo().detail,
+  sum: sumInfo,
   attention: () => fused(fusedAttentionImplementation(), '(batch·head, query block)', 'wasm (SIMD loops, one thread; the native addon is not active)'),
   recurrence: () =>
     fused(

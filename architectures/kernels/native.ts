@@ -68,6 +68,8 @@ export interface NativeAddon {
   /** Embedding rows by id, and the gradient's scatter-add of rows (native/src/embedding.c). */
   embeddingGather?(table: F32, ids: I32, out: F32, d: number): void;
   embeddingScatter?(dy: F32, ids: I32, dtable: F32, d: number): void;
+  /** Column sums of a row-major (rows, cols) matrix: out (cols) = Σ_i x[i, :], each column in double in row order (native/src/sum.c). */
+  columnSums?(x: F32, out: F32, rows: number, cols: number): void;
   selectiveScanBackward?(
     u: F32, delta: F32, A: F32, B: F32, C: F32, D: F32, dy: F32, du: F32, ddelta: F32, dA: F32, dB: F32, dC: F32, dD: F32,
     b: number, l: number, di: number, n: number,

@@ -114,6 +114,18 @@ export type HostViews = Record<string, Float32Array>;
 export type HostIndexViews = Record<string, Int32Array>;
 
 /**
+ * A float32 output of the given shape in the backend's own memory, for a kernel to write through
+ * hostArray (cpu: a zeroed array; wasm: uninitialised heap). Allocate every output before taking any
+ * view: on wasm an allocation may grow the heap and detach views taken earlier.
+ */
+export function allocateFloat32(backend: tf.KernelBackend, shape: number[]): tf.TensorInfo {
+  const b = backend as Backend;
+  if (b.makeTensorInfo) return b.makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((x, y) => x * y, 1)));
+  if (b.makeOutput) return b.makeOutput(shape, 'float32');
+  throw new Error(`backend ${tf.getBackend()} cannot take host arrays as kernel outputs`);
+}
+
+/**
  * Register a float32 kernel that reads its inputs and writes its outputs in place in the backend's own
  * memory (no copies: for native code and for loops over large tensors). `outputs` gives the outputs'
  * shapes from the inputs' shapes; they are all allocated before any view is taken, because on wasm an
@@ -137,9 +149,7 @@ export function registerHostViewKernel(
         const b = backend as Backend;
         const named = Object.entries(inputs).filter((e): e is [string, tf.TensorInfo] => e[1] !== undefined);
         const shapes = Object.fromEntries(named.map(([name, info]) => [name, info.shape]));
-        const infos = kernel.outputs(shapes, attrs as Record<string, unknown>).map((shape) =>
-          b.makeTensorInfo ? b.makeTensorInfo(shape, 'float32', new Float32Array(shape.reduce((x, y) => x * y, 1))) : b.makeOutput!(shape, 'float32'),
-        );
+        const infos = kernel.outputs(shapes, attrs as Record<string, unknown>).map((shape) => allocateFloat32(b, shape));
         const views = Object.fromEntries(named.filter(([, info]) => info.dtype !== 'int32').map(([name, info]) => [name, hostArray(b, info)]));
         const ints = Object.fromEntries(named.filter(([, info]) => info.dtype === 'int32').map(([name, info]) => [name, hostInt32Array(b, info)]));
         kernel.compute(views, infos.map((info) => hostArray(b, info)), attrs as Record<string, unknown>, ints);

@@ -16,7 +16,8 @@
   X(norms) \
   X(activations) \
   X(cross_entropy) \
-  X(embedding)
+  X(embedding) \
+  X(sum)
 
 #define SEQARENA_DECLARE(name) void register_##name(napi_env env, napi_value exports);
 SEQARENA_MODULES(SEQARENA_DECLARE)
