@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { gemmReference, type GemmArgs } from '../architectures/kernels/gemm.ts';
-import { createWasmGemm, type WasmGemm } from '../architectures/kernels/gemm-wasm.ts';
+import { callThreads, createWasmGemm, type WasmGemm } from '../architectures/kernels/gemm-wasm.ts';
 import { assertClose } from './helpers.ts';
 
 /** Seeded uniform values in [-1, 1). */
@@ -77,6 +77,7 @@ const STRIDES: Case[] = [
   { batch: 5, m: 12, n: 20, k: 7, strideB: 0 },
   { batch: 3, m: 9, n: 10, k: 70, strideA: 'gap', strideB: 'gap', gapC: true },
   { batch: 6, m: 64, n: 48, k: 32, strideB: 0, gapC: true },
+  { batch: 4, m: 64, n: 80, k: 70, strideB: 0, gapC: true }, // large enough to split over 3 threads
 ];
 
 const pools: WasmGemm[] = [];
@@ -94,6 +95,20 @@ for (const threads of [1, 2, 3]) {
     for (const testCase of [...GRID, ...STRIDES]) check(gemm, testCase);
   });
 }
+
+test('wasm GEMM: a call is cut only for threads that get 2¹⁸ multiply-adds each, so small products stay on the calling thread', () => {
+  assert.equal(callThreads(16 * 64 * 256, 2), 1, "the LSTM's per-step product at batch 16, hidden 64");
+  assert.equal(callThreads(2 ** 19 - 1, 2), 1);
+  assert.equal(callThreads(2 ** 19, 2), 2);
+  assert.equal(callThreads(3 * 2 ** 18, 8), 3, 'no more threads than have a share');
+  assert.equal(callThreads(4096 * 64 * 256, 2), 2, 'the projection');
+  assert.equal(callThreads(1, 1), 1);
+  assert.equal(callThreads(100, 4, 0), 4, 'minMacsPerThread 0 always splits');
+  for (const testCase of [...GRID, ...STRIDES]) {
+    const macs = testCase.batch * testCase.m * testCase.n * testCase.k;
+    if (macs >= 2 ** 20) assert.ok(callThreads(macs, 3) > 1, `${JSON.stringify(testCase)} exercises the split`);
+  }
+});
 
 test('wasm GEMM: k = 0 writes zeros, m or n = 0 writes nothing', () => {
   const gemm = gemmOn(2);

@@ -7,7 +7,8 @@
  * wakes the workers (Atomics.notify on the generation slot), takes units itself on the calling thread,
  * waits (Atomics.wait) until every unit is done, and copies C out. The pool is made on
  * the first call that needs it and kept; its workers are unref'd, so they never keep a process alive.
- * Calls too small to repay waking the pool run on the calling thread alone.
+ * A call is cut for as many threads as get MIN_MACS_PER_THREAD multiply-adds each; one too small to
+ * repay waking the pool runs on the calling thread alone.
  */
 import { Worker } from 'node:worker_threads';
 import type { GemmArgs, GemmFn } from './gemm.ts';
@@ -26,8 +27,15 @@ const PAGE_BYTES = 65536;
 /** 2 GiB: byte offsets stay positive i32s. Larger batches run in chunks of entries. */
 const MAXIMUM_PAGES = 32768;
 const BLOCK_K = 256;
-/** Below this many multiply-adds a call runs on the calling thread alone: waking the pool costs more. */
-const PARALLEL_MIN_MACS = 1 << 17;
+/**
+ * A call is cut for a thread only where that thread gets at least this many multiply-adds (≈ 14 µs of
+ * work at the 19 GMAC/s one thread reaches). Measured on the 2-core machine: a sleeping worker runs
+ * 4 µs (median; 8–10 at p90) after the caller's notify when a core is free, and cutting a call into the
+ * pool's smaller units costs the caller 6–7 µs even when it ends up doing them all; a share must cover
+ * both with room to spare. Under the old rule (2¹⁷ multiply-adds in all) the LSTM's per-step product,
+ * (16 × 64) · (64 × 256) at batch 16 and hidden 64, was split and took 45 µs on 2 threads against 26 µs on one.
+ */
+const MIN_MACS_PER_THREAD = 1 << 18;
 /** How long a starting worker may take to say it is ready (it loads TypeScript through tsx). */
 const WORKER_START_MS = 60_000;
 
@@ -66,13 +74,18 @@ function blocks(batch: number, m: number, n: number, threads: number): { blockM:
   return { blockM, blockN };
 }
 
+/** The threads a call of `macs` multiply-adds is cut for: as many of `threads` as get `minMacsPerThread` each, at least 1 (the caller). */
+export function callThreads(macs: number, threads: number, minMacsPerThread = MIN_MACS_PER_THREAD): number {
+  return Math.max(1, Math.min(threads, Math.floor(macs / minMacsPerThread)));
+}
+
 const align16 = (floats: number): number => Math.ceil(floats / 16) * 16;
 
 /**
  * The WebAssembly GEMM on `options.threads` threads, or null where WebAssembly SIMD or shared memory
  * (SharedArrayBuffer) is missing; callers then use tfjs's own matmul or `gemmReference`.
  */
-export function createWasmGemm(options: { threads: number }): WasmGemm | null {
+export function createWasmGemm(options: { threads: number; /** default MIN_MACS_PER_THREAD */ minMacsPerThread?: number }): WasmGemm | null {
   const module = compile();
   if (module === null) return null;
   const memory = new WebAssembly.Memory({ initial: 16, maximum: MAXIMUM_PAGES, shared: true });
@@ -127,9 +140,11 @@ export function createWasmGemm(options: { threads: number }): WasmGemm | null {
     if (bytes > have) memory.grow(Math.ceil((bytes - have) / PAGE_BYTES));
   };
 
-  const run = (args: GemmArgs, f32: () => Float32Array, first: number, count: number, wake: boolean): void => {
+  /** `sharers`: the threads the call's units are cut for (1: the calling thread alone, the pool left asleep). */
+  const run = (args: GemmArgs, f32: () => Float32Array, first: number, count: number, sharers: number): void => {
     const { m, n, k, transA, transB, a, strideA, b, strideB, c, strideC } = args;
-    const { blockM, blockN } = blocks(count, m, n, wake ? threads : 1);
+    const wake = sharers > 1;
+    const { blockM, blockN } = blocks(count, m, n, sharers);
     const scratchFloats = align16(TILE_M * blockN + (transB ? BLOCK_K * blockN : 0));
     const entriesA = strideA === 0 ? 1 : count;
     const entriesB = strideB === 0 ? 1 : count;
@@ -177,7 +192,7 @@ export function createWasmGemm(options: { threads: number }): WasmGemm | null {
     if (threads > 1 && workers.length < threads - 1) {
       while (workers.length < threads - 1) workers.push(startWorker(workers.length + 1));
     }
-    const wake = threads > 1 && macs >= PARALLEL_MIN_MACS;
+    const sharers = callThreads(macs, threads, options.minMacsPerThread);
     // entries per chunk so that one chunk fits the memory's maximum
     const fixed = CONTROL_BYTES / 4 + (workers.length + 1) * align16(TILE_M * 256 + BLOCK_K * 256) + 64
       + (args.strideA === 0 ? m * k : 0) + (args.strideB === 0 ? k * n : 0) + TILE_N;
@@ -190,7 +205,7 @@ export function createWasmGemm(options: { threads: number }): WasmGemm | null {
       if (view.length * 4 !== memory.buffer.byteLength) view = new Float32Array(memory.buffer);
       return view;
     };
-    for (let first = 0; first < batch; first += chunk) run(args, f32, first, Math.min(chunk, batch - first), wake);
+    for (let first = 0; first < batch; first += chunk) run(args, f32, first, Math.min(chunk, batch - first), sharers);
   };
 
   threads = checkThreads(options.threads);
