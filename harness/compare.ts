@@ -19,8 +19,12 @@
  *             judged figure must also move beyond its measured run-to-run noise (RunToRunNoise: Student's
  *             t prediction band over the runs' means at `noise.confidence`), and a timing or relative
  *             figure whose band is wider than the factor 1 + `noise.resolution` (a doubling) is shown,
- *             not judged: the gate cannot tell a change of it from another run. Without repeats the
- *             run-to-run noise is unknown and only the within-run test applies; the table says which.
+ *             not judged: the gate cannot tell a change of it from another run. With one run a side
+ *             the run-to-run noise is unknown, and what a process measures of itself (timings, its
+ *             resident and device memory: processNoise) is shown with both values and the change,
+ *             not judged: no test within a run sees what moves all of a process's samples together.
+ *             Counted and seeded figures (tensor bytes, state bytes, accuracy, losses) are judged as
+ *             ever, one run a side or many.
  * - relative  memory (bytes, `memory.relative`) and other directional figures (`other.relative`).
  * - absolute  accuracy, exact match, BLEU, chrF, losses: a difference beyond a per-metric tolerance.
  * - info      direction 'none' (params, exponents) and, when normalising, the calibration figure itself:
@@ -32,6 +36,7 @@
  */
 import { z } from 'zod';
 import { deriveSeed, rng } from '../util/rng.ts';
+import { METRICS, type MetricInfo } from './results/metrics.ts';
 import type { Direction, Phase, ResultRow } from './results/schema.ts';
 import { formatValue } from './format.ts';
 import { quantile, studentTQuantile } from './stats.ts';
@@ -128,6 +133,24 @@ export interface CompareOptions {
 
 export type Rule = 'timing' | 'relative' | 'absolute' | 'info' | 'status';
 
+/**
+ * Why a figure with values on both sides was shown but not judged (null: judged, info, or one side
+ * lacks it). The summary counts each, so a reader never takes a shown figure for a checked one.
+ */
+export type NotJudgedReason = 'one-run-per-side' | 'one-sample' | 'few-blocks' | 'busy-machine' | 'noise-unresolved';
+
+/** How the summary names each reason. */
+export const NOT_JUDGED_REASONS: Record<NotJudgedReason, string> = {
+  'one-run-per-side': 'one run per side: run-to-run noise unknown',
+  'one-sample': 'one sample on a side',
+  'few-blocks': 'too few samples for a significance test',
+  'busy-machine': 'machine too busy to time',
+  'noise-unresolved': 'run-to-run noise wider than the gate resolves',
+};
+
+/** What a user runs to give compare the repeats it measures run-to-run noise from (RUN_i: fresh runs of one commit). */
+export const RECORD_REPEATS = 'seqarena baseline save RUN_1 RUN_2 RUN_3 …';
+
 /** A ComparisonRow with what the table and CI need to explain it. */
 export interface Comparison extends ComparisonRow {
   preset: string | null;
@@ -149,6 +172,8 @@ export interface Comparison extends ComparisonRow {
   runToRun: RunToRunNoise | null;
   /** Whether a verdict was reached from evidence (false: info, or too few samples: shown, not judged). */
   judged: boolean;
+  /** Why it was shown but not judged, where it has values on both sides and is not info. */
+  notJudged: NotJudgedReason | null;
   normalized: boolean;
   /** Why the verdict, when it is not self-evident (fallbacks, status changes, failures). */
   note: string;
@@ -291,6 +316,12 @@ function robustSpread(samples: readonly number[]): number {
   const center = median([...samples]);
   return center > 0 ? (1.4826 * median(samples.map((x) => Math.abs(x - center)))) / center : Infinity;
 }
+
+/**
+ * Whether a figure is something a process measures of itself, which differs between fresh processes
+ * of one commit: every timing, and the memory the operating system reports (METRICS' processNoise).
+ */
+const processNoise = (rule: Rule, metric: string): boolean => rule === 'timing' || (rule === 'relative' && (METRICS as Record<string, MetricInfo>)[metric]?.processNoise === true);
 
 /** Whether every run with a figure among `rows` has its calibration figure. */
 const calibrated = (rows: readonly ResultRow[] | undefined, byRun: Map<string, number> | null): boolean =>
@@ -496,6 +527,7 @@ interface Judged {
   resampling: string | null;
   runToRun: RunToRunNoise | null;
   judged: boolean;
+  notJudged: NotJudgedReason | null;
   note: string;
 }
 
@@ -523,13 +555,14 @@ function judge(
   cur: Side,
   normalized: boolean,
   unit: string,
+  metric: string,
   thresholds: Thresholds,
   seed: number,
 ): Judged {
   const baseMean = sideMean(base, 'normalized');
   const curMean = sideMean(cur, 'normalized');
   const none = { ratioInterval: null, resampling: null } as const;
-  if (rule === 'info') return { verdict: 'unchanged', change: baseMean === 0 ? null : curMean / baseMean - 1, ...none, runToRun: null, lower: null, upper: null, judged: false, note: '' };
+  if (rule === 'info') return { verdict: 'unchanged', change: baseMean === 0 ? null : curMean / baseMean - 1, ...none, runToRun: null, lower: null, upper: null, judged: false, notJudged: null, note: '' };
   const baseRuns = base.runs.map((r) => r.normalized);
   const curRuns = cur.runs.map((r) => r.normalized);
   const noise = runToRunNoise(baseRuns, curRuns, rule !== 'absolute', thresholds.noise.confidence);
@@ -541,13 +574,19 @@ function judge(
     noise !== null && noise.multiplicative && Math.exp(noise.band) - 1 > thresholds.noise.resolution
       ? `run-to-run noise ${describeNoise(noise, unit)} is wider than the gate resolves (±${(thresholds.noise.resolution * 100).toFixed(0)}%): shown, not judged`
       : '';
+  // One process a side: what moves all of a process's samples together (its cores, JIT tiers, memory
+  // layout, the machine's other jobs) cannot be told from a change, so a process's own measurements wait for repeats.
+  const oneRunPerSide =
+    base.runs.length === 1 && cur.runs.length === 1 && processNoise(rule, metric)
+      ? `one run per side: run-to-run noise unknown (record repeats: ${RECORD_REPEATS}): shown, not judged`
+      : '';
   if (rule === 'absolute') {
     const change = curMean - baseMean;
     const allowed = Math.max(tolerance, noise?.band ?? 0);
     const large = Math.abs(change) > tolerance;
     const verdict = large && Math.abs(change) > (noise?.band ?? 0) ? verdictOf(direction, change) : 'unchanged';
     const note = large && verdict === 'unchanged' ? withinNoise('') : noiseNote;
-    return { verdict, change, ...none, runToRun: noise, ...band(direction, baseMean, allowed, true), judged: true, note };
+    return { verdict, change, ...none, runToRun: noise, ...band(direction, baseMean, allowed, true), judged: true, notJudged: null, note };
   }
   // What the baseline predicts on the current machine, in current's raw unit.
   const scale = normalized && cur.calibration !== null ? (RATE_UNITS.has(unit) ? cur.calibration : 1 / cur.calibration) : 1;
@@ -556,12 +595,13 @@ function judge(
   const beyondNoise = (ratio: number): boolean => noise === null || Math.abs(Math.log(ratio)) > noise.band;
   const noiseFactor = noise === null ? 1 : Math.exp(noise.band);
   if (rule === 'relative') {
-    if (change === null) return { verdict: curMean === 0 ? 'unchanged' : verdictOf(direction, curMean), change, ...none, runToRun: noise, ...band(direction, baseMean * scale, tolerance, false), judged: true, note: 'baseline is 0: judged by sign' };
     const limits = band(direction, baseMean * scale, Math.max(tolerance, noiseFactor - 1), false);
-    if (unresolved) return { verdict: 'unchanged', change, ...none, runToRun: noise, ...limits, judged: false, note: unresolved };
+    if (oneRunPerSide) return { verdict: 'unchanged', change, ...none, runToRun: noise, ...limits, judged: false, notJudged: 'one-run-per-side', note: oneRunPerSide };
+    if (change === null) return { verdict: curMean === 0 ? 'unchanged' : verdictOf(direction, curMean), change, ...none, runToRun: noise, ...band(direction, baseMean * scale, tolerance, false), judged: true, notJudged: null, note: 'baseline is 0: judged by sign' };
+    if (unresolved) return { verdict: 'unchanged', change, ...none, runToRun: noise, ...limits, judged: false, notJudged: 'noise-unresolved', note: unresolved };
     const large = Math.abs(change) >= tolerance;
     const verdict = large && beyondNoise(change + 1) ? verdictOf(direction, change) : 'unchanged';
-    return { verdict, change, ...none, runToRun: noise, ...limits, judged: true, note: large && verdict === 'unchanged' ? withinNoise('') : noiseNote };
+    return { verdict, change, ...none, runToRun: noise, ...limits, judged: true, notJudged: null, note: large && verdict === 'unchanged' ? withinNoise('') : noiseNote };
   }
   // A timing threshold is a factor, the same both ways: `relative` 1.5 is 2.5× slower, as a latency
   // or as a throughput. Normalising assumes the machine kept the speed its calibration saw; on a shared
@@ -571,21 +611,22 @@ function judge(
   const factor = (1 + tolerance) * drift;
   const limits = allowedBand('timing', direction, baseMean * scale, Math.max(factor, noiseFactor) - 1) ?? { lower: null, upper: null };
   const driftNote = drift >= 1.05 ? `machine speed differed ${drift.toFixed(2)}× between the runs (calibration): needs a change beyond ${factor.toFixed(2)}×` : '';
-  const shown = (note: string): Judged => ({ verdict: 'unchanged', change, ...none, runToRun: noise, ...limits, judged: false, note });
-  if (Math.min(sampleCount(base), sampleCount(cur)) < 2) return shown('1 sample on a side: shown, not judged');
+  const shown = (reason: NotJudgedReason, note: string): Judged => ({ verdict: 'unchanged', change, ...none, runToRun: noise, ...limits, judged: false, notJudged: reason, note });
+  if (Math.min(sampleCount(base), sampleCount(cur)) < 2) return shown('one-sample', '1 sample on a side: shown, not judged');
   // A busy baseline run shows in the measured run-to-run band; without one, it makes the figure untimable.
   const unsteady = noise === null ? Math.max(base.unsteadiness, cur.unsteadiness) : cur.unsteadiness;
   if (unsteady > thresholds.timing.unsteady) {
-    return shown(`machine too busy to time: its calibration varied ±${(unsteady * 100).toFixed(0)}% within a run (limit ${(thresholds.timing.unsteady * 100).toFixed(0)}%): shown, not judged`);
+    return shown('busy-machine', `machine too busy to time: its calibration varied ±${(unsteady * 100).toFixed(0)}% within a run (limit ${(thresholds.timing.unsteady * 100).toFixed(0)}%): shown, not judged`);
   }
-  if (unresolved) return shown(unresolved);
-  if (change === null) return { verdict: curMean === 0 ? 'unchanged' : verdictOf(direction, curMean), change, ...none, runToRun: noise, ...limits, judged: true, note: 'baseline is 0: judged by sign' };
+  if (unresolved) return shown('noise-unresolved', unresolved);
+  if (oneRunPerSide) return shown('one-run-per-side', oneRunPerSide);
+  if (change === null) return { verdict: curMean === 0 ? 'unchanged' : verdictOf(direction, curMean), change, ...none, runToRun: noise, ...limits, judged: true, notJudged: null, note: 'baseline is 0: judged by sign' };
   const ratio = change + 1;
   const large = ratio >= factor || ratio <= 1 / factor;
   const resampling = resamplingFor(baseRuns, curRuns);
   const how = describeResampling(resampling);
   if (resampling.base.by === 'block' && Math.min(resampling.base.units, resampling.cur.units) < MIN_BLOCKS) {
-    return { ...shown(`too few samples for a significance test (${how}; needs ${MIN_BLOCKS} a side): shown, not judged`), resampling: how };
+    return { ...shown('few-blocks', `too few samples for a significance test (${how}; needs ${MIN_BLOCKS} a side): shown, not judged`), resampling: how };
   }
   const { confidence, resamples } = thresholds.timing;
   const interval = bootstrapRatioInterval(baseRuns, curRuns, confidence, resamples, seed, resampling);
@@ -593,7 +634,7 @@ function judge(
   const verdict = large && significant && beyondNoise(ratio) ? verdictOf(direction, change) : 'unchanged';
   const insignificant = large && !significant ? `not significant (${Math.round(confidence * 100)}% interval of the ratio ${interval[0].toFixed(3)}–${interval[1].toFixed(3)})` : '';
   const noiseText = large && significant && verdict === 'unchanged' ? withinNoise('') : noiseNote;
-  return { verdict, change, ratioInterval: interval, resampling: how, runToRun: noise, ...limits, judged: true, note: [noiseText, insignificant, driftNote].filter(Boolean).join('; ') };
+  return { verdict, change, ratioInterval: interval, resampling: how, runToRun: noise, ...limits, judged: true, notJudged: null, note: [noiseText, insignificant, driftNote].filter(Boolean).join('; ') };
 }
 
 /** Status of a run group on one side: ok, or the first failing row. */
@@ -628,6 +669,7 @@ function statusRow(r: ResultRow, verdict: Verdict, note: string): Comparison {
     resampling: null,
     runToRun: null,
     judged: verdict !== 'unchanged',
+    notJudged: null,
     normalized: false,
     note,
   };
@@ -709,12 +751,13 @@ export function compareRows(baselineRows: readonly ResultRow[], currentRows: rea
       resampling: null,
       runToRun: null,
       judged: false,
+      notJudged: null,
       normalized: normalized && base !== null && cur !== null,
       note: '',
     };
     if (base && cur) {
       const seed = deriveSeed(thresholds.timing.seed, key);
-      Object.assign(row, judge(rule, tolerance, r.direction, base, cur, row.normalized, r.unit, thresholds, seed));
+      Object.assign(row, judge(rule, tolerance, r.direction, base, cur, row.normalized, r.unit, r.metric, thresholds, seed));
       if (normalizable && !normalized) row.note = ['not normalised: a run lacks its calibration row', row.note].filter(Boolean).join('; ');
     } else if (base) {
       row.verdict = 'missing';

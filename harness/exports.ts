@@ -6,7 +6,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from './results/io.ts';
 import type { ResultRow } from './results/schema.ts';
-import { distinguish, figuresOf, gateFailures, groupBy, isSummaryRow, matchKey, setupOf, type Comparison, type GateOptions, type Setup, type Verdict } from './compare.ts';
+import {
+  distinguish,
+  figuresOf,
+  gateFailures,
+  groupBy,
+  isSummaryRow,
+  matchKey,
+  NOT_JUDGED_REASONS,
+  RECORD_REPEATS,
+  setupOf,
+  type Comparison,
+  type GateOptions,
+  type NotJudgedReason,
+  type Setup,
+  type Verdict,
+} from './compare.ts';
 import { summarize } from './stats.ts';
 import { formatValue } from './format.ts';
 
@@ -233,6 +248,15 @@ function listedTable(rows: readonly Comparison[], ctx: TableContext): string {
   return markdownTable(COMPARISON_HEADER, body, COMPARISON_ALIGN);
 }
 
+/** "12 one run per side: run-to-run noise unknown, 3 one sample on a side", in NOT_JUDGED_REASONS' order. */
+function notJudgedReasons(rows: readonly Comparison[]): string {
+  return (Object.keys(NOT_JUDGED_REASONS) as NotJudgedReason[])
+    .map((reason) => [rows.filter((r) => r.notJudged === reason).length, NOT_JUDGED_REASONS[reason]] as const)
+    .filter(([n]) => n > 0)
+    .map(([n, label]) => `${n} ${label}`)
+    .join(', ');
+}
+
 /**
  * A comparison as Markdown for a PR comment: a one-line verdict, the changes, missing and new rows,
  * then the unchanged, info and not-judged rows folded away. `context`: lines saying what was compared
@@ -245,21 +269,35 @@ export function compareMarkdown(rows: readonly Comparison[], context: string[] =
   const regressions = count('regression');
   const missing = count('missing');
   const info = rows.filter((r) => r.rule === 'info' && r.verdict === 'unchanged').length;
-  const notJudged = rows.filter((r) => r.verdict === 'unchanged' && !r.judged && r.rule !== 'info' && r.rule !== 'status').length;
+  const notJudged = rows.filter((r) => r.notJudged !== null);
+  const timings = rows.filter((r) => r.rule === 'timing' && r.baseline !== null && r.current !== null);
+  const speedUnchecked = timings.length > 0 && timings.every((r) => !r.judged);
   const failures = gateFailures(rows, options).length;
   const headline =
-    failures === 0
+    (failures === 0
       ? `✅ no regressions${missing > 0 ? ` (${plural(missing, 'missing figure')} accepted with --allow-missing)` : ''}`
-      : `❌ ${[regressions > 0 ? plural(regressions, 'regression') : '', missing > 0 && !ctx.allowMissing ? `${missing} missing` : ''].filter(Boolean).join(', ')}`;
+      : `❌ ${[regressions > 0 ? plural(regressions, 'regression') : '', missing > 0 && !ctx.allowMissing ? `${missing} missing` : ''].filter(Boolean).join(', ')}`) +
+    (speedUnchecked ? '; ⚠️ no timing judged' : '');
   const lines = [`## seqarena compare: ${headline}`, ''];
   if (context.length > 0) lines.push(context.join('  \n'), '');
   lines.push(
     `${plural(regressions, 'regression')}, ${plural(count('improvement'), 'improvement')}, ` +
       `${rows.filter((r) => r.verdict === 'unchanged' && r.judged && r.rule !== 'status').length} unchanged, ` +
       `${missing} missing${missing > 0 ? (ctx.allowMissing ? ' (allowed)' : ' (each fails the gate; --allow-missing accepts them)') : ''}, ${count('new')} new, ` +
-      `${notJudged} not judged (too few samples or a busy machine), ${info} info.`,
+      `${notJudged.length} not judged${notJudged.length > 0 ? ` (${notJudgedReasons(notJudged)})` : ''}, ${info} info.`,
     '',
   );
+  const oneRun = notJudged.filter((r) => r.notJudged === 'one-run-per-side').length;
+  if (speedUnchecked) {
+    lines.push(
+      `⚠️ **No timing was judged**: ${timings.length === 1 ? 'the one timing was' : `all ${timings.length} timings were`} only shown (${notJudgedReasons(timings)}), so this comparison says nothing about speed; ` +
+        `only the repeatable figures (accuracy, losses, counted memory) were judged` +
+        (oneRun > 0 ? `. To judge timings, save the baseline from several fresh runs of one commit: \`${RECORD_REPEATS}\`.` : '.'),
+      '',
+    );
+  } else if (oneRun > 0) {
+    lines.push(`${plural(oneRun, 'figure')} measured by the process (timings, resident memory) had one run per side, so their run-to-run noise is unknown: shown, not judged. Save the baseline from several fresh runs of one commit to judge them: \`${RECORD_REPEATS}\`.`, '');
+  }
   const changed = rows.filter((r) => r.verdict === 'regression' || r.verdict === 'improvement' || (r.rule === 'status' && r.verdict === 'unchanged'));
   lines.push('### Changes', '', changed.length > 0 ? comparisonTable(changed, ctx) : 'No significant changes.', '');
   const listed = rows.filter((r) => r.verdict === 'missing' || r.verdict === 'new');

@@ -116,14 +116,20 @@ function timingRun(r: ReturnType<typeof rng>, columns: RunColumns, tokensPerS: n
   appendRows(strings, timingRun(r, { ...cols('s1'), arch: 'mamba' }, 1000));
   fs.appendFileSync(path.join(strings, 'results.jsonl'), JSON.stringify({ ...metricRow({ ...cols('s2'), arch: 'lstm' }, 'accuracy', { value: 0.9 }), value: '0.9' }) + '\n');
   await fault('2', 'gate: a row with its number as a string', 2, /results\.jsonl:\d+[^\n]*/, strings, () => cli('compare', '--baseline', baseline, strings));
-  const lengths = (name: string, slowAt: number | null) => {
+  // `repeats` fresh runs in one set (the repeat column), as `baseline save A B C` keeps them: timings are judged only where the run-to-run noise is measured.
+  const lengths = (name: string, slowAt: number | null, repeats = 1) => {
     const d = dir(name);
-    appendRows(d, [64, 128, 256].flatMap((L) => timingRun(r, { ...cols(`${name}-${L}`), seq_len: L, config_hash: 'cfg-micro' }, L === slowAt ? 250 : 500)));
+    for (let k = 0; k < repeats; k++) {
+      appendRows(d, [64, 128, 256].flatMap((L) => timingRun(r, { ...cols(`${name}-${L}`), seq_len: L, config_hash: 'cfg-micro' }, L === slowAt ? 250 : 500).map((x) => ({ ...x, repeat: k }))));
+    }
     return d;
   };
-  const base = lengths('lengths-base', null);
+  const base = lengths('lengths-base', null, 3);
   const slow = lengths('lengths-slow', 128);
   await fault('3', 'gate: 2x slowdown at one sequence length only', 1, /❌ [^\n|]*/, slow, () => cli('compare', '--baseline', base, slow));
+  const oneRun = lengths('one-run-base', null);
+  const twice = lengths('one-run-2x-slower', 128);
+  await fault('5', 'gate: 2x apart, one run per side (noise)', 0, /\d+ not judged \([^)]*\)/, twice, () => cli('compare', '--baseline', oneRun, twice));
 }
 
 

@@ -1,6 +1,8 @@
 /**
  * compare: planted regressions are flagged, same-distribution reruns are not, calibration cancels a
- * uniformly slower machine, and the CLI exits 1 on a regression and 0 otherwise.
+ * uniformly slower machine, and the CLI exits 1 on a regression and 0 otherwise. Timings and resident
+ * memory are judged where the baseline holds repeats (several fresh runs), which measure their
+ * run-to-run noise; with one run a side they are shown, not judged, and accuracy still is.
  */
 import { testColumns } from './fixtures/columns.ts';
 import { test } from 'node:test';
@@ -58,6 +60,9 @@ function runRows(r: Rng, runId: string, arch: string, f: RunFigures = {}): Resul
   ];
 }
 
+/** `k` fresh runs of one commit saved as one baseline (repeats 0…k−1), which measures their run-to-run noise. */
+const repeated = (k: number, rows: () => ResultRow[]): ResultRow[] => Array.from({ length: k }, (_, repeat) => rows().map((x) => ({ ...x, repeat }))).flat();
+
 const find = (rows: Comparison[], metric: string, arch = 'mamba'): Comparison => {
   const row = rows.find((x) => x.metric === metric && x.arch === arch);
   assert.ok(row, `no comparison row for ${arch} ${metric}`);
@@ -68,7 +73,7 @@ const regressions = (rows: Comparison[]): string[] => rows.filter((x) => x.verdi
 
 test('a planted 30% throughput drop and a planted accuracy drop are regressions; nothing else is', () => {
   const r = rng(1);
-  const baseline = [...runRows(r, 'b1', 'mamba'), ...runRows(r, 'b2', 'lstm')];
+  const baseline = repeated(3, () => [...runRows(r, 'b1', 'mamba'), ...runRows(r, 'b2', 'lstm')]);
   const current = [...runRows(r, 'c1', 'mamba', { tokensPerS: 700 }), ...runRows(r, 'c2', 'lstm', { accuracy: 0.85 })];
   const rows = compareRows(baseline, current);
   assert.deepEqual(regressions(rows).sort(), ['lstm/accuracy', 'mamba/step_latency_ms', 'mamba/tokens_per_s']);
@@ -87,7 +92,7 @@ test('a planted 30% throughput drop and a planted accuracy drop are regressions;
 
 test('an improvement in the better direction is not a regression', () => {
   const r = rng(2);
-  const rows = compareRows(runRows(r, 'b', 'mamba'), runRows(r, 'c', 'mamba', { tokensPerS: 1400, rss: 150e6 }));
+  const rows = compareRows(repeated(3, () => runRows(r, 'b', 'mamba')), runRows(r, 'c', 'mamba', { tokensPerS: 1400, rss: 150e6 }));
   assert.equal(find(rows, 'tokens_per_s').verdict, 'improvement');
   assert.equal(find(rows, 'step_latency_ms').verdict, 'improvement');
   assert.equal(find(rows, 'peak_rss_bytes').verdict, 'improvement');
@@ -96,7 +101,8 @@ test('an improvement in the better direction is not a regression', () => {
 
 test('a rerun from the same distribution is not flagged', () => {
   const r = rng(3);
-  const rows = compareRows([...runRows(r, 'b1', 'mamba'), ...runRows(r, 'b2', 'lstm')], [...runRows(r, 'c1', 'mamba'), ...runRows(r, 'c2', 'lstm')]);
+  const rows = compareRows(repeated(3, () => [...runRows(r, 'b1', 'mamba'), ...runRows(r, 'b2', 'lstm')]), [...runRows(r, 'c1', 'mamba'), ...runRows(r, 'c2', 'lstm')]);
+  assert.ok(find(rows, 'tokens_per_s').judged);
   assert.deepEqual(
     rows.filter((x) => x.verdict !== 'unchanged').map((x) => `${x.arch}/${x.metric}: ${x.verdict}`),
     [],
@@ -112,9 +118,12 @@ test('the significance test keeps noisy reruns from being flagged where the thre
     const c = columns(`b${t}`);
     const base = metricRow(c, 'tokens_per_s', { samples: normal(r, 1000, 200, 8) });
     const cur = metricRow({ ...c, run_id: `c${t}` }, 'tokens_per_s', { samples: normal(r, 1000, 200, 8) });
-    const judged = compareRows([base], [cur], { normalize: false, thresholds: { timing: { resamples: 400 } } })[0];
-    if (judged.verdict !== 'unchanged') flagged++;
-    if (Math.abs(judged.change!) >= 0.1) flaggedByThresholdAlone++;
+    const shown = compareRows([base], [cur], { normalize: false, thresholds: { timing: { resamples: 400 } } })[0];
+    assert.equal(shown.notJudged, 'one-run-per-side', 'one run a side: shown, not judged');
+    // The test the gate applies within the runs once repeats measure the run-to-run noise.
+    const [lo, hi] = bootstrapRatioInterval([base.samples!], [cur.samples!], 0.95, 400, t);
+    if (Math.abs(shown.change!) >= 0.1 && (lo > 1 || hi < 1)) flagged++;
+    if (Math.abs(shown.change!) >= 0.1) flaggedByThresholdAlone++;
   }
   // sd of the ratio ≈ 0.2·√(2/8) = 0.1: |change| ≥ 10% about a third of the time, significant ≈ 5%.
   assert.ok(flaggedByThresholdAlone > 0.2 * trials, `threshold alone flagged ${flaggedByThresholdAlone}/${trials}`);
@@ -123,7 +132,7 @@ test('the significance test keeps noisy reruns from being flagged where the thre
 
 test('normalising by calibration cancels a uniformly slower machine; --no-normalize does not', () => {
   const r = rng(5);
-  const baseline = runRows(r, 'b', 'mamba');
+  const baseline = repeated(3, () => runRows(r, 'b', 'mamba'));
   const slower = runRows(r, 'c', 'mamba', { speed: 0.7 });
   const rows = compareRows(baseline, slower);
   assert.deepEqual(regressions(rows), []);
@@ -142,7 +151,7 @@ test('normalising by calibration cancels a uniformly slower machine; --no-normal
 test('a run without calibration is compared raw, and the note says so', () => {
   const r = rng(6);
   const noCalibration = (rows: ResultRow[]): ResultRow[] => rows.filter((x) => x.metric !== 'matmul_gflops');
-  const rows = compareRows(noCalibration(runRows(r, 'b', 'mamba')), runRows(r, 'c', 'mamba', { tokensPerS: 700 }));
+  const rows = compareRows(repeated(3, () => noCalibration(runRows(r, 'b', 'mamba'))), runRows(r, 'c', 'mamba', { tokensPerS: 700 }));
   const tps = find(rows, 'tokens_per_s');
   assert.equal(tps.verdict, 'regression');
   assert.equal(tps.normalized, false);
@@ -161,9 +170,71 @@ test('a timing with one sample on a side is shown, never judged, and the note sa
   assert.match(compareMarkdown(rows), /train\/tokens_per_s .*➖ not judged \| 1 sample/);
 });
 
+test('one run per side: a timing 3× slower and resident memory 30% larger are shown, not judged, exit 0, and the summary says why; counted memory is still judged', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'seqarena-one-run-'));
+  const r = rng(15);
+  const withTensorBytes = (rows: ResultRow[], bytes: number): ResultRow[] => [...rows, metricRow(columns(rows[0].run_id, rows[0].arch), 'peak_tensor_bytes', { value: bytes })];
+  const baseline = withTensorBytes(runRows(r, 'b', 'mamba'), 1_000_000);
+  const slower = withTensorBytes(runRows(r, 'c', 'mamba', { tokensPerS: 1000 / 3, rss: 260e6 }), 1_000_000);
+  const rows = compareRows(baseline, slower);
+  assert.deepEqual(regressions(rows), []);
+  for (const metric of ['tokens_per_s', 'step_latency_ms', 'peak_rss_bytes']) {
+    const c = find(rows, metric);
+    assert.equal(c.verdict, 'unchanged', metric);
+    assert.equal(c.judged, false, metric);
+    assert.equal(c.notJudged, 'one-run-per-side', metric);
+    assert.ok(c.baseline !== null && c.current !== null && c.change !== null, `${metric}: both values and the change are shown`);
+    assert.match(c.note, /^one run per side: run-to-run noise unknown \(record repeats: seqarena baseline save RUN_1 RUN_2 RUN_3 …\): shown, not judged$/);
+  }
+  assert.ok(Math.abs(find(rows, 'step_latency_ms').change! - 2) < 0.1, 'the 3× is in the change column');
+  // Counted and seeded figures are judged with one run a side, as before.
+  assert.ok(find(rows, 'accuracy').judged && find(rows, 'peak_tensor_bytes').judged);
+  const moreTensors = compareRows(baseline, withTensorBytes(runRows(r, 'd', 'mamba'), 1_200_000));
+  assert.deepEqual(regressions(moreTensors), ['mamba/peak_tensor_bytes']);
+
+  const markdown = compareMarkdown(rows);
+  assert.match(markdown, /^## seqarena compare: ✅ no regressions; ⚠️ no timing judged$/m);
+  assert.match(markdown, /, 3 not judged \(3 one run per side: run-to-run noise unknown\), /);
+  assert.match(markdown, /⚠️ \*\*No timing was judged\*\*: all 2 timings were only shown \(2 one run per side: run-to-run noise unknown\), so this comparison says nothing about speed;.*`seqarena baseline save RUN_1 RUN_2 RUN_3 …`/);
+  assert.match(markdown, /\| train\/step_latency_ms \| mqar \| mamba \| .* \| \+2\d\d\.\d% \(norm\.\) \| ➖ not judged \| one run per side/);
+
+  const write = (name: string, rows: ResultRow[]): string => {
+    appendRows(path.join(tmp, name), rows);
+    return path.join(tmp, name);
+  };
+  const cli = await execa('node', [path.join(ROOT, 'bin/seqarena.js'), 'compare', '--baseline', write('baseline', baseline), write('slower', slower)], { cwd: tmp, reject: false });
+  assert.equal(cli.exitCode, 0, cli.stderr);
+  assert.match(cli.stdout, /⚠️ no timing judged/);
+});
+
+test('with repeats on the baseline the same 3× slowdown is judged and caught (exit 1); an accuracy drop fails with one run per side', async () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'seqarena-repeats-caught-'));
+  const r = rng(16);
+  const write = (name: string, rows: ResultRow[]): string => {
+    appendRows(path.join(tmp, name), rows);
+    return path.join(tmp, name);
+  };
+  const slower = runRows(r, 'c', 'mamba', { tokensPerS: 1000 / 3 });
+  const rows = compareRows(repeated(3, () => runRows(r, 'b', 'mamba')), slower);
+  assert.deepEqual(regressions(rows).sort(), ['mamba/step_latency_ms', 'mamba/tokens_per_s']);
+  const step = find(rows, 'step_latency_ms');
+  assert.ok(step.judged && step.notJudged === null && step.runToRun?.runs[0] === 3, 'judged against the measured run-to-run noise');
+  assert.doesNotMatch(compareMarkdown(rows), /no timing judged/);
+
+  const cli = (baseline: string, current: string) => execa('node', [path.join(ROOT, 'bin/seqarena.js'), 'compare', '--baseline', baseline, current], { cwd: tmp, reject: false });
+  const caught = await cli(write('repeats', repeated(3, () => runRows(r, 'b', 'mamba'))), write('slower', slower));
+  assert.equal(caught.exitCode, 1, caught.stderr);
+  assert.match(caught.stdout, /\| train\/step_latency_ms \| mqar \| mamba \| .* \| ❌ regression/);
+
+  const worse = await cli(write('one-run', runRows(r, 'b', 'mamba')), write('worse', runRows(r, 'd', 'mamba', { accuracy: 0.8 })));
+  assert.equal(worse.exitCode, 1, worse.stderr);
+  assert.match(worse.stdout, /^## seqarena compare: ❌ 1 regression; ⚠️ no timing judged$/m);
+  assert.match(worse.stdout, /\| eval\/accuracy \| mqar \| mamba \| .* \| ❌ regression/);
+});
+
 test('memory is judged by a 5% relative threshold, direction none is info only', () => {
   const r = rng(8);
-  const base = runRows(r, 'b', 'mamba');
+  const base = repeated(3, () => runRows(r, 'b', 'mamba'));
   const within = compareRows(base, runRows(r, 'c', 'mamba', { rss: 208e6, params: 20_000 }));
   assert.equal(find(within, 'peak_rss_bytes').verdict, 'unchanged');
   const params = find(within, 'params');
@@ -253,7 +324,7 @@ test('CLI: compare exits 1 on a planted regression and 0 on a rerun, writing the
     appendRows(dir, rows);
     return dir;
   };
-  const baseline = write('baseline', [...runRows(r, 'b1', 'mamba'), ...runRows(r, 'b2', 'lstm')]);
+  const baseline = write('baseline', repeated(3, () => [...runRows(r, 'b1', 'mamba'), ...runRows(r, 'b2', 'lstm')]));
   const rerun = write('rerun', [...runRows(r, 'c1', 'mamba'), ...runRows(r, 'c2', 'lstm')]);
   const slower = write('slower', [...runRows(r, 'd1', 'mamba', { tokensPerS: 700 }), ...runRows(r, 'd2', 'gru')]);
   const cli = (...args: string[]) => execa('node', [path.join(ROOT, 'bin/seqarena.js'), 'compare', ...args], { cwd: tmp, reject: false });

@@ -108,17 +108,18 @@ test('compare, merge and baseline save refuse invalid rows (exit 2, file:line of
 });
 
 /** A micro benchmark's rows at three lengths, as micro.ts wrote them before its config hash held the length. */
-function microRows(r: Rng, runPrefix: string, slowAt: number | null): ResultRow[] {
+function microRows(r: Rng, runPrefix: string, slowAt: number | null, repeat = 0): ResultRow[] {
   return [64, 128, 256].map((l) => {
     const ms = 2.4 * (l / 64) ** 1.9 * (l === slowAt ? 2 : 1);
     const c = testColumns(`${runPrefix}${l}`, 'attention/fused', { suite: 'micro', task: 'micro', preset: null, seq_len: l, config_hash: 'cfg-micro' });
-    return metricRow(c, 'forward_ms', { samples: normal(r, ms, ms * 0.03, 12) });
+    return { ...metricRow(c, 'forward_ms', { samples: normal(r, ms, ms * 0.03, 12) }), repeat };
   });
 }
 
 test('a 2× slowdown at one sequence length only fails the gate and names the length; lengths are never pooled', () => {
   const r = rng(3);
-  const baseline = microRows(r, 'b', null);
+  // A baseline of three fresh runs: timings are judged against their measured run-to-run noise.
+  const baseline = [0, 1, 2].flatMap((k) => microRows(r, 'b', null, k));
   const current = microRows(r, 'c', 128);
   const rows = compareRows(baseline, current, { normalize: false });
   const regressions = rows.filter((x) => x.verdict === 'regression');
@@ -202,11 +203,12 @@ test('with three runs (seeds) a side the test resamples whole runs, so a between
 
 test('timings of a run whose calibration swung (a machine busier than its cores) are shown, not judged', () => {
   const r = rng(7);
-  const withCalibration = (runId: string, calibration: number[], tokensPerS: number): ResultRow[] => {
+  const withCalibration = (runId: string, calibration: number[], tokensPerS: number, repeat = 0): ResultRow[] => {
     const c = testColumns(runId);
-    return [metricRow(c, 'matmul_gflops', { samples: calibration }), metricRow(c, 'tokens_per_s', { samples: normal(r, tokensPerS, tokensPerS * 0.03, 20) })];
+    return [metricRow(c, 'matmul_gflops', { samples: calibration }), metricRow(c, 'tokens_per_s', { samples: normal(r, tokensPerS, tokensPerS * 0.03, 20) })].map((row) => ({ ...row, repeat }));
   };
-  const steady = withCalibration('b', normal(r, 40, 0.4, 7), 1000);
+  // Three fresh runs on a steady machine, so the run-to-run noise is measured.
+  const steady = [0, 1, 2].flatMap((k) => withCalibration('b', normal(r, 40, 0.4, 7), 1000, k));
   // The same 40 GFLOP/s on average, but swinging from 4 to 76 within the run: timings mean nothing.
   const busy = withCalibration('c', [4, 76, 10, 70, 40, 20, 60], 300);
   const tps = compareRows(steady, busy).find((x) => x.metric === 'tokens_per_s')!;

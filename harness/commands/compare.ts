@@ -58,7 +58,9 @@ export function register(program: Command): void {
     .option('--allow-missing', 'accept baseline figures and runs that the current results lack (still listed in the table)')
     .addHelpText(
       'after',
-      '\nExit status: 0 no regression, 1 a regression or a missing figure (see --allow-missing), 2 bad input (including an invalid row).\nExamples:\n  seqarena compare --baseline quick results/pr-123\n  seqarena compare --baseline results/main results/pr-123 --out comment.md --no-normalize',
+      '\nExit status: 0 no regression, 1 a regression or a missing figure (see --allow-missing), 2 bad input (including an invalid row).\n' +
+        'Timings and resident memory are judged against their run-to-run noise, measured from a baseline saved from several fresh runs\n' +
+        '(seqarena baseline save RUN_1 RUN_2 RUN_3 …); with one run per side they are shown, not judged (exit 0, headline "⚠️ no timing judged").\nExamples:\n  seqarena compare --baseline quick results/pr-123\n  seqarena compare --baseline results/main results/pr-123 --out comment.md --no-normalize',
     )
     .action((dirArg: string | undefined, opts: { baseline?: string; config?: string; out?: string; normalize: boolean; allowMissing?: boolean }) => {
       const dir = resolveResultsDir(dirArg);
