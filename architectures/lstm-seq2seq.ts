@@ -140,10 +140,10 @@ class RecurrentSeq2Seq implements Seq2SeqModel {
   ) {
     const d = cfg.d_model;
     this.store = new ParamStore(cfg.seed);
-    this.sourceEmbedding = new Embedding(this.store, 'src_embed', io.vocabSize, d, cfg.embed_std);
-    this.targetEmbedding = new Embedding(this.store, 'tgt_embed', io.vocabSize, d, cfg.embed_std);
-    this.encoder = stackedLayers(this.store, 'enc', cfg.cell, Array(cfg.n_layers).fill(d), d, cfg.forget_bias);
-    this.decoder = stackedLayers(this.store, 'dec', cfg.cell, decoderInputDims(cfg), d, cfg.forget_bias);
+    this.sourceEmbedding = new Embedding(this.store, 'src_embed', io.vocabSize, d, cfg.embed_std, cfg.layer_kernels);
+    this.targetEmbedding = new Embedding(this.store, 'tgt_embed', io.vocabSize, d, cfg.embed_std, cfg.layer_kernels);
+    this.encoder = stackedLayers(this.store, 'enc', cfg.cell, Array(cfg.n_layers).fill(d), d, cfg.forget_bias, cfg.recurrence);
+    this.decoder = stackedLayers(this.store, 'dec', cfg.cell, decoderInputDims(cfg), d, cfg.forget_bias, cfg.recurrence);
     this.attention = new Attention(this.store, cfg.attention, d);
     this.wc = this.store.uniform('combine.wc', [2 * d, d], 1 / Math.sqrt(2 * d), 'decay');
     this.head = new OutputHead(this.store, this.targetEmbedding, d, io.vocabSize, cfg.tie_embeddings);

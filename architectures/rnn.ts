@@ -18,8 +18,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { Embedding, Linear, ParamStore, matmulLast, tensorBytes } from './layers.ts';
-import { gruCell, gruSequence, lstmCell, lstmSequence, rnnCell, rnnSequence } from './kernels/recurrence.ts';
+import { Embedding, Linear, ParamStore, layerKernelsOption, matmulLast, tensorBytes } from './layers.ts';
+import { RECURRENCE_IMPLS, gruCell, gruSequence, lstmCell, lstmSequence, rnnCell, rnnSequence, type RecurrenceImpl } from './kernels/recurrence.ts';
 import type { Architecture, DecodeState, Flops, LMModel, ModelIO, PresetName, StepOutput } from './types.ts';
 
 export const CELL_KINDS = ['rnn', 'lstm', 'gru'] as const;
@@ -47,6 +47,7 @@ export class RecurrentLayer {
     inDim: number,
     readonly hidden: number,
     forgetBias: number,
+    private readonly recurrence: RecurrenceImpl = 'auto',
   ) {
     const width = GATES[kind] * hidden;
     const limit = 1 / Math.sqrt(hidden);
@@ -82,15 +83,15 @@ export class RecurrentLayer {
     const wh = this.wh as tf.Tensor2D;
     switch (this.kind) {
       case 'lstm': {
-        const { hs, hT, cT } = lstmSequence(xProj, wh, state.h, state.c!);
+        const { hs, hT, cT } = lstmSequence(xProj, wh, state.h, state.c!, this.recurrence);
         return { hs, state: { h: hT, c: cT } };
       }
       case 'gru': {
-        const { hs, hT } = gruSequence(xProj, wh, this.bh as tf.Tensor1D, state.h);
+        const { hs, hT } = gruSequence(xProj, wh, this.bh as tf.Tensor1D, state.h, this.recurrence);
         return { hs, state: { h: hT } };
       }
       case 'rnn': {
-        const { hs, hT } = rnnSequence(xProj, wh, state.h);
+        const { hs, hT } = rnnSequence(xProj, wh, state.h, this.recurrence);
         return { hs, state: { h: hT } };
       }
     }
@@ -156,8 +157,16 @@ export class OutputHead {
   }
 }
 
-export function stackedLayers(store: ParamStore, prefix: string, kind: CellKind, inDims: number[], hidden: number, forgetBias: number): RecurrentLayer[] {
-  return inDims.map((inDim, i) => new RecurrentLayer(store, `${prefix}${i}`, kind, inDim, hidden, forgetBias));
+export function stackedLayers(
+  store: ParamStore,
+  prefix: string,
+  kind: CellKind,
+  inDims: number[],
+  hidden: number,
+  forgetBias: number,
+  recurrence: RecurrenceImpl = 'auto',
+): RecurrentLayer[] {
+  return inDims.map((inDim, i) => new RecurrentLayer(store, `${prefix}${i}`, kind, inDim, hidden, forgetBias, recurrence));
 }
 
 export function layerStateTensors(states: LayerState[]): tf.Tensor[] {
@@ -183,6 +192,12 @@ export const sizeFields = {
     .default(1)
     .describe("Std of the normal embedding init: 1 is PyTorch's nn.Embedding (GPT-2's 0.02 starves the ±1/√h input weights)"),
   seed: z.number().int().nonnegative().default(0).describe('Seed of the weight initialisation'),
+  // Optional, not defaulted, like layer_kernels: configs that leave them out keep their config hash.
+  recurrence: z
+    .enum(RECURRENCE_IMPLS)
+    .optional()
+    .describe('Recurrence over the sequence: `auto` (when omitted) the fused kernel on cpu/wasm and the WGSL one on webgpu, the composed reference elsewhere; `fused` or `reference` force one'),
+  layer_kernels: layerKernelsOption,
 };
 export const forgetBiasField = z.number().default(1).describe('Added to the LSTM forget-gate bias at init (0 = PyTorch)');
 
@@ -215,8 +230,8 @@ class RecurrentLM implements LMModel {
   ) {
     const d = cfg.d_model;
     this.store = new ParamStore(cfg.seed);
-    this.embedding = new Embedding(this.store, 'embed', io.vocabSize, d, cfg.embed_std);
-    this.layers = stackedLayers(this.store, 'layer', kind, Array(cfg.n_layers).fill(d), d, cfg.forget_bias ?? 0);
+    this.embedding = new Embedding(this.store, 'embed', io.vocabSize, d, cfg.embed_std, cfg.layer_kernels);
+    this.layers = stackedLayers(this.store, 'layer', kind, Array(cfg.n_layers).fill(d), d, cfg.forget_bias ?? 0, cfg.recurrence);
     this.head = new OutputHead(this.store, this.embedding, d, io.vocabSize, cfg.tie_embeddings);
   }
 

@@ -16,12 +16,20 @@
  *
  * Each exported `*Sequence` is the dispatcher models call: the fused kernel (recurrence-fused.ts) on the
  * cpu and wasm backends, the WGSL one (webgpu/recurrence.wgsl.ts; SEQARENA_WEBGPU_KERNELS=reference turns
- * it off) on webgpu, this reference elsewhere.
+ * it off) on webgpu, this reference elsewhere — unless `impl` (the model's `recurrence` option) forces one.
  */
 import { unstackTime } from '../layers.ts';
 import * as tf from '@tensorflow/tfjs';
 import { fusedRecurrenceSupported, gruSequenceFused, lstmSequenceFused, rnnSequenceFused } from './recurrence-fused.ts';
 import { gruSequenceWgsl, lstmSequenceWgsl, rnnSequenceWgsl, wgslRecurrenceSupported } from './webgpu/recurrence.wgsl.ts';
+
+/**
+ * Which recurrence a model runs: `auto` the backend's fused kernel (cpu/wasm; WGSL on webgpu) and this
+ * file's reference elsewhere; `fused` insists on a fused kernel (an error on a backend without one);
+ * `reference` the composed tfjs ops below, to check a figure against.
+ */
+export const RECURRENCE_IMPLS = ['auto', 'fused', 'reference'] as const;
+export type RecurrenceImpl = (typeof RECURRENCE_IMPLS)[number];
 
 export interface LstmSequenceOutput {
   hs: tf.Tensor3D; // (b, l, h) hidden state after every step
@@ -106,20 +114,28 @@ export function rnnSequenceReference(xProj: tf.Tensor3D, wh: tf.Tensor2D, h0: tf
   });
 }
 
+/** Which of the three a call runs: the WGSL kernels, the host (cpu/wasm) fused kernels, or the reference. */
+function pick(impl: RecurrenceImpl): 'wgsl' | 'fused' | 'reference' {
+  if (impl === 'reference') return 'reference';
+  if (wgslRecurrenceSupported()) return 'wgsl';
+  // 'fused' on a backend without one: the fused kernel's own error says which backends it runs on
+  return impl === 'fused' || fusedRecurrenceSupported() ? 'fused' : 'reference';
+}
+
 /** LSTM over a whole sequence. xProj: (b, l, 4h); wh: (h, 4h); h0, c0: (b, h). */
-export function lstmSequence(xProj: tf.Tensor3D, wh: tf.Tensor2D, h0: tf.Tensor2D, c0: tf.Tensor2D): LstmSequenceOutput {
-  if (wgslRecurrenceSupported()) return lstmSequenceWgsl(xProj, wh, h0, c0);
-  return fusedRecurrenceSupported() ? lstmSequenceFused(xProj, wh, h0, c0) : lstmSequenceReference(xProj, wh, h0, c0);
+export function lstmSequence(xProj: tf.Tensor3D, wh: tf.Tensor2D, h0: tf.Tensor2D, c0: tf.Tensor2D, impl: RecurrenceImpl = 'auto'): LstmSequenceOutput {
+  const run = { wgsl: lstmSequenceWgsl, fused: lstmSequenceFused, reference: lstmSequenceReference }[pick(impl)];
+  return run(xProj, wh, h0, c0);
 }
 
 /** GRU over a whole sequence. xProj: (b, l, 3h) including the input bias; wh: (h, 3h); bh: (3h); h0: (b, h). */
-export function gruSequence(xProj: tf.Tensor3D, wh: tf.Tensor2D, bh: tf.Tensor1D, h0: tf.Tensor2D): RecurrenceOutput {
-  if (wgslRecurrenceSupported()) return gruSequenceWgsl(xProj, wh, bh, h0);
-  return fusedRecurrenceSupported() ? gruSequenceFused(xProj, wh, bh, h0) : gruSequenceReference(xProj, wh, bh, h0);
+export function gruSequence(xProj: tf.Tensor3D, wh: tf.Tensor2D, bh: tf.Tensor1D, h0: tf.Tensor2D, impl: RecurrenceImpl = 'auto'): RecurrenceOutput {
+  const run = { wgsl: gruSequenceWgsl, fused: gruSequenceFused, reference: gruSequenceReference }[pick(impl)];
+  return run(xProj, wh, bh, h0);
 }
 
 /** Elman RNN over a whole sequence. xProj: (b, l, h); wh: (h, h); h0: (b, h). */
-export function rnnSequence(xProj: tf.Tensor3D, wh: tf.Tensor2D, h0: tf.Tensor2D): RecurrenceOutput {
-  if (wgslRecurrenceSupported()) return rnnSequenceWgsl(xProj, wh, h0);
-  return fusedRecurrenceSupported() ? rnnSequenceFused(xProj, wh, h0) : rnnSequenceReference(xProj, wh, h0);
+export function rnnSequence(xProj: tf.Tensor3D, wh: tf.Tensor2D, h0: tf.Tensor2D, impl: RecurrenceImpl = 'auto'): RecurrenceOutput {
+  const run = { wgsl: rnnSequenceWgsl, fused: rnnSequenceFused, reference: rnnSequenceReference }[pick(impl)];
+  return run(xProj, wh, h0);
 }
