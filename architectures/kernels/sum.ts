@@ -54,7 +54,8 @@ function implementation(): { kind: 'native' | 'js' | 'tfjs'; why: string } {
 export function sumInfo(): string {
   const { kind, why } = implementation();
   if (kind === 'tfjs') return `tfjs's own kernel (${why})`;
-  const where = kind === 'native' ? `native C (${nativeAddon()!.isa()}), columns split over the threads` : 'js (one loop, one thread; the native addon is not active)';
+  const reason = nativeAddon() ? 'the native addon was built before columnSums: node scripts/build-native.mjs' : 'the native addon is not active';
+  const where = kind === 'native' ? `native C (${nativeAddon()!.isa()}), columns split over the threads` : `js (one loop, one thread; ${currentChoice() === 'js' ? 'SEQARENA_SUM=js' : reason})`;
   return `${where} for sums over leading axes; other sums tfjs's own kernel (SEQARENA_SUM=tfjs for all)`;
 }
 
