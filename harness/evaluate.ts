@@ -10,7 +10,7 @@ import { pairMetrics } from '../tasks/translation-metrics.ts';
 import { SPECIALS, type Example, type LMExample, type PairExample, type TaskMetric } from '../tasks/types.ts';
 import { disposeBatch, makeBatch } from './batches.ts';
 import { forwardBatch, maskedCrossEntropy } from './loss.ts';
-import type { ResolvedRun } from './spec.ts';
+import { EVAL_BATCH, type ResolvedRun } from './spec.ts';
 
 /** The accuracy used for early stopping and time-to-target: accuracy on answers, or exact match for translation. */
 export function headlineAccuracy(metrics: TaskMetric[]): number {
@@ -84,7 +84,6 @@ async function tokenAccuracy(model: Model, examples: PairExample[], pad: number)
   return value;
 }
 
-const EVAL_BATCH = 32;
 
 /** Teacher-forced cross-entropy on the answer positions of `examples`, weighted by answer count (nats/token). */
 export async function heldOutLoss(run: ResolvedRun, model: Model, examples: Example[]): Promise<number> {

@@ -169,14 +169,31 @@ export function parseKeyValues(pairs: string[] | undefined, flag: string): Recor
   return out;
 }
 
-/** Memory estimate of a run in bytes, from the architecture's formulas (params, optimizer state, activations). */
+/** Sequences per evaluation batch (harness/evaluate.ts evaluates in batches of this many). */
+export const EVAL_BATCH = 32;
+
+/** Backends whose attention is the fused online-softmax kernel (no (L, L) scores held): kernels/attention.ts. */
+const LINEAR_ATTENTION_BACKENDS: readonly string[] = ['cpu', 'wasm', 'webgpu', 'auto'];
+
+/**
+ * Memory estimate of a run in bytes, from the architecture's formulas: parameters with AdamW's state and
+ * gradients (4 copies), plus the larger of training (activations kept for the backward pass, batch ×
+ * training length) and evaluation (an evaluation batch at the longest evaluated length, no backward).
+ * Attention's (b, heads, L, L) scores count only where the backend runs the composed reference; the
+ * fused kernel's memory is linear in L.
+ */
 export function estimateBytes(run: ResolvedRun): number {
   const params = run.arch.paramCount(run.config, run.io);
   const { dModel, nLayers } = run.arch.size(run.config);
-  const tokens = run.spec.training.batchSize * run.io.maxLen;
-  const activations = tokens * dModel * nLayers * 4 * 24;
-  const attention = run.arch.family === 'transformer' || run.arch.family === 'hybrid' ? run.spec.training.batchSize * nLayers * 4 * run.io.maxLen ** 2 * 4 * 3 : 0;
-  return params * 4 * 4 + activations + attention;
+  const quadratic = (run.arch.family === 'transformer' || run.arch.family === 'hybrid') && !LINEAR_ATTENTION_BACKENDS.includes(run.spec.backend);
+  const heads = typeof run.config.n_heads === 'number' ? run.config.n_heads : 4;
+  // Bytes of one pass over `batch` sequences of length `len`; `kept`: copies of the scores the pass holds.
+  const pass = (batch: number, len: number, kept: number) =>
+    batch * len * dModel * nLayers * 4 * 24 + (quadratic ? batch * nLayers * heads * len ** 2 * 4 * kept : 0);
+  const trainLen = run.task.maxLen(run.params);
+  const training = pass(run.spec.training.batchSize, trainLen, 3);
+  const evaluation = pass(EVAL_BATCH, run.io.maxLen, 1);
+  return params * 4 * 4 + Math.max(training, evaluation);
 }
 
 export function machineMemoryBytes(): number {

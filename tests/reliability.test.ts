@@ -13,6 +13,7 @@ import { readRows, ResultsFileError } from '../harness/results/io.ts';
 import { metricRow } from '../harness/results/rows.ts';
 import { SCHEMA_VERSION } from '../harness/results/schema.ts';
 import { runSuite } from '../harness/runner.ts';
+import { estimateBytes, resolveRun } from '../harness/spec.ts';
 import { cli } from './helpers.ts';
 import { testColumns } from './fixtures/columns.ts';
 
@@ -77,6 +78,20 @@ test('a spec that needs more memory than the machine has is skipped with the rea
   const [run] = readRows(dir).filter((r) => r.phase === 'run');
   assert.equal(run.status, 'skipped');
   assert.match(run.error ?? '', /estimated memory [\d.]+ GiB exceeds 80% of this machine's [\d.]+ GiB; use a smaller batch, length or preset/);
+});
+
+test('the memory estimate counts evaluation at its own batch, and (L, L) scores only where attention is not fused', () => {
+  // The performance table's command: training at L 256, evaluation up to 16 × 256 = 4096.
+  const at = (backend: string, arch = 'transformer') =>
+    estimateBytes(resolveRun({ arch, preset: 'micro', task: 'induction-heads', taskParams: { vocab_size: 32, seq_len: 256 }, training: { batchSize: 16 }, backend }));
+  const GiB = 2 ** 30;
+  // Fused attention (cpu, wasm, webgpu) holds no scores: well under a small machine's memory.
+  assert.ok(at('wasm') < 4 * GiB, `wasm: ${(at('wasm') / GiB).toFixed(1)} GiB`);
+  assert.equal(at('wasm'), at('webgpu'));
+  // The composed reference (tensorflow backend) holds 32 × 2 layers × 4 heads × 4096² scores at evaluation.
+  assert.ok(at('tensorflow') - at('wasm') >= 32 * 2 * 4 * 4096 ** 2 * 4, `tensorflow: ${(at('tensorflow') / GiB).toFixed(1)} GiB`);
+  // A recurrence has no scores on any backend.
+  assert.equal(at('tensorflow', 'lstm'), at('wasm', 'lstm'));
 });
 
 test('Ctrl-C during a suite keeps finished runs; --resume runs only the rest', async () => {
