@@ -1,29 +1,20 @@
 #!/usr/bin/env bash
 # Packs what scripts/gpu-check.sh needs on a GPU machine that has no Node and no network, into .gpu/
-# (git-ignored, about 50 MiB): this machine's Node binary, the suite bundled into one ES module with
-# esbuild, tfjs's wasm binaries, Dawn for linux-x64 (npm `webgpu`, pruned to that platform), and the
-# Vulkan/EGL loader packages (Debian amd64) in case the GPU machine lacks them.
+# (git-ignored, about 30 MiB): this machine's Node binary, the suite bundled by scripts/gpu-bundle.sh
+# (one ES module for the CLI and one for each module the kernel pools' worker threads load, tfjs's wasm
+# binaries, Dawn for linux-x64 from npm `webgpu`), and the Vulkan/EGL loader packages (Debian amd64) in
+# case the GPU machine lacks them.
 # Run it on an x86-64 Linux machine after `npm ci`:   bash scripts/gpu-pack.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 pack=.gpu
 rm -rf "$pack/app" "$pack/app.tar.xz" "$pack/debs"
-mkdir -p "$pack/app/node_modules/webgpu/dist/linux-x64" "$pack/debs"
+mkdir -p "$pack/debs"
 
 [ "$(uname -m)" = x86_64 ] || { echo "gpu-pack: build on x86-64 (this is $(uname -m))" >&2; exit 2; }
 
-# 1. The suite as one ES module. CommonJS dependencies (tfjs-backend-wasm) need require/__dirname;
-#    SEQARENA_ENTRY makes the runner re-execute this bundle for each run's child process.
-banner="import { createRequire as __cr } from 'node:module'; import { fileURLToPath as __fu } from 'node:url'; import { dirname as __dn } from 'node:path';
-const require = __cr(import.meta.url); const __filename = __fu(import.meta.url); const __dirname = __dn(__filename);
-process.env.SEQARENA_ENTRY ??= __filename;"
-npx esbuild harness/main.ts --bundle --platform=node --format=esm --target=node20 --minify \
-  --outfile="$pack/app/seqarena.mjs" --banner:js="$banner" \
-  --external:webgpu --external:@resvg/resvg-js --external:playwright-core \
-  --external:@tensorflow/tfjs-node-gpu --external:@tensorflow/tfjs-node --log-level=warning
-cp node_modules/@tensorflow/tfjs-backend-wasm/dist/*.wasm "$pack/app/"
-cp node_modules/webgpu/index.js node_modules/webgpu/package.json "$pack/app/node_modules/webgpu/"
-cp node_modules/webgpu/dist/linux-x64/dawn.node "$pack/app/node_modules/webgpu/dist/linux-x64/"
+# 1. The suite bundled (the CLI, the kernel pools' worker modules, wasm binaries, Dawn).
+bash scripts/gpu-bundle.sh "$pack/app"
 echo "{\"git_sha\": \"$(git rev-parse --short=12 HEAD)\", \"packed\": \"$(date -u +%FT%TZ)\"}" > "$pack/app/pack.json"
 tar -C "$pack" -cJf "$pack/app.tar.xz" app
 rm -rf "$pack/app"

@@ -13,6 +13,7 @@
 import { Worker } from 'node:worker_threads';
 import type { GemmArgs, GemmFn } from './gemm.ts';
 import { CONTROL_BYTES, GemmThread, MAX_THREADS, Slot, TILE_M, TILE_N, UNIT_MASK, assembleGemmModule, openCall, type GemmExports } from './gemm-wasm-kernel.ts';
+import { kernelModule, workerBootstrap } from './worker-loop.ts';
 
 export interface WasmGemm extends GemmFn {
   /** Threads a call runs on, the calling thread included. */
@@ -39,17 +40,7 @@ const MIN_MACS_PER_THREAD = 1 << 18;
 /** How long a starting worker may take to say it is ready (it loads TypeScript through tsx). */
 const WORKER_START_MS = 60_000;
 
-// a worker that fails to load says so through its ready slot (-1): its 'error' event cannot reach a
-// caller that is blocked waiting for it
-const WORKER_BOOTSTRAP = `
-const { workerData } = require('node:worker_threads');
-import(workerData.tsx).then((tsx) => { tsx.register(); return import(workerData.entry); }).catch((error) => {
-  const control = new Int32Array(workerData.memory.buffer, 0, ${CONTROL_BYTES / 4});
-  Atomics.store(control, ${Slot.ready} + workerData.index, -1);
-  Atomics.notify(control, ${Slot.ready} + workerData.index);
-  throw error;
-});
-`;
+const WORKER_BOOTSTRAP = workerBootstrap(CONTROL_BYTES / 4, Slot.ready);
 
 let compiled: WebAssembly.Module | null | undefined;
 
@@ -105,10 +96,11 @@ export function createWasmGemm(options: { threads: number; /** default MIN_MACS_
   const startWorker = (index: number): Worker => {
     Atomics.store(control, Slot.ready + index, 0);
     Atomics.store(control, Slot.quit + index, 0);
+    const entry = kernelModule('gemm-wasm-worker', import.meta.url);
     const worker = new Worker(WORKER_BOOTSTRAP, {
       eval: true,
       execArgv: [], // the parent's flags (--input-type=module, say) would change how the bootstrap is read
-      workerData: { tsx: import.meta.resolve('tsx/esm/api'), entry: new URL('./gemm-wasm-worker.ts', import.meta.url).href, memory, module, index },
+      workerData: { tsx: entry.tsx, entry: entry.url, memory, module, index },
     });
     worker.on('error', (error) => {
       workerFailure = error;
@@ -119,7 +111,7 @@ export function createWasmGemm(options: { threads: number; /** default MIN_MACS_
     const ready = Atomics.load(control, Slot.ready + index);
     if (ready !== 1) {
       void worker.terminate();
-      const why = ready === -1 ? 'failed to load gemm-wasm-worker.ts' : `did not start within ${WORKER_START_MS / 1000} s`;
+      const why = ready === -1 ? `failed to load ${entry.url}` : `did not start within ${WORKER_START_MS / 1000} s`;
       throw new Error(`GEMM worker ${index} ${why}; run with --threads 1 to use the calling thread alone`);
     }
     return worker;

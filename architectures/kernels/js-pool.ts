@@ -13,6 +13,7 @@
  */
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { kernelModule, workerBootstrap } from './worker-loop.ts';
 
 /** One piece of a task: `buffer` is the shared memory's current buffer, `params` the call's numbers. */
 export type PoolTask = (buffer: ArrayBufferLike, params: Float64Array, piece: number) => void;
@@ -39,16 +40,7 @@ const PAGE_BYTES = 65536;
 const MAXIMUM_PAGES = 32768;
 const WORKER_START_MS = 60_000;
 
-// a worker that fails to load says so through its ready slot (−1): its 'error' event cannot reach a caller blocked waiting for it
-const WORKER_BOOTSTRAP = `
-const { workerData } = require('node:worker_threads');
-import(workerData.tsx).then((tsx) => { tsx.register(); return import(workerData.entry); }).catch((error) => {
-  const control = new Int32Array(workerData.memory.buffer, 0, ${PARAMS_BYTE / 4});
-  Atomics.store(control, ${Slot.ready} + workerData.index, -1);
-  Atomics.notify(control, ${Slot.ready} + workerData.index);
-  throw error;
-});
-`;
+const WORKER_BOOTSTRAP = workerBootstrap(PARAMS_BYTE / 4, Slot.ready);
 
 /**
  * Take pieces of the open call until none is left; returns the first error a piece threw here. A piece is
@@ -123,10 +115,11 @@ export function createJsPool(tasksUrl: string, module: { POOL_TASKS: Record<stri
     const c = control();
     Atomics.store(c, Slot.ready + index, 0);
     Atomics.store(c, Slot.quit + index, 0);
+    const entry = kernelModule('js-pool-worker', import.meta.url);
     const worker = new Worker(WORKER_BOOTSTRAP, {
       eval: true,
       execArgv: [],
-      workerData: { tsx: import.meta.resolve('tsx/esm/api'), entry: new URL('./js-pool-worker.ts', import.meta.url).href, tasksUrl, memory, index },
+      workerData: { tsx: entry.tsx, entry: entry.url, tasksUrl, memory, index },
     });
     worker.on('error', (error) => {
       failure = error;

@@ -22,6 +22,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { nativeAddon } from './native.ts';
 import { createJsPool, POOL_DATA_BYTE, type JsPool } from './js-pool.ts';
+import { kernelModule } from './worker-loop.ts';
 import { BACKWARD_PARAMS, FORWARD_PARAMS, POOL_TASKS, SCAN_BLOCK } from './selective-scan-loops.ts';
 import { HOST_BACKENDS, registerHostKernel, float32Values as f32, type HostKernel } from './typed-kernel.ts';
 
@@ -58,7 +59,7 @@ export function scanSizes(u: number[], delta: number[], A: number[], B: number[]
 
 let pool: JsPool | null = null;
 function scanPool(): JsPool {
-  pool ??= createJsPool(new URL('./selective-scan-loops.ts', import.meta.url).href, { POOL_TASKS });
+  pool ??= createJsPool(kernelModule('selective-scan-loops', import.meta.url).url, { POOL_TASKS });
   return pool;
 }
 
