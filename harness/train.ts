@@ -4,6 +4,7 @@
  * checkpoints. Every tensor made per step is disposed.
  */
 import * as tf from '@tensorflow/tfjs';
+import { checkWgslPrograms } from '../architectures/kernels/webgpu/program.ts';
 import type { Model } from '../architectures/types.ts';
 import { disposeBatch, ExampleStream, makeBatch, takeExamples } from './batches.ts';
 import { loadCheckpoint, saveCheckpoint, type CheckpointPlan } from './checkpoint.ts';
@@ -90,6 +91,8 @@ export async function train(run: ResolvedRun, model: Model, hooks: TrainHooks = 
         loss = await update();
       }
       const ms = performance.now() - t0;
+      // a WGSL shader the GPU refused leaves its outputs unwritten: fail at the first step, naming it (webgpu only)
+      if (step === firstStep) await checkWgslPrograms();
       const record = { step, loss, ms, tokens: batch.tokens, wallSeconds: (performance.now() - start) / 1000 };
       disposeBatch(batch);
       outcome.steps.push(record);

@@ -23,7 +23,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { AttentionOptions } from '../attention.ts';
-import { ints, program, registerWebgpuKernel, runKernel, unpack, wgslActive } from './program.ts';
+import { ints, program, registerWebgpuKernel, runKernel, runProgram, unpack, wgsl, wgslActive } from './program.ts';
 
 const FORWARD = 'SeqarenaWgslFlashAttention';
 const GRAD_Q = 'SeqarenaWgslFlashAttentionGradQ';
@@ -42,7 +42,6 @@ function tileRows(hs: number): number {
 /** lse of a row that sees no key: below any real one, and exp(s − it) is never taken. */
 const NO_KEY = '-3.0e38';
 
-
 const prologue = `
   let lid = i32(localId.x);
   let block = i32(workgroupId.x);
@@ -53,25 +52,24 @@ const prologue = `
   let causal = uniforms.causal == 1;
   let scale = inverseSqrt(f32(HS));`;
 
-/** Forward: output (b, h, lq, hs) then lse (b, h, lq), packed flat. */
-function forwardCode(HS: number, TILE: number): string {
-  return `
-const HS = ${HS};
-const TILE = ${TILE};
-var<workgroup> kTile : array<f32, ${TILE * HS}>;
-var<workgroup> vTile : array<f32, ${TILE * HS}>;
-var<workgroup> maskTile : array<f32, TILE>;
-var<workgroup> tileCount : i32;
-fn main(index : i32) {
-  ${prologue}
-  let i = block * ${ROWS} + lid;            // query row
-  let row = min(i, lq - 1);
-  var qi : array<f32, HS>;
-  var acc : array<f32, HS>;
-  for (var x = 0; x < HS; x++) { qi[x] = q[(bh * lq + row) * HS + x]; acc[x] = 0.0; }
-  var m = ${NO_KEY};
-  var sum = 0.0;
-  let seen = select(lk, min(lk, row + uniforms.offset + 1), causal);   // keys j < seen are visible
+/** A program of this file: head size and tile rows are compile-time constants, then the shared prologue. */
+const attentionProgram = (HS: number, TILE: number, workgroup: Record<string, string>, body: string): string =>
+  wgsl({ consts: { HS, TILE }, workgroup, prologue, body });
+
+/** The workgroup memory of the passes over key tiles (forward and dQ). */
+const keyTileMemory = (HS: number, TILE: number): Record<string, string> => ({
+  kTile: `array<f32, ${TILE * HS}>`,
+  vTile: `array<f32, ${TILE * HS}>`,
+  maskTile: 'array<f32, TILE>',
+  tileCount: 'i32',
+});
+
+/**
+ * The walk of the forward and dQ over the key tiles a block of query rows sees (causally: those its last
+ * row sees), each tile loaded into workgroup memory; `visit` runs for every key jt of the tile that row i
+ * sees (j < seen, not masked).
+ */
+const overKeyTiles = (visit: string): string => `
   if (lid == 0) {
     let lastRow = min(lq, (block + 1) * ${ROWS}) - 1;
     let blockSeen = select(lk, min(lk, lastRow + uniforms.offset + 1), causal);
@@ -90,7 +88,24 @@ fn main(index : i32) {
     }
     workgroupBarrier();
     for (var jt = 0; jt < TILE; jt++) {
-      if (k0 + jt < seen && maskTile[jt] != 0.0) {
+      if (k0 + jt < seen && maskTile[jt] != 0.0) {${visit}
+      }
+    }
+    workgroupBarrier();
+  }`;
+
+/** Forward: output (b, h, lq, hs) then lse (b, h, lq), packed flat. */
+function forwardCode(HS: number, TILE: number): string {
+  return attentionProgram(HS, TILE, keyTileMemory(HS, TILE), `
+  let i = block * ${ROWS} + lid;            // query row
+  let row = min(i, lq - 1);
+  var qi : array<f32, HS>;
+  var acc : array<f32, HS>;
+  for (var x = 0; x < HS; x++) { qi[x] = q[(bh * lq + row) * HS + x]; acc[x] = 0.0; }
+  var m = ${NO_KEY};
+  var sum = 0.0;
+  let seen = select(lk, min(lk, row + uniforms.offset + 1), causal);   // keys j < seen are visible
+  ${overKeyTiles(`
         var s = 0.0;
         for (var x = 0; x < HS; x++) { s += qi[x] * kTile[jt * HS + x]; }
         s *= scale;
@@ -102,30 +117,17 @@ fn main(index : i32) {
         }
         let p = exp(s - m);
         sum += p;
-        for (var x = 0; x < HS; x++) { acc[x] += p * vTile[jt * HS + x]; }
-      }
-    }
-    workgroupBarrier();
-  }
+        for (var x = 0; x < HS; x++) { acc[x] += p * vTile[jt * HS + x]; }`)}
   if (i < lq) {
     let inv = select(0.0, 1.0 / sum, sum > 0.0);
     for (var x = 0; x < HS; x++) { result[(bh * lq + i) * HS + x] = acc[x] * inv; }
     result[uniforms.offLse + bh * lq + i] = select(${NO_KEY}, m + log(sum), sum > 0.0);
-  }
-}`;
+  }`);
 }
 
 /** dQ (b, h, lq, hs): per query row over key tiles. */
 function gradQCode(HS: number, TILE: number): string {
-  return `
-const HS = ${HS};
-const TILE = ${TILE};
-var<workgroup> kTile : array<f32, ${TILE * HS}>;
-var<workgroup> vTile : array<f32, ${TILE * HS}>;
-var<workgroup> maskTile : array<f32, TILE>;
-var<workgroup> tileCount : i32;
-fn main(index : i32) {
-  ${prologue}
+  return attentionProgram(HS, TILE, keyTileMemory(HS, TILE), `
   let i = block * ${ROWS} + lid;
   let row = min(i, lq - 1);
   var qi : array<f32, HS>;
@@ -139,25 +141,7 @@ fn main(index : i32) {
   let rowLse = lse[bh * lq + row];
   let rowD = rowDot[bh * lq + row];
   let seen = select(select(lk, min(lk, row + uniforms.offset + 1), causal), 0, rowLse <= ${NO_KEY});
-  if (lid == 0) {
-    let lastRow = min(lq, (block + 1) * ${ROWS}) - 1;
-    let blockSeen = select(lk, min(lk, lastRow + uniforms.offset + 1), causal);
-    tileCount = (blockSeen + TILE - 1) / TILE;
-  }
-  let tiles = workgroupUniformLoad(&tileCount);
-  for (var tile = 0; tile < tiles; tile++) {
-    let k0 = tile * TILE;
-    for (var e = lid; e < TILE * HS; e += ${ROWS}) {
-      let j = min(k0 + e / HS, lk - 1);
-      kTile[e] = k[(bh * lk + j) * HS + e % HS];
-      vTile[e] = v[(bh * lk + j) * HS + e % HS];
-    }
-    for (var e = lid; e < TILE; e += ${ROWS}) {
-      maskTile[e] = select(0.0, keyMask[batch * lk + min(k0 + e, lk - 1)], k0 + e < lk);
-    }
-    workgroupBarrier();
-    for (var jt = 0; jt < TILE; jt++) {
-      if (k0 + jt < seen && maskTile[jt] != 0.0) {
+  ${overKeyTiles(`
         var s = 0.0;
         var dp = 0.0;
         for (var x = 0; x < HS; x++) {
@@ -166,29 +150,22 @@ fn main(index : i32) {
         }
         let p = exp(s * scale - rowLse);
         let ds = p * (dp - rowD) * scale;
-        for (var x = 0; x < HS; x++) { dq[x] += ds * kTile[jt * HS + x]; }
-      }
-    }
-    workgroupBarrier();
-  }
+        for (var x = 0; x < HS; x++) { dq[x] += ds * kTile[jt * HS + x]; }`)}
   if (i < lq) {
     for (var x = 0; x < HS; x++) { result[(bh * lq + i) * HS + x] = dq[x]; }
-  }
-}`;
+  }`);
 }
 
 /** dK then dV, each (b, h, lk, hs), packed flat: per key row over query tiles. */
 function gradKVCode(HS: number, TILE: number): string {
-  return `
-const HS = ${HS};
-const TILE = ${TILE};
-var<workgroup> qTile : array<f32, ${TILE * HS}>;
-var<workgroup> gTile : array<f32, ${TILE * HS}>;    // dO rows
-var<workgroup> lseTile : array<f32, TILE>;
-var<workgroup> dTile : array<f32, TILE>;
-var<workgroup> firstTile : i32;
-fn main(index : i32) {
-  ${prologue}
+  const memory = {
+    qTile: `array<f32, ${TILE * HS}>`,
+    gTile: `array<f32, ${TILE * HS}>`, // dO rows
+    lseTile: 'array<f32, TILE>',
+    dTile: 'array<f32, TILE>',
+    firstTile: 'i32',
+  };
+  return attentionProgram(HS, TILE, memory, `
   let j = block * ${ROWS} + lid;            // key row
   let col = min(j, lk - 1);
   var kj : array<f32, HS>;
@@ -244,8 +221,7 @@ fn main(index : i32) {
       result[(bh * lk + j) * HS + x] = dk[x];
       result[uniforms.offV + (bh * lk + j) * HS + x] = dv[x];
     }
-  }
-}`;
+  }`);
 }
 
 function registerKernels(): void {
@@ -255,6 +231,7 @@ function registerKernels(): void {
     const TILE = tileRows(hs);
     const uni = ints({ heads: h, lq, lk, offset: lk - lq, causal: attrs.causal ? 1 : 0, offLse: b * h * lq * hs });
     const p = program({
+      kernel: FORWARD,
       key: `attention_forward_${hs}_${TILE}`,
       inputs: FORWARD_INPUTS,
       outputSize: b * h * lq * hs + b * h * lq,
@@ -263,7 +240,7 @@ function registerKernels(): void {
       uniforms: uni.declaration,
       code: forwardCode(hs, TILE),
     });
-    return backend.runWebGPUProgram(p, [q, k, v, keyMask], 'float32', uni.data);
+    return runProgram(backend, p, [q, k, v, keyMask], uni.data);
   });
   registerWebgpuKernel(GRAD_Q, GRAD_INPUTS, (inputs, backend, attrs) => {
     const [q, k] = inputs;
@@ -272,6 +249,7 @@ function registerKernels(): void {
     const TILE = tileRows(hs);
     const uni = ints({ heads: h, lq, lk, offset: lk - lq, causal: attrs.causal ? 1 : 0 });
     const p = program({
+      kernel: GRAD_Q,
       key: `attention_grad_q_${hs}_${TILE}`,
       inputs: GRAD_INPUTS,
       outputSize: b * h * lq * hs,
@@ -280,7 +258,7 @@ function registerKernels(): void {
       uniforms: uni.declaration,
       code: gradQCode(hs, TILE),
     });
-    return backend.runWebGPUProgram(p, inputs, 'float32', uni.data);
+    return runProgram(backend, p, inputs, uni.data);
   });
   registerWebgpuKernel(GRAD_KV, GRAD_INPUTS, (inputs, backend, attrs) => {
     const [q, k] = inputs;
@@ -289,6 +267,7 @@ function registerKernels(): void {
     const TILE = tileRows(hs);
     const uni = ints({ heads: h, lq, lk, offset: lk - lq, causal: attrs.causal ? 1 : 0, offV: b * h * lk * hs });
     const p = program({
+      kernel: GRAD_KV,
       key: `attention_grad_kv_${hs}_${TILE}`,
       inputs: GRAD_INPUTS,
       outputSize: 2 * b * h * lk * hs,
@@ -297,7 +276,7 @@ function registerKernels(): void {
       uniforms: uni.declaration,
       code: gradKVCode(hs, TILE),
     });
-    return backend.runWebGPUProgram(p, inputs, 'float32', uni.data);
+    return runProgram(backend, p, inputs, uni.data);
   });
 }
 

@@ -14,12 +14,17 @@
  *   - the entry is `fn main(index : i32)`, called with the flat global invocation index, and the
  *     backend's private `localId`, `workgroupId` are there for kernels that work per workgroup;
  *   - sizes that the shader needs at compile time (private array lengths, tile sizes) are `const`s in the
- *     source and part of the shader key; the rest are uniforms, so one pipeline serves many shapes.
+ *     source and part of the shader key; the rest are uniforms, so one pipeline serves many shapes;
+ *   - a program runs through `runProgram`, never the backend's runWebGPUProgram directly: the GPU's
+ *     verdict on its first compilation is captured in an error scope, so a shader that does not compile
+ *     fails with its kernel's name (Dawn would only print a warning and let the dispatch write nothing).
  */
 import * as tf from '@tensorflow/tfjs';
 
 /** The members of tfjs-backend-webgpu's WebGPUProgram that a program sets. */
 export interface WgslProgram {
+  /** The tfjs kernel it belongs to (seqarena's own field: the backend ignores it). */
+  kernel: string;
   variableNames: string[];
   outputShape: number[];
   shaderKey: string;
@@ -33,9 +38,16 @@ export interface WgslProgram {
 
 /** The members of tfjs-backend-webgpu's WebGPUBackend that the kernels use. */
 export interface WebgpuBackend {
+  device: GpuErrorScopes;
   runWebGPUProgram(program: WgslProgram, inputs: tf.TensorInfo[], dtype: 'float32', uniforms?: Uniform[], output?: tf.TensorInfo): tf.TensorInfo;
   makeTensorInfo(shape: number[], dtype: 'float32'): tf.TensorInfo;
   disposeData(dataId: object): boolean;
+}
+
+/** GPUDevice's error scopes (WebGPU §22.3). */
+export interface GpuErrorScopes {
+  pushErrorScope(filter: 'validation' | 'out-of-memory' | 'internal'): void;
+  popErrorScope(): Promise<{ message: string } | null>;
 }
 
 export interface Uniform {
@@ -58,6 +70,8 @@ export function ints(values: Record<string, number>): { declaration: string; dat
  * constant the code bakes in.
  */
 export function program(options: {
+  /** The tfjs kernel the program belongs to, for error messages. */
+  kernel: string;
   key: string;
   inputs: string[];
   outputSize: number;
@@ -71,6 +85,7 @@ export function program(options: {
     throw new Error(`WGSL kernel ${options.key}: ${options.workgroups.join(' × ')} workgroups exceed ${limit} in one dimension; split the call`);
   }
   return {
+    kernel: options.kernel,
     variableNames: options.inputs,
     outputShape: [options.outputSize],
     shaderKey: `seqarena_${options.key}`,
@@ -80,6 +95,78 @@ export function program(options: {
     uniforms: options.uniforms,
     getUserCode: () => options.code,
   };
+}
+
+/** A WGSL program the GPU refused (WebGPU validation): the kernel, the program's key and the GPU's message. */
+export class WgslCompileError extends Error {
+  constructor(
+    readonly kernel: string,
+    readonly key: string,
+    gpuMessage: string,
+  ) {
+    super(`WGSL kernel ${kernel}: program ${key} does not compile on this GPU: ${gpuMessage}`);
+    this.name = 'WgslCompileError';
+  }
+}
+
+/** Per device, each program key's verdict: in flight (the GPU has not answered), fine, or refused. */
+const verdicts = new WeakMap<object, Map<string, Promise<void> | 'ok' | WgslCompileError>>();
+
+/**
+ * Run a program on the backend (output: a new tensor, or `output` to write into). The first run of a key
+ * on a device, where the backend compiles it, sits in a validation error scope; the verdict arrives
+ * asynchronously, so a refused program throws its WgslCompileError from its next run on (and from
+ * `checkWgslPrograms` at once). Later runs of a key take no scope: every dispatch costs the same.
+ */
+export function runProgram(backend: WebgpuBackend, p: WgslProgram, inputs: tf.TensorInfo[], uniforms?: Uniform[], output?: tf.TensorInfo): tf.TensorInfo {
+  let byKey = verdicts.get(backend.device);
+  if (!byKey) verdicts.set(backend.device, (byKey = new Map()));
+  const key = p.shaderKey;
+  const verdict = byKey.get(key);
+  if (verdict instanceof WgslCompileError) throw verdict;
+  // the backend appends the inputs' ranks and types to shaderKey in place: a program run again (a
+  // recurrence's step) would otherwise get a longer key, and a new pipeline, on every run
+  const run = (): tf.TensorInfo => {
+    try {
+      return backend.runWebGPUProgram(p, inputs, 'float32', uniforms, output);
+    } finally {
+      p.shaderKey = key;
+    }
+  };
+  if (verdict !== undefined) return run();
+  backend.device.pushErrorScope('validation');
+  try {
+    return run();
+  } finally {
+    const answer = backend.device.popErrorScope().then((error) => {
+      byKey.set(key, error ? new WgslCompileError(p.kernel, key, error.message) : 'ok');
+    });
+    byKey.set(key, answer);
+  }
+}
+
+/**
+ * Wait for the GPU's verdict on every WGSL program compiled so far on the active backend's device;
+ * throws the first refused one's WgslCompileError. The training loop calls it after its first step.
+ */
+export async function checkWgslPrograms(backend: WebgpuBackend = tf.backend() as unknown as WebgpuBackend): Promise<void> {
+  const byKey = verdicts.get(backend.device);
+  if (!byKey) return;
+  await Promise.all([...byKey.values()].filter((v) => v instanceof Promise));
+  for (const verdict of byKey.values()) if (verdict instanceof WgslCompileError) throw verdict;
+}
+
+/**
+ * A program's source in the one shape every kernel here writes, so the preambles are written once:
+ * compile-time `consts` (`const N = 16;`, part of the shader key), `workgroup` arrays
+ * (`var<workgroup> name : type;`), helper `functions`, then `fn main(index : i32)`, which opens with the
+ * `prologue` (the invocation's indices and the uniforms it reads, shared by a kernel's programs) and runs
+ * the `body`.
+ */
+export function wgsl(parts: { consts?: Record<string, number>; workgroup?: Record<string, string>; functions?: string; prologue?: string; body: string }): string {
+  const consts = Object.entries(parts.consts ?? {}).map(([name, value]) => `const ${name} = ${value};`);
+  const shared = Object.entries(parts.workgroup ?? {}).map(([name, type]) => `var<workgroup> ${name} : ${type};`);
+  return [...consts, ...shared, parts.functions ?? '', 'fn main(index : i32) {', parts.prologue ?? '', parts.body, '}'].filter((line) => line.trim() !== '').join('\n');
 }
 
 /**
@@ -142,22 +229,20 @@ export function wgslActive(backendName: string = tf.getBackend()): boolean {
 }
 
 /** A contiguous range of a flat buffer copied into a tensor of its own (a kernel with several outputs packs them into one program's output). */
-export function copyRange(backend: WebgpuBackend, source: tf.TensorInfo, offset: number, shape: number[]): tf.TensorInfo {
+export function copyRange(kernel: string, backend: WebgpuBackend, source: tf.TensorInfo, offset: number, shape: number[]): tf.TensorInfo {
   const size = shape.reduce((a, b) => a * b, 1);
   const uni = ints({ offset, size });
   const p = program({
+    kernel,
     key: 'copy_range',
     inputs: ['source'],
     outputSize: size,
     workgroupSize: 64,
     workgroups: cover(size, 64),
     uniforms: uni.declaration,
-    code: `
-fn main(index : i32) {
-  if (index < uniforms.size) { result[index] = source[uniforms.offset + index]; }
-}`,
+    code: wgsl({ body: '  if (index < uniforms.size) { result[index] = source[uniforms.offset + index]; }' }),
   });
-  return { ...backend.runWebGPUProgram(p, [source], 'float32', uni.data), shape };
+  return { ...runProgram(backend, p, [source], uni.data), shape };
 }
 
 /** Split a flat packed output into pieces of the given shapes, in order (tfjs ops: slices and reshapes). */

@@ -22,7 +22,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { LstmSequenceOutput, RecurrenceOutput } from '../recurrence.ts';
-import { copyRange, cover, ints, program, registerWebgpuKernel, runKernel, unpack, wgslActive, type WebgpuBackend, type WgslProgram } from './program.ts';
+import { copyRange, cover, ints, program, registerWebgpuKernel, runKernel, runProgram, unpack, wgsl, wgslActive, type WebgpuBackend, type WgslProgram } from './program.ts';
 
 const STEP_WG = 64;
 
@@ -30,6 +30,16 @@ const STEP_WG = 64;
 const ACTIVATIONS = `
 fn sigmoid(x : f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
 fn tanhSafe(x : f32) -> f32 { let e = exp(-2.0 * abs(x)); return sign(x) * (1.0 - e) / (1.0 + e); }`;
+
+/**
+ * For the forward steps, whose sequence of states is the output: unit k of h_{t−1} for row bi, h0 at
+ * t = 0, else from the previous step's slice of the output (so: this step's offset).
+ */
+const PREVIOUS_STATE = `
+fn previousState(bi : i32, k : i32, t : i32, so : i32, hidden : i32) -> f32 {
+  if (t == 0) { return h0[bi * hidden + k]; }
+  return result[so - hidden + k];
+}`;
 
 /** The invocation's (batch row bi, unit j) and the step's geometry. */
 const STEP_PROLOGUE = `
@@ -63,24 +73,21 @@ function walk(backend: WebgpuBackend, p: WgslProgram, inputs: tf.TensorInfo[], g
   const out = backend.makeTensorInfo([size], 'float32');
   for (let s = 0; s < l; s++) {
     const t = backward ? l - 1 - s : s;
-    backend.runWebGPUProgram(p, inputs, 'float32', ints({ ...geometry, t }).data, out);
+    runProgram(backend, p, inputs, ints({ ...geometry, t }).data, out);
   }
   return out;
 }
 
-function stepProgram(key: string, inputs: string[], b: number, h: number, size: number, geometry: Record<string, number>, body: string): WgslProgram {
+function stepProgram(kernel: string, key: string, inputs: string[], b: number, h: number, size: number, geometry: Record<string, number>, body: string): WgslProgram {
   return program({
+    kernel,
     key,
     inputs,
     outputSize: size,
     workgroupSize: STEP_WG,
     workgroups: cover(b * h, STEP_WG),
     uniforms: ints({ ...geometry, t: 0 }).declaration,
-    code: `${ACTIVATIONS}
-fn main(index : i32) {
-  ${STEP_PROLOGUE}
-  ${body}
-}`,
+    code: wgsl({ functions: ACTIVATIONS + (body.includes('previousState(') ? PREVIOUS_STATE : ''), prologue: STEP_PROLOGUE, body }),
   });
 }
 
@@ -111,8 +118,7 @@ const RNN_BACKWARD = 'SeqarenaWgslRnnSequenceGrad';
 const RNN_STEP = `
   var z = xProj[so + j];
   for (var k = 0; k < hidden; k++) {
-    var hk : f32;
-    if (t == 0) { hk = h0[bi * hidden + k]; } else { hk = result[so - hidden + k]; }
+    let hk = previousState(bi, k, t, so, hidden);
     z += hk * wh[k * hidden + j];
   }
   result[so + j] = tanhSafe(z);`;
@@ -141,8 +147,7 @@ const LSTM_STEP = `
   var zg = xProj[go + 2 * hidden + j];
   var zo = xProj[go + 3 * hidden + j];
   for (var k = 0; k < hidden; k++) {
-    var hk : f32;
-    if (t == 0) { hk = h0[bi * hidden + k]; } else { hk = result[so - hidden + k]; }
+    let hk = previousState(bi, k, t, so, hidden);
     let w = k * gh + j;
     zi += hk * wh[w];
     zf += hk * wh[w + hidden];
@@ -203,15 +208,13 @@ const GRU_STEP = `
   var az = bh[hidden + j];
   var an = bh[2 * hidden + j];
   for (var k = 0; k < hidden; k++) {
-    var hk : f32;
-    if (t == 0) { hk = h0[bi * hidden + k]; } else { hk = result[so - hidden + k]; }
+    let hk = previousState(bi, k, t, so, hidden);
     let w = k * gh + j;
     ar += hk * wh[w];
     az += hk * wh[w + hidden];
     an += hk * wh[w + 2 * hidden];
   }
-  var hPrev : f32;
-  if (t == 0) { hPrev = h0[bi * hidden + j]; } else { hPrev = result[so - hidden + j]; }
+  let hPrev = previousState(bi, j, t, so, hidden);
   let r = sigmoid(xProj[xo + j] + ar);
   let z = sigmoid(xProj[xo + hidden + j] + az);
   let n = tanhSafe(xProj[xo + 2 * hidden + j] + r * an);
@@ -258,13 +261,13 @@ function registerKernels(): void {
   registerWebgpuKernel(RNN_FORWARD, ['xProj', 'wh', 'h0'], (inputs, backend) => {
     const [b, l, h] = inputs[0].shape;
     const geometry = { b, l, hidden: h };
-    const p = stepProgram('rnn_step', ['xProj', 'wh', 'h0'], b, h, b * l * h, geometry, RNN_STEP);
+    const p = stepProgram(RNN_FORWARD, 'rnn_step', ['xProj', 'wh', 'h0'], b, h, b * l * h, geometry, RNN_STEP);
     return { ...walk(backend, p, inputs, geometry, l, b * l * h, false), shape: [b, l, h] };
   });
   registerWebgpuKernel(RNN_BACKWARD, ['dhs', 'hs', 'wh'], (inputs, backend) => {
     const [b, l, h] = inputs[1].shape;
     const geometry = { b, l, hidden: h };
-    const p = stepProgram('rnn_back_step', ['dhs', 'hs', 'wh'], b, h, b * l * h, geometry, RNN_BACK_STEP);
+    const p = stepProgram(RNN_BACKWARD, 'rnn_back_step', ['dhs', 'hs', 'wh'], b, h, b * l * h, geometry, RNN_BACK_STEP);
     return { ...walk(backend, p, inputs, geometry, l, b * l * h, true), shape: [b, l, h] };
   });
 
@@ -273,9 +276,9 @@ function registerKernels(): void {
     const h = inputs[1].shape[0];
     const seq = b * l * h;
     const geometry = { b, l, hidden: h, offC: seq, offGates: 2 * seq };
-    const p = stepProgram('lstm_step', ['xProj', 'wh', 'h0', 'c0'], b, h, 6 * seq, geometry, LSTM_STEP);
+    const p = stepProgram(LSTM_FORWARD, 'lstm_step', ['xProj', 'wh', 'h0', 'c0'], b, h, 6 * seq, geometry, LSTM_STEP);
     const packed = walk(backend, p, inputs, geometry, l, 6 * seq, false);
-    const outputs = [copyRange(backend, packed, 0, [b, l, h]), copyRange(backend, packed, seq, [b, l, h]), copyRange(backend, packed, 2 * seq, [b, l, 4 * h])];
+    const outputs = [copyRange(LSTM_FORWARD, backend, packed, 0, [b, l, h]), copyRange(LSTM_FORWARD, backend, packed, seq, [b, l, h]), copyRange(LSTM_FORWARD, backend, packed, 2 * seq, [b, l, 4 * h])];
     backend.disposeData(packed.dataId);
     return outputs;
   });
@@ -283,7 +286,7 @@ function registerKernels(): void {
     const [b, l, h] = inputs[0].shape;
     const seq = b * l * h;
     const geometry = { b, l, hidden: h, offDc: 4 * seq };
-    const p = stepProgram('lstm_back_step', ['dhs', 'dcs', 'gates', 'cs', 'c0', 'wh'], b, h, 5 * seq, geometry, LSTM_BACK_STEP);
+    const p = stepProgram(LSTM_BACKWARD, 'lstm_back_step', ['dhs', 'dcs', 'gates', 'cs', 'c0', 'wh'], b, h, 5 * seq, geometry, LSTM_BACK_STEP);
     return walk(backend, p, inputs, geometry, l, 5 * seq, true);
   });
 
@@ -292,9 +295,9 @@ function registerKernels(): void {
     const h = inputs[1].shape[0];
     const seq = b * l * h;
     const geometry = { b, l, hidden: h, offSaved: seq };
-    const p = stepProgram('gru_step', ['xProj', 'wh', 'bh', 'h0'], b, h, 5 * seq, geometry, GRU_STEP);
+    const p = stepProgram(GRU_FORWARD, 'gru_step', ['xProj', 'wh', 'bh', 'h0'], b, h, 5 * seq, geometry, GRU_STEP);
     const packed = walk(backend, p, inputs, geometry, l, 5 * seq, false);
-    const outputs = [copyRange(backend, packed, 0, [b, l, h]), copyRange(backend, packed, seq, [b, l, 4 * h])];
+    const outputs = [copyRange(GRU_FORWARD, backend, packed, 0, [b, l, h]), copyRange(GRU_FORWARD, backend, packed, seq, [b, l, 4 * h])];
     backend.disposeData(packed.dataId);
     return outputs;
   });
@@ -302,7 +305,7 @@ function registerKernels(): void {
     const [b, l, h] = inputs[0].shape;
     const seq = b * l * h;
     const geometry = { b, l, hidden: h, offDh: 3 * seq };
-    const p = stepProgram('gru_back_step', ['dhs', 'saved', 'hs', 'h0', 'wh'], b, h, 4 * seq, geometry, GRU_BACK_STEP);
+    const p = stepProgram(GRU_BACKWARD, 'gru_back_step', ['dhs', 'saved', 'hs', 'h0', 'wh'], b, h, 4 * seq, geometry, GRU_BACK_STEP);
     return walk(backend, p, inputs, geometry, l, 4 * seq, true);
   });
 }

@@ -29,7 +29,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { scanSizes } from '../selective-scan-fused.ts';
-import { cover, ints, program, registerWebgpuKernel, runKernel, unpack, wgslActive, type WebgpuBackend } from './program.ts';
+import { cover, ints, program, registerWebgpuKernel, runKernel, runProgram, unpack, wgsl, wgslActive, type WebgpuBackend } from './program.ts';
 
 const FORWARD = 'SeqarenaWgslSelectiveScan';
 const BACKWARD = 'SeqarenaWgslSelectiveScanGrad';
@@ -65,30 +65,38 @@ function geometry(u: tf.TensorInfo, A: tf.TensorInfo, chunk: number): Geometry {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// The WGSL passes. Shared prologue: the invocation's (sequence s, chunk c, channel d) for the passes that
-// run one invocation per chunk and channel, workgroups (⌈di / WG⌉, nc, b).
+// The WGSL passes, on two shared prologues: the per-chunk passes run one invocation per (sequence s,
+// chunk c, channel d), workgroups (⌈di / WG⌉, nc, b); the carries one per (sequence s, channel d, state k).
 
-const chunkChannel = (WG: number): string => `
+const perChunk = (WG: number): string => `
   let lid = i32(localId.x);
   let d = i32(workgroupId.x) * ${WG} + lid;
   let c = i32(workgroupId.y);
   let s = i32(workgroupId.z);
   let l = uniforms.l;
   let di = uniforms.di;
-  let t0 = c * T;`;
+  let t0 = c * T;
+  let t1 = min(t0 + T, l);`;
+
+const perState = `
+  let di = uniforms.di;
+  let nc = uniforms.nc;
+  if (index >= uniforms.b * di * N) { return; }
+  let k = index % N;
+  let d = (index / N) % di;
+  let s = index / (N * di);`;
+
+/** A per-chunk pass with n states and chunks of T steps. */
+const chunkPass = (N: number, T: number, WG: number, body: string, workgroup?: Record<string, string>): string =>
+  wgsl({ consts: { N, T }, workgroup, prologue: perChunk(WG), body });
 
 /** Pass 1: each chunk from a zero state → summary (b, nc, di, 2n) = [h̃ (n) | M (n)]. */
 function summariesCode(N: number, T: number, WG: number): string {
-  return `
-const N = ${N};
-const T = ${T};
-fn main(index : i32) {
-  ${chunkChannel(WG)}
+  return chunkPass(N, T, WG, `
   if (d >= di) { return; }
   var h : array<f32, N>;
   var m : array<f32, N>;
   for (var k = 0; k < N; k++) { h[k] = 0.0; m[k] = 1.0; }
-  let t1 = min(t0 + T, l);
   for (var t = t0; t < t1; t++) {
     let i = (s * l + t) * di + d;          // (b, l, di)
     let dt = delta[i];
@@ -104,42 +112,27 @@ fn main(index : i32) {
   for (var k = 0; k < N; k++) {
     result[o + k] = h[k];
     result[o + N + k] = m[k];
-  }
-}`;
+  }`);
 }
 
 /** Pass 2 (forward): one invocation per (s, d, k) carries the state over chunks → entering (b, nc, di, n). */
 function carryCode(N: number): string {
-  return `
-const N = ${N};
-fn main(index : i32) {
-  let di = uniforms.di;
-  let nc = uniforms.nc;
-  if (index >= uniforms.b * di * N) { return; }
-  let k = index % N;
-  let d = (index / N) % di;
-  let s = index / (N * di);
+  return wgsl({ consts: { N }, prologue: perState, body: `
   var H = 0.0;
   for (var c = 0; c < nc; c++) {
     let row = (s * nc + c) * di + d;
     result[row * N + k] = H;
     H = summary[row * 2 * N + N + k] * H + summary[row * 2 * N + k];
-  }
-}`;
+  }` });
 }
 
 /** Pass 3 (forward): rerun each chunk from the state entering it → y (b, l, di). */
 function outputsCode(N: number, T: number, WG: number): string {
-  return `
-const N = ${N};
-const T = ${T};
-fn main(index : i32) {
-  ${chunkChannel(WG)}
+  return chunkPass(N, T, WG, `
   if (d >= di) { return; }
   var h : array<f32, N>;
   let o = ((s * uniforms.nc + c) * di + d) * N;       // (b, nc, di, n)
   for (var k = 0; k < N; k++) { h[k] = entering[o + k]; }
-  let t1 = min(t0 + T, l);
   for (var t = t0; t < t1; t++) {
     let i = (s * l + t) * di + d;
     let dt = delta[i];
@@ -151,21 +144,15 @@ fn main(index : i32) {
       y += C[bc + k] * h[k];
     }
     result[i] = y + D[d] * x;
-  }
-}`;
+  }`);
 }
 
 /** Backward pass 2: each chunk's adjoint from a zero end → S (b, nc, di, n) = a_start ⊙ g̃_start. */
 function adjointSummariesCode(N: number, T: number, WG: number): string {
-  return `
-const N = ${N};
-const T = ${T};
-fn main(index : i32) {
-  ${chunkChannel(WG)}
+  return chunkPass(N, T, WG, `
   if (d >= di) { return; }
   var g : array<f32, N>;                 // a_{t+1} ⊙ g_{t+1}: zero past the chunk's end
   for (var k = 0; k < N; k++) { g[k] = 0.0; }
-  let t1 = min(t0 + T, l);
   for (var t = t1 - 1; t >= t0; t--) {
     let i = (s * l + t) * di + d;
     let dt = delta[i];
@@ -176,21 +163,12 @@ fn main(index : i32) {
     }
   }
   let o = ((s * uniforms.nc + c) * di + d) * N;
-  for (var k = 0; k < N; k++) { result[o + k] = g[k]; }
-}`;
+  for (var k = 0; k < N; k++) { result[o + k] = g[k]; }`);
 }
 
 /** Backward pass 3: one invocation per (s, d, k) → HR (b, nc, di, 2n) = [H entering (n) | R from the right (n)]. */
 function carryBothWaysCode(N: number): string {
-  return `
-const N = ${N};
-fn main(index : i32) {
-  let di = uniforms.di;
-  let nc = uniforms.nc;
-  if (index >= uniforms.b * di * N) { return; }
-  let k = index % N;
-  let d = (index / N) % di;
-  let s = index / (N * di);
+  return wgsl({ consts: { N }, prologue: perState, body: `
   var H = 0.0;
   for (var c = 0; c < nc; c++) {
     let row = (s * nc + c) * di + d;
@@ -202,8 +180,7 @@ fn main(index : i32) {
     let row = (s * nc + c) * di + d;
     result[row * 2 * N + N + k] = R;
     R = adjoint[row * N + k] + summary[row * 2 * N + N + k] * R;
-  }
-}`;
+  }` });
 }
 
 /**
@@ -214,13 +191,8 @@ fn main(index : i32) {
  * workgroup barriers of the channel reduction stay in uniform control flow.
  */
 function gradientsCode(N: number, T: number, WG: number): string {
-  return `
-const N = ${N};
-const T = ${T};
-var<workgroup> partB : array<f32, ${WG * N}>;
-var<workgroup> partC : array<f32, ${WG * N}>;
-fn main(index : i32) {
-  ${chunkChannel(WG)}
+  const partials = { partB: `array<f32, ${WG * N}>`, partC: `array<f32, ${WG * N}>` };
+  return chunkPass(N, T, WG, `
   let live = d < di;
   let dd = min(d, di - 1);               // channel whose inputs an idle invocation reads
   let group = i32(workgroupId.x);
@@ -289,8 +261,7 @@ fn main(index : i32) {
   if (live) {
     let o = ((s * uniforms.nc + c) * di + d) * N;
     for (var k = 0; k < N; k++) { result[uniforms.offA + o + k] = gA[k]; }
-  }
-}`;
+  }`, partials);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -298,9 +269,10 @@ fn main(index : i32) {
 
 const CHUNK_WG = 64;
 
-function runSummaries(backend: WebgpuBackend, g: Geometry, u: tf.TensorInfo, delta: tf.TensorInfo, A: tf.TensorInfo, B: tf.TensorInfo): tf.TensorInfo {
+function runSummaries(kernel: string, backend: WebgpuBackend, g: Geometry, u: tf.TensorInfo, delta: tf.TensorInfo, A: tf.TensorInfo, B: tf.TensorInfo): tf.TensorInfo {
   const uni = ints({ l: g.l, di: g.di, nc: g.nc });
   const p = program({
+    kernel,
     key: `scan_summaries_${g.n}_${g.T}`,
     inputs: ['u', 'delta', 'A', 'B'],
     outputSize: g.b * g.nc * g.di * 2 * g.n,
@@ -309,16 +281,18 @@ function runSummaries(backend: WebgpuBackend, g: Geometry, u: tf.TensorInfo, del
     uniforms: uni.declaration,
     code: summariesCode(g.n, g.T, CHUNK_WG),
   });
-  return backend.runWebGPUProgram(p, [u, delta, A, B], 'float32', uni.data);
+  return runProgram(backend, p, [u, delta, A, B], uni.data);
 }
 
 function registerKernels(): void {
   registerWebgpuKernel(FORWARD, FORWARD_INPUTS, ([u, delta, A, B, C, D], backend, attrs) => {
     const g = geometry(u, A, attrs.chunk as number);
-    const summary = runSummaries(backend, g, u, delta, A, B);
+    const summary = runSummaries(FORWARD, backend, g, u, delta, A, B);
     const carryUniforms = ints({ b: g.b, di: g.di, nc: g.nc });
-    const entering = backend.runWebGPUProgram(
+    const entering = runProgram(
+      backend,
       program({
+        kernel: FORWARD,
         key: `scan_carry_${g.n}`,
         inputs: ['summary'],
         outputSize: g.b * g.nc * g.di * g.n,
@@ -328,12 +302,13 @@ function registerKernels(): void {
         code: carryCode(g.n),
       }),
       [summary],
-      'float32',
       carryUniforms.data,
     );
     const outUniforms = ints({ l: g.l, di: g.di, nc: g.nc });
-    const y = backend.runWebGPUProgram(
+    const y = runProgram(
+      backend,
       program({
+        kernel: FORWARD,
         key: `scan_outputs_${g.n}_${g.T}`,
         inputs: ['u', 'delta', 'A', 'B', 'C', 'D', 'entering'],
         outputSize: g.b * g.l * g.di,
@@ -343,7 +318,6 @@ function registerKernels(): void {
         code: outputsCode(g.n, g.T, CHUNK_WG),
       }),
       [u, delta, A, B, C, D, entering],
-      'float32',
       outUniforms.data,
     );
     backend.disposeData(summary.dataId);
@@ -353,10 +327,12 @@ function registerKernels(): void {
 
   registerWebgpuKernel(BACKWARD, BACKWARD_INPUTS, ([u, delta, A, B, C, dy], backend, attrs) => {
     const g = geometry(u, A, attrs.chunk as number);
-    const summary = runSummaries(backend, g, u, delta, A, B);
+    const summary = runSummaries(BACKWARD, backend, g, u, delta, A, B);
     const chunkUniforms = ints({ l: g.l, di: g.di, nc: g.nc });
-    const adjoint = backend.runWebGPUProgram(
+    const adjoint = runProgram(
+      backend,
       program({
+        kernel: BACKWARD,
         key: `scan_adjoints_${g.n}_${g.T}`,
         inputs: ['delta', 'A', 'C', 'dy'],
         outputSize: g.b * g.nc * g.di * g.n,
@@ -366,12 +342,13 @@ function registerKernels(): void {
         code: adjointSummariesCode(g.n, g.T, CHUNK_WG),
       }),
       [delta, A, C, dy],
-      'float32',
       chunkUniforms.data,
     );
     const carryUniforms = ints({ b: g.b, di: g.di, nc: g.nc });
-    const HR = backend.runWebGPUProgram(
+    const HR = runProgram(
+      backend,
       program({
+        kernel: BACKWARD,
         key: `scan_carry_both_${g.n}`,
         inputs: ['summary', 'adjoint'],
         outputSize: g.b * g.nc * g.di * 2 * g.n,
@@ -381,7 +358,6 @@ function registerKernels(): void {
         code: carryBothWaysCode(g.n),
       }),
       [summary, adjoint],
-      'float32',
       carryUniforms.data,
     );
     const WG = channelsPerGroup(g.n);
@@ -397,8 +373,10 @@ function registerKernels(): void {
       offB: sizes.du + sizes.ddelta + sizes.dA,
       offC: sizes.du + sizes.ddelta + sizes.dA + sizes.dB,
     });
-    const packed = backend.runWebGPUProgram(
+    const packed = runProgram(
+      backend,
       program({
+        kernel: BACKWARD,
         key: `scan_gradients_${g.n}_${g.T}_${WG}`,
         inputs: ['u', 'delta', 'A', 'B', 'C', 'dy', 'HR'],
         outputSize: sizes.du + sizes.ddelta + sizes.dA + sizes.dB + sizes.dC,
@@ -408,7 +386,6 @@ function registerKernels(): void {
         code: gradientsCode(g.n, g.T, WG),
       }),
       [u, delta, A, B, C, dy, HR],
-      'float32',
       gradUniforms.data,
     );
     for (const info of [summary, adjoint, HR]) backend.disposeData(info.dataId);
