@@ -1,8 +1,9 @@
 /** Shared test helpers: backend selection, closeness checks, tensor-leak checks, step-by-step decoding against the full forward. */
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import type { DecodeState, StepOutput } from '../architectures/types.ts';
+import type { DecodeState, LMModel, StepOutput } from '../architectures/types.ts';
 import { initEngine, type BackendName } from '../harness/engine.ts';
+import { resolveRun } from '../harness/spec.ts';
 import { nativeAddon, withoutNative } from '../architectures/kernels/native.ts';
 
 /** Switch to a backend (with the engine's missing kernels registered). */
@@ -101,6 +102,34 @@ export async function webgpuSkipReason(): Promise<string | null> {
   } catch (error) {
     return (error as Error).message;
   }
+}
+
+/** The scale a tolerance is relative to: the largest magnitude of the expected values, at least 1. */
+export const magnitude = (a: ArrayLike<number>): number => Math.max(1, ...Array.from(a, Math.abs));
+
+/**
+ * A nano `arch` language model (MQAR sizes: L 16, vocabulary 16, batch 2 of `tokens`) gives the same loss
+ * (mean square of its logits) and gradients for every weight on webgpu, where its WGSL kernels run, as on
+ * cpu, within `tolerance` of each output's magnitude.
+ */
+export async function assertModelOnWebgpuEqualsCpu(arch: string, tokens: number[], tolerance = 1e-4): Promise<void> {
+  const run = resolveRun({ arch, preset: 'nano', task: 'mqar', taskParams: { seq_len: 16, num_kv_pairs: 2, vocab_size: 16 } });
+  const on = async (backend: 'cpu' | 'webgpu'): Promise<Float32Array[]> => {
+    await useBackend(backend);
+    const model = run.arch.build(run.config, run.io) as LMModel;
+    const input = tf.tensor2d(tokens, [2, 16], 'int32');
+    const { value, grads } = tf.variableGrads(() => model.forward(input).square().mean() as tf.Scalar, model.trainableWeights);
+    const out = await Promise.all([value, ...Object.values(grads)].map(valuesOf));
+    tf.dispose([input, value, ...Object.values(grads)]);
+    model.dispose();
+    return out;
+  };
+  const reference = await on('cpu');
+  const gpu = await on('webgpu');
+  reference.forEach((want, i) => {
+    const err = maxAbsDiff(gpu[i], want);
+    assert.ok(err <= tolerance * magnitude(want), `${arch}: output ${i} (${i === 0 ? 'the loss' : 'a gradient'}) differs by ${err}`);
+  });
 }
 
 /** A tensor's values on any backend (webgpu reads back asynchronously only). */

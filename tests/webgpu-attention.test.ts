@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { attention, attentionReference, type AttentionOptions } from '../architectures/kernels/attention.ts';
 import { attentionWgsl } from '../architectures/kernels/webgpu/attention.wgsl.ts';
-import { maxAbsDiff, useBackend, valuesOf, webgpuSkipReason } from './helpers.ts';
+import { magnitude, maxAbsDiff, useBackend, valuesOf, webgpuSkipReason } from './helpers.ts';
 
 const skip = (await webgpuSkipReason()) ?? false;
 const NAMES = ['out', 'dq', 'dk', 'dv'];
@@ -62,8 +62,6 @@ async function valueAndGrads(attend: Attend, { shapes, values, mask }: Inputs, c
   return result;
 }
 
-const scale = (a: ArrayLike<number>): number => Math.max(1, ...Array.from(a, Math.abs));
-
 test('the WGSL attention equals the reference, forward and the gradients of q, k and v', { skip }, async () => {
   for (const [index, c] of GRID.entries()) {
     const inputs = await makeInputs(c, 13 * index + 1);
@@ -75,7 +73,7 @@ test('the WGSL attention equals the reference, forward and the gradients of q, k
     const where = JSON.stringify(c);
     reference.forEach((want, i) => {
       const err = maxAbsDiff(wgsl[i], want);
-      assert.ok(err <= 1e-4 * scale(want), `${NAMES[i]} differs by ${err} (scale ${scale(want)}) at ${where}`);
+      assert.ok(err <= 1e-4 * magnitude(want), `${NAMES[i]} differs by ${err} (scale ${magnitude(want)}) at ${where}`);
     });
   }
 });

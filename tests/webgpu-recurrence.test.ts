@@ -9,9 +9,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { gruSequence, gruSequenceReference, lstmSequence, lstmSequenceReference, rnnSequence, rnnSequenceReference } from '../architectures/kernels/recurrence.ts';
 import { gruSequenceWgsl, lstmSequenceWgsl, rnnSequenceWgsl } from '../architectures/kernels/webgpu/recurrence.wgsl.ts';
-import type { LMModel } from '../architectures/types.ts';
-import { resolveRun } from '../harness/spec.ts';
-import { maxAbsDiff, useBackend, valuesOf, webgpuSkipReason } from './helpers.ts';
+import { assertModelOnWebgpuEqualsCpu, magnitude, maxAbsDiff, useBackend, valuesOf, webgpuSkipReason } from './helpers.ts';
 
 const skip = (await webgpuSkipReason()) ?? false;
 
@@ -60,8 +58,6 @@ async function valueAndGrads(run: Sequence, cell: Cell, shapes: number[][], valu
   return result;
 }
 
-const scale = (a: ArrayLike<number>): number => Math.max(1, ...Array.from(a, Math.abs));
-
 const CELLS: { cell: Cell; reference: Sequence; wgsl: Sequence; names: string[] }[] = [
   { cell: 'lstm', reference: lstmSequenceReference as Sequence, wgsl: lstmSequenceWgsl as Sequence, names: ['hs', 'hT', 'cT', 'dxProj', 'dwh', 'dh0', 'dc0'] },
   { cell: 'gru', reference: gruSequenceReference as Sequence, wgsl: gruSequenceWgsl as Sequence, names: ['hs', 'hT', 'dxProj', 'dwh', 'dbh', 'dh0'] },
@@ -79,7 +75,7 @@ for (const { cell, reference, wgsl, names } of CELLS) {
       assert.equal(tf.memory().numTensors, before, `the WGSL ${cell} leaked tensors`);
       want.forEach((w, i) => {
         const err = maxAbsDiff(got[i], w);
-        assert.ok(err <= 1e-4 * scale(w), `${cell} ${names[i]} differs by ${err} (scale ${scale(w)}) at (b, l, h) = (${b}, ${l}, ${h})`);
+        assert.ok(err <= 1e-4 * magnitude(w), `${cell} ${names[i]} differs by ${err} (scale ${magnitude(w)}) at (b, l, h) = (${b}, ${l}, ${h})`);
       });
     }
   });
@@ -116,21 +112,5 @@ test('on webgpu the recurrences pick the WGSL kernels, and SEQARENA_WEBGPU_KERNE
 });
 
 test('LSTM and GRU language models give the same loss and gradients on webgpu (WGSL recurrences) as on cpu', { skip }, async () => {
-  for (const arch of ['lstm', 'gru'] as const) {
-    const run = resolveRun({ arch, preset: 'nano', task: 'mqar', taskParams: { seq_len: 16, num_kv_pairs: 2, vocab_size: 16 } });
-    const tokens = [...Array(32)].map((_, i) => (i * 5) % 16);
-    const on = async (backend: 'cpu' | 'webgpu'): Promise<Float32Array[]> => {
-      await useBackend(backend);
-      const model = run.arch.build(run.config, run.io) as LMModel;
-      const input = tf.tensor2d(tokens, [2, 16], 'int32');
-      const { value, grads } = tf.variableGrads(() => model.forward(input).square().mean() as tf.Scalar, model.trainableWeights);
-      const out = await Promise.all([value, ...Object.values(grads)].map(valuesOf));
-      tf.dispose([input, value, ...Object.values(grads)]);
-      model.dispose();
-      return out;
-    };
-    const reference = await on('cpu');
-    const gpu = await on('webgpu');
-    reference.forEach((want, i) => assert.ok(maxAbsDiff(gpu[i], want) <= 1e-4 * scale(want), `${arch} output ${i} differs by ${maxAbsDiff(gpu[i], want)}`));
-  }
+  for (const arch of ['lstm', 'gru']) await assertModelOnWebgpuEqualsCpu(arch, [...Array(32)].map((_, i) => (i * 5) % 16));
 });
