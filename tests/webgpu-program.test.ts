@@ -1,11 +1,13 @@
 /**
  * The layer under the WGSL kernels (architectures/kernels/webgpu/program.ts) on Dawn's adapter (a software
  * one where there is no GPU): a shader that does not compile fails with its kernel's name instead of a
- * console warning, and a program run again keeps one pipeline.
+ * console warning, a program run again keeps one pipeline, and an input cast to float32 from bool (whose
+ * buffer still holds integers) reaches a kernel as floats.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
+import { attentionWgsl } from '../architectures/kernels/webgpu/attention.wgsl.ts';
 import { checkWgslPrograms, ints, program, runProgram, WgslCompileError, type WebgpuBackend } from '../architectures/kernels/webgpu/program.ts';
 import { useBackend, webgpuSkipReason } from './helpers.ts';
 
@@ -41,6 +43,18 @@ test('a program run many times (a recurrence step) keeps its key: one pipeline, 
   assert.equal(p.shaderKey, 'seqarena_test_repeated');
   assert.equal(Object.keys(backend.pipelineCache).length - before, 1);
   x.dispose();
+});
+
+test('a key mask cast to float32 from bool (an i32 buffer underneath) gives the WGSL attention what a float mask does', { skip }, async () => {
+  await useBackend('webgpu');
+  const [q, k, v] = [0, 1, 2].map((seed) => tf.randomNormal([2, 1, 5, 4], 0, 1, 'float32', seed) as tf.Tensor4D);
+  const tokens = tf.tensor2d([[3, 1, 0, 0, 2], [1, 1, 1, 0, 0]], [2, 5], 'int32');
+  const fromBool = tf.notEqual(tokens, 0).toFloat() as tf.Tensor2D;
+  const floats = tf.tensor2d([[1, 1, 0, 0, 1], [1, 1, 1, 0, 0]], [2, 5]);
+  const [a, b] = [fromBool, floats].map((keyMask) => attentionWgsl(q, k, v, { causal: false, keyMask }));
+  await checkWgslPrograms();
+  assert.deepEqual(Array.from(await a.data()), Array.from(await b.data()));
+  tf.dispose([q, k, v, tokens, fromBool, floats, a, b]);
 });
 
 test('a WGSL program that does not compile throws a WgslCompileError naming its kernel, and no other program is blamed', { skip }, async () => {

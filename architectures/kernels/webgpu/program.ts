@@ -39,6 +39,8 @@ export interface WgslProgram {
 /** The members of tfjs-backend-webgpu's WebGPUBackend that the kernels use. */
 export interface WebgpuBackend {
   device: GpuErrorScopes;
+  /** What each buffer holds: a tensor cast to float32 from bool or int32 keeps its i32 buffer ('bool', 'int32'). */
+  tensorMap: { get(dataId: object): { dtype: string } | undefined };
   runWebGPUProgram(program: WgslProgram, inputs: tf.TensorInfo[], dtype: 'float32', uniforms?: Uniform[], output?: tf.TensorInfo): tf.TensorInfo;
   makeTensorInfo(shape: number[], dtype: 'float32'): tf.TensorInfo;
   disposeData(dataId: object): boolean;
@@ -138,9 +140,10 @@ export function runProgram(backend: WebgpuBackend, p: WgslProgram, inputs: tf.Te
   try {
     return run();
   } finally {
-    const answer = backend.device.popErrorScope().then((error) => {
-      byKey.set(key, error ? new WgslCompileError(p.kernel, key, error.message) : 'ok');
-    });
+    const answer = backend.device.popErrorScope().then(
+      (error) => void byKey.set(key, error ? new WgslCompileError(p.kernel, key, error.message) : 'ok'),
+      () => void byKey.set(key, 'ok'), // no verdict (the device was lost): the backend reports that itself
+    );
     byKey.set(key, answer);
   }
 }
@@ -187,15 +190,42 @@ export function registerWebgpuKernel(kernelName: string, inputNames: string[], k
     kernelName,
     backendName: 'webgpu',
     kernelFunc: ({ inputs, backend, attrs }) => {
+      const gpu = backend as unknown as WebgpuBackend;
       const named = inputNames.map((name) => {
         const info = (inputs as Record<string, tf.TensorInfo | undefined>)[name];
         if (!info) throw new Error(`${kernelName}: input '${name}' is missing`);
         if (info.dtype !== 'float32') throw new Error(`${kernelName}: input '${name}' is ${info.dtype}, expected float32`);
         return info;
       });
-      return kernel(named, backend as unknown as WebgpuBackend, attrs as Record<string, unknown>);
+      const floats = named.map((info) => (gpu.tensorMap.get(info.dataId)?.dtype === 'float32' ? info : floatCopy(kernelName, gpu, info)));
+      try {
+        return kernel(floats, gpu, attrs as Record<string, unknown>);
+      } finally {
+        floats.forEach((info, i) => info !== named[i] && gpu.disposeData(info.dataId));
+      }
     },
   });
+}
+
+/**
+ * A float32 copy of an input whose buffer holds i32: tfjs-webgpu casts bool and int32 tensors to float32
+ * without converting their buffer (a padding mask `notEqual(…).toFloat()`, say), and a program that reads
+ * such an input as f32 would not compile.
+ */
+function floatCopy(kernel: string, backend: WebgpuBackend, source: tf.TensorInfo): tf.TensorInfo {
+  const size = source.shape.reduce((a, b) => a * b, 1);
+  const uni = ints({ size });
+  const p = program({
+    kernel,
+    key: 'float_copy',
+    inputs: ['source'],
+    outputSize: size,
+    workgroupSize: 64,
+    workgroups: cover(size, 64),
+    uniforms: uni.declaration,
+    code: wgsl({ body: '  if (index < uniforms.size) { result[index] = f32(source[index]); }' }),
+  });
+  return { ...runProgram(backend, p, [source], uni.data), shape: source.shape };
 }
 
 /** Run a kernel registered with registerWebgpuKernel on the active backend. */
