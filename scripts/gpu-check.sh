@@ -8,9 +8,11 @@
 #   here:  bash scripts/gpu-unpack.sh OUT_DIR/gpu-check.tar.gz   # into results/gpu/
 #
 # Parts, in this order, each under its share of the budget (timeout), each writing its rows as it goes;
-# a part that fails or runs out of time leaves what it finished and the next part still runs:
+# a part that fails or runs out of time leaves what it finished and the next part still runs (a peer run
+# that wrote no row gets one with the reason in its error column; a seqarena run out of time writes its
+# row with status timeout):
 #   1. peer        scripts/peer-pytorch.py --device cuda for transformer, lstm, mamba at the GPU-sized config (5% each)
-#   2. gpu-sized   seqarena run for the same three at the same config, induction heads, vocabulary 32 (12% each)
+#   2. gpu-sized   seqarena run for the same three at the same config, induction heads, vocabulary 32 (15% each)
 #   3. micro       seqarena micro at long lengths, to 16,384 where --max-memory-mb allows (20%)
 #   4. quick       the quick suite (what is left)
 # The GPU-sized config is d_model 512, 4 layers, 8 heads, L 2,048, batch 16.
@@ -83,8 +85,8 @@ finish() {
     echo "GPU: $gpu"
     cat "$res/parts.txt" 2>/dev/null
     if [ -s "$res/peer.csv" ]; then
-      echo "peer (PyTorch eager fp32, $peer_device): arch train_tokens/s step_ms decode_tokens/s peak_bytes error"
-      awk -F, 'NR > 1 { printf "  %s %.0f %.1f %.0f %s %s\n", $2, $11, $13, $14, $15, $18 }' "$res/peer.csv"
+      echo "peer (PyTorch eager fp32, $peer_device): arch train_tokens/s step_ms decode_tokens/s peak_bytes"
+      awk -F, 'NR > 1 { sub(/\r$/, ""); if ($18 != "") printf "  %s failed: %s\n", $2, $18; else printf "  %s %.0f %.1f %.0f %s\n", $2, $11, $13, $14, $15 }' "$res/peer.csv"
     fi
     "$python" - "$res" <<'PY' || true
 import glob, json, os, sys
@@ -104,31 +106,51 @@ PY
 }
 trap finish EXIT
 
-# part NAME PERCENT COMMAND...: run a part under its share of the budget and record its exit status.
+# part NAME SECONDS COMMAND...: run a part under its seconds (from `share`) and record its exit status.
 part() {
-  local name=$1 pct=$2; shift 2
-  local s; s=$(share "$pct")
-  if [ "$(left)" -le 0 ]; then echo "$name: not run (budget spent)" >> "$res/parts.txt"; return; fi
+  local name=$1 s=$2; shift 2
+  if [ "$(left)" -le 0 ]; then echo "$name: not run (budget spent)" | tee -a "$res/parts.txt"; return 255; fi
   local t0; t0=$(date +%s)
   timeout "$s" "$@" >> "$res/$name.log" 2>&1
   local rc=$?
   echo "$name: exit $rc$([ $rc = 124 ] && echo ' (ran out of its '"${s}"'s)') in $(( $(date +%s) - t0 ))s" | tee -a "$res/parts.txt"
+  return $rc
+}
+
+# A peer run that wrote no row (PyTorch missing, killed at its time, crashed) still gets one in peer.csv:
+# the arch, the device and the reason in the error column, the figures empty.
+peer_failed() {
+  local arch=$1 reason=$2
+  [ -s "$res/peer.csv" ] || echo "side,arch,device,device_name,torch,d_model,n_layers,seq_len,batch,params,train_tokens_per_s,train_tokens_per_s_std,step_ms,decode_tokens_per_s,peak_bytes,peak_kind,n,error" > "$res/peer.csv"
+  echo "pytorch-eager-fp32,$arch,$peer_device,,,$d,$layers,$L,$B,,,,,,,,,$(printf '%s' "$reason" | tr ',"\n' ';  ' | cut -c1-300)" >> "$res/peer.csv"
 }
 
 cd "$work"
 timeout 60 "${app[@]}" list --json > "$res/backends.json" 2>"$res/list.log" || true
 
 for arch in transformer lstm mamba; do
-  part "peer-$arch" 5 "$python" "$root/scripts/peer-pytorch.py" --arch "$arch" --device "$peer_device" --d-model $d \
+  rows=$(cat "$res/peer.csv" 2>/dev/null | wc -l)
+  s=$(share 5)
+  part "peer-$arch" "$s" "$python" "$root/scripts/peer-pytorch.py" --arch "$arch" --device "$peer_device" --d-model $d \
     --layers $layers --heads $heads --seq-len $L --batch $B --steps $steps --decode $decode --csv "$res/peer.csv"
+  rc=$?
+  if [ "$(cat "$res/peer.csv" 2>/dev/null | wc -l)" = "$rows" ]; then
+    case $rc in
+      255) peer_failed "$arch" "not run: the check's budget was spent" ;;
+      124) peer_failed "$arch" "killed at its ${s}s$(tail -n 1 "$res/peer-$arch.log" 2>/dev/null | sed 's/^./: &/')" ;;
+      *) peer_failed "$arch" "exit $rc$(tail -n 1 "$res/peer-$arch.log" 2>/dev/null | sed 's/^./: &/')" ;;
+    esac
+  fi
 done
 for arch in transformer lstm mamba; do
   extra=(); [ "$arch" = transformer ] && extra=(--set n_heads=$heads)
-  part "gpu-sized-$arch" 12 "${app[@]}" run --arch "$arch" --preset none --set d_model=$d --set n_layers=$layers "${extra[@]}" \
+  # seqarena's own time limit ends the run first, so a run out of time still writes its row (status timeout)
+  s=$(share 15)
+  part "gpu-sized-$arch" "$s" "${app[@]}" run --arch "$arch" --preset none --set d_model=$d --set n_layers=$layers "${extra[@]}" \
     --task induction-heads --task-param vocab_size=32 --seq-len $L --batch-size $B --steps $steps \
-    --backend "$backend" --time-limit 110 --out "$res/gpu-sized/$arch"
+    --backend "$backend" --time-limit $(( s > 20 ? s - 8 : s )) --out "$res/gpu-sized/$arch"
 done
-part micro 20 "${app[@]}" micro --backend "$backend" --lengths $lengths --width 64 --time-budget-ms $micro_budget_ms \
+part micro "$(share 20)" "${app[@]}" micro --backend "$backend" --lengths $lengths --width 64 --time-budget-ms $micro_budget_ms \
   --max-sample-ms 4000 --max-memory-mb 16384 --out "$res/micro-$backend"
-part "$suite" 100 "${app[@]}" bench --suite "$suite" --backend "$backend" --out "$res/$suite-$backend" --no-report \
+part "$suite" "$(share 100)" "${app[@]}" bench --suite "$suite" --backend "$backend" --out "$res/$suite-$backend" --no-report \
   --time-limit 120 $([ "${SEQARENA_GPU_TINY:-0}" = 1 ] && echo --steps 2)

@@ -29,7 +29,8 @@ scripts/gpu-unpack.sh reads:
   side,arch,device,device_name,torch,d_model,n_layers,seq_len,batch,params,train_tokens_per_s,
   train_tokens_per_s_std,step_ms,decode_tokens_per_s,peak_bytes,peak_kind,n,error
 (peak_kind: peak_device_bytes or peak_rss_bytes; error: empty, or the exception of a failed run, e.g.
-CUDA out of memory, with the figures left empty).
+CUDA out of memory, with the figures left empty). scripts/gpu-check.sh adds the row of a run that wrote
+none (PyTorch missing, killed at its share of the time, crashed): the figures empty, the reason in error.
 
 Usage (Debian: apt-get install python3-torch libopenblas0-pthread):
   /usr/bin/python3 scripts/peer-pytorch.py --arch transformer [--threads 2] [--steps 20] [--json]
@@ -344,7 +345,7 @@ def main():
     if args.csv:
         new = not os.path.exists(args.csv) or os.path.getsize(args.csv) == 0
         with open(args.csv, 'a', newline='') as f:
-            w = csv.DictWriter(f, fieldnames=CSV_FIELDS, extrasaction='ignore')
+            w = csv.DictWriter(f, fieldnames=CSV_FIELDS, extrasaction='ignore', lineterminator='\n')
             if new:
                 w.writeheader()
             w.writerow(result)
