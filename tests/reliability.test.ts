@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import type { BackendChoice } from '../harness/engine.ts';
 import { readRows, ResultsFileError } from '../harness/results/io.ts';
 import { metricRow } from '../harness/results/rows.ts';
 import { SCHEMA_VERSION } from '../harness/results/schema.ts';
@@ -82,7 +83,7 @@ test('a spec that needs more memory than the machine has is skipped with the rea
 
 test('the memory estimate counts evaluation at its own batch, and (L, L) scores only where attention is not fused', () => {
   // The performance table's command: training at L 256, evaluation up to 16 × 256 = 4096.
-  const at = (backend: string, arch = 'transformer') =>
+  const at = (backend: BackendChoice, arch = 'transformer') =>
     estimateBytes(resolveRun({ arch, preset: 'micro', task: 'induction-heads', taskParams: { vocab_size: 32, seq_len: 256 }, training: { batchSize: 16 }, backend }));
   const GiB = 2 ** 30;
   // Fused attention (cpu, wasm, webgpu) holds no scores: well under a small machine's memory.
