@@ -5,6 +5,7 @@
  * backend (the WGSL kernels, webgpu/).
  */
 import { fusedAttentionImplementation } from './attention-fused.ts';
+import { concatInfo } from './concat.ts';
 import { fusedCrossEntropyImplementation } from './cross-entropy.ts';
 import { fusedEmbeddingImplementation } from './embedding.ts';
 import { jsPoolThreads } from './js-pool.ts';
@@ -24,6 +25,7 @@ function fused(implementation: 'native' | 'wasm' | 'js', split: string, fallback
 const ACTIVE_KERNELS: Record<string, () => string> = {
   matmul: () => matmulInfo().detail,
   sum: sumInfo,
+  concat: concatInfo,
   attention: () => fused(fusedAttentionImplementation(), '(batch·head, query block)', 'wasm (SIMD loops, one thread; the native addon is not active)'),
   recurrence: () =>
     fused(

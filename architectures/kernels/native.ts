@@ -70,6 +70,9 @@ export interface NativeAddon {
   embeddingScatter?(dy: F32, ids: I32, dtable: F32, d: number): void;
   /** Column sums of a row-major (rows, cols) matrix: out (cols) = Σ_i x[i, :], each column in double in row order (native/src/sum.c). */
   columnSums?(x: F32, out: F32, rows: number, cols: number): void;
+  /** Row-block copies for Concat and SplitV (native/src/concat.c): out (rows, Σ w_i) = [parts_0 | parts_1 | …] with w_i = parts_i.length / rows, and its inverse. */
+  concatRows?(parts: F32[], out: F32, rows: number): void;
+  splitRows?(x: F32, parts: F32[], rows: number): void;
   selectiveScanBackward?(
     u: F32, delta: F32, A: F32, B: F32, C: F32, D: F32, dy: F32, du: F32, ddelta: F32, dA: F32, dB: F32, dC: F32, dD: F32,
     b: number, l: number, di: number, n: number,

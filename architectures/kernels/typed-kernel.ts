@@ -48,6 +48,16 @@ export function hostArray(backend: tf.KernelBackend, tensor: tf.TensorInfo): Flo
 }
 
 /**
+ * Whether hostArray can view this float32 tensor: always on wasm; on cpu only where its values are a
+ * Float32Array (a cast from int32 or bool keeps the source's Int32Array or Uint8Array under dtype float32).
+ */
+export function holdsFloat32Array(backend: tf.KernelBackend, tensor: tf.TensorInfo): boolean {
+  const b = backend as Backend & { data?: { get(dataId: object): { values?: unknown } }; typedArrayFromHeap?: unknown };
+  if (tensor.dtype !== 'float32') return false;
+  return b.typedArrayFromHeap !== undefined || b.data?.get(tensor.dataId).values instanceof Float32Array;
+}
+
+/**
  * An int32 tensor's values as an Int32Array, for reading (wasm: a view on the heap; cpu: its values
  * array, or a copy where the backend holds another kind of array). Do not write to it.
  */

@@ -17,7 +17,8 @@
   X(activations) \
   X(cross_entropy) \
   X(embedding) \
-  X(sum)
+  X(sum) \
+  X(concat)
 
 #define SEQARENA_DECLARE(name) void register_##name(napi_env env, napi_value exports);
 SEQARENA_MODULES(SEQARENA_DECLARE)

@@ -1,0 +1,168 @@
+/**
+ * TensorFlow.js's `Concat` and `SplitV` on the host backends (cpu, wasm) for float32 tensors along any
+ * axis, as copies of row blocks in place in the backend's memory. The Transformer's key/value
+ * projection is split into keys and values (SplitV forward, Concat in its gradient), and Mamba's input
+ * and x projections the same way. tfjs-wasm copies such blocks one `subarray` + `set` at a time in
+ * JavaScript, and its SplitV slices each piece out of a fresh copy of the whole input; tfjs-cpu's SplitV
+ * reads element by element through index arithmetic. Here:
+ *
+ *   concat along axis a:  parts_i (d₀ … d_{a−1}, n_i, …) viewed as (rows, w_i), rows = d₀ ⋯ d_{a−1},
+ *                         w_i = n_i · (the sizes after a);  out (rows, Σ w_i) = [parts_0 | parts_1 | …]
+ *   split along axis a:   the inverse, each piece's block of every row copied out
+ *
+ * over the native thread pool where the addon is built (native/src/concat.c: memcpy per block, ranges
+ * of rows to a thread), else by the JavaScript loops below. Every element is copied as it is, so the
+ * result is tfjs's bit for bit by construction (tests/concat.test.ts checks it on grids of shapes).
+ * Other dtypes, fewer than two non-empty inputs, and empty tensors go to tfjs's kernel, which stays one
+ * call away as the reference: SEQARENA_CONCAT=tfjs.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { nativeAddon, nativeStatus } from './native.ts';
+import { allocateFloat32, hostArray, holdsFloat32Array, HOST_BACKENDS } from './typed-kernel.ts';
+
+export const CONCAT_CHOICES = ['auto', 'native', 'js', 'tfjs'] as const;
+
+export type ConcatChoice = (typeof CONCAT_CHOICES)[number];
+
+let choice: ConcatChoice | undefined;
+
+function currentChoice(): ConcatChoice {
+  if (choice) return choice;
+  const raw = process.env.SEQARENA_CONCAT ?? 'auto';
+  if (!(CONCAT_CHOICES as readonly string[]).includes(raw)) {
+    throw new Error(`SEQARENA_CONCAT='${raw}' is not one of ${CONCAT_CHOICES.join(', ')} (auto: native where built, else js; tfjs: the backend's own Concat and SplitV, for checking a figure)`);
+  }
+  return (choice = raw as ConcatChoice);
+}
+
+/** 'auto': native where the addon has it, else the JavaScript loops; 'native' / 'js': that one; 'tfjs': the backend's own kernels. Default: SEQARENA_CONCAT, else auto. */
+export function setConcatChoice(next: ConcatChoice): void {
+  choice = next;
+}
+
+/** Which implementation the registered Concat and SplitV run now, and why tfjs's where it is tfjs's. */
+function implementation(): { kind: 'native' | 'js' | 'tfjs'; why: string } {
+  const c = currentChoice();
+  if (c === 'tfjs') return { kind: 'tfjs', why: 'SEQARENA_CONCAT=tfjs' };
+  if (c === 'js') return { kind: 'js', why: '' };
+  const addon = nativeAddon();
+  if (addon?.concatRows && addon.splitRows) return { kind: 'native', why: '' };
+  if (c === 'native') return { kind: 'tfjs', why: `SEQARENA_CONCAT=native: native ${nativeStatus().active ? 'addon built before concatRows (rebuild: node scripts/build-native.mjs)' : nativeStatus().detail}` };
+  return { kind: 'js', why: '' };
+}
+
+/** What `seqarena list` and env.json say about Concat and SplitV. */
+export function concatInfo(): string {
+  const { kind, why } = implementation();
+  if (kind === 'tfjs') return `tfjs's own kernels (${why})`;
+  const reason = nativeAddon() ? 'the native addon was built before concatRows: node scripts/build-native.mjs' : 'the native addon is not active';
+  const where = kind === 'native' ? 'native C (row-block copies) over the threads' : `js (row-block copies, one thread; ${currentChoice() === 'js' ? 'SEQARENA_CONCAT=js' : reason})`;
+  return `${where} for float32 Concat and SplitV along any axis; other dtypes tfjs's own kernels (SEQARENA_CONCAT=tfjs for all)`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+/** Rows shorter than this are copied element by element: a subarray per row would cost more than its copy. */
+const SET_MIN_WIDTH = 16;
+
+function copyBlock(from: Float32Array, fromStart: number, to: Float32Array, toStart: number, width: number): void {
+  if (width >= SET_MIN_WIDTH) to.set(from.subarray(fromStart, fromStart + width), toStart);
+  else for (let j = 0; j < width; j++) to[toStart + j] = from[fromStart + j];
+}
+
+/** out (rows, Σ w_i) = [parts_0 | parts_1 | …], with parts_i (rows, w_i) and w_i = parts_i.length / rows. */
+export function concatRowsJs(parts: Float32Array[], out: Float32Array, rows: number): void {
+  const widths = parts.map((p) => p.length / rows);
+  const total = widths.reduce((a, w) => a + w, 0);
+  for (let r = 0; r < rows; r++) {
+    let at = r * total;
+    parts.forEach((part, i) => {
+      copyBlock(part, r * widths[i], out, at, widths[i]);
+      at += widths[i];
+    });
+  }
+}
+
+/** The inverse of concatRowsJs: parts_i (rows, w_i) = the i-th block of columns of x (rows, Σ w_i). */
+export function splitRowsJs(x: Float32Array, parts: Float32Array[], rows: number): void {
+  const widths = parts.map((p) => p.length / rows);
+  const total = widths.reduce((a, w) => a + w, 0);
+  for (let r = 0; r < rows; r++) {
+    let at = r * total;
+    parts.forEach((part, i) => {
+      copyBlock(x, at, part, r * widths[i], widths[i]);
+      at += widths[i];
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Registration over tfjs's kernels, which are kept to delegate to.
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown };
+
+const size = (shape: number[]): number => tf.util.sizeFromShape(shape);
+
+function concatKernel(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { inputs, attrs, backend } = args as KernelArgs;
+    const { kind } = implementation();
+    const host = backend as tf.KernelBackend;
+    const all = Object.values(inputs) as tf.TensorInfo[]; // Concat's inputs are the list of tensors
+    const parts = all.filter((t) => size(t.shape) > 0);
+    if (kind === 'tfjs' || parts.length < 2 || !all.every((t) => holdsFloat32Array(host, t))) return original(args);
+    const axis = tf.util.parseAxisParam(attrs?.axis as number, all[0].shape)[0];
+    const shapes = all.map((t) => t.shape);
+    tf.backend_util.assertParamsConsistent(shapes, axis);
+    const outShape = tf.backend_util.computeOutShape(shapes, axis);
+    const out = allocateFloat32(host, outShape);
+    const views = parts.map((t) => hostArray(host, t));
+    const whole = hostArray(host, out);
+    const rows = size(outShape.slice(0, axis));
+    if (kind === 'native') nativeAddon()!.concatRows!(views, whole, rows);
+    else concatRowsJs(views, whole, rows);
+    return out;
+  };
+}
+
+function splitKernel(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const { inputs, attrs, backend } = args as KernelArgs;
+    const { kind } = implementation();
+    const host = backend as tf.KernelBackend;
+    const x = inputs.x as tf.TensorInfo;
+    if (kind === 'tfjs' || size(x.shape) === 0 || !holdsFloat32Array(host, x)) return original(args);
+    const axis = tf.util.parseAxisParam(attrs?.axis as number, x.shape)[0];
+    const requested = attrs?.numOrSizeSplits as number | number[];
+    // prepareSplitSize writes the size of a -1 piece into the array it is given
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, Array.isArray(requested) ? [...requested] : requested, axis);
+    const outs = sizes.map((s) => allocateFloat32(host, x.shape.map((d, a) => (a === axis ? s : d))));
+    const views = outs.filter((o) => size(o.shape) > 0).map((o) => hostArray(host, o)); // an empty piece has nothing to copy
+    const whole = hostArray(host, x);
+    const rows = size(x.shape.slice(0, axis));
+    if (kind === 'native') nativeAddon()!.splitRows!(whole, views, rows);
+    else splitRowsJs(whole, views, rows);
+    return outs;
+  };
+}
+
+const originals = new Map<string, tf.KernelConfig>();
+
+/** Put this file's Concat and SplitV over tfjs's on every host backend that is registered. Safe to call more than once. */
+export function registerConcatKernels(): void {
+  for (const [kernelName, wrap] of [
+    ['Concat', concatKernel],
+    ['SplitV', splitKernel],
+  ] as const) {
+    for (const backendName of HOST_BACKENDS) {
+      if (tf.findBackendFactory(backendName) === null && tf.findBackend(backendName) === null) continue;
+      const key = `${kernelName}/${backendName}`;
+      if (originals.has(key)) continue;
+      const original = tf.getKernel(kernelName, backendName);
+      if (!original) continue;
+      originals.set(key, original);
+      tf.unregisterKernel(kernelName, backendName);
+      tf.registerKernel({ ...original, kernelFunc: wrap(original.kernelFunc) });
+    }
+  }
+}
