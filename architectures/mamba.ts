@@ -27,7 +27,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { SCAN_IMPLS, selectiveScan } from './kernels/selective-scan.ts';
-import { Embedding, Linear, ParamStore, RMSNorm, silu, tensorBytes, layerKernelsOption } from './layers.ts';
+import { broadcastLeading, Embedding, Linear, ParamStore, RMSNorm, silu, tensorBytes, layerKernelsOption } from './layers.ts';
 import type { Architecture, DecodeState, Flops, LMModel, ModelIO, StepOutput } from './types.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -174,9 +174,9 @@ export class MambaMixer {
       const n = this.cfg.d_state;
       if (!this.xProj || !this.dtProj) {
         return {
-          delta: tf.broadcastTo(tf.softplus(this.dtBias), [b, l, di]) as tf.Tensor3D,
-          B: tf.broadcastTo(this.ltiB!, [b, l, n]) as tf.Tensor3D,
-          C: tf.broadcastTo(this.ltiC!, [b, l, n]) as tf.Tensor3D,
+          delta: broadcastLeading(tf.softplus(this.dtBias), [b, l, di]) as tf.Tensor3D,
+          B: broadcastLeading(this.ltiB!, [b, l, n]) as tf.Tensor3D,
+          C: broadcastLeading(this.ltiC!, [b, l, n]) as tf.Tensor3D,
         };
       }
       const r = this.dtProj.inDim;

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { causalConv1d, mamba, mambaLti, MambaLM, type MambaConfig } from '../architectures/mamba.ts';
+import { broadcastLeading } from '../architectures/layers.ts';
 import { PRESET_NAMES, type ModelIO } from '../architectures/types.ts';
 import { assertClose, assertNoLeak, assertStepsMatchForward, maxAbsDiff, useBackend } from './helpers.ts';
 
@@ -164,3 +165,28 @@ for (const backend of ['cpu', 'wasm'] as const) {
     });
   }
 }
+
+test('broadcastLeading: the value and the gradient of tf.broadcastTo, with the gradient one sum instead of a Slice and Add per copy', async () => {
+  for (const backend of ['cpu', 'wasm'] as const) {
+    await useBackend(backend);
+    for (const [tail, lead] of [[[5], [3, 7]], [[2, 3], [4]], [[1], [2, 1, 3]], [[6], []]] as const) {
+      const x = tf.randomNormal([...tail], 0, 1, 'float32', 7);
+      const shape = [...lead, ...tail];
+      const w = tf.randomNormal(shape, 0, 1, 'float32', 8); // a weighted loss, so each copy's gradient differs
+      const loss = (f: (v: tf.Tensor) => tf.Tensor) => (v: tf.Tensor) => f(v).mul(w).sum();
+      const ours = tf.valueAndGrad(loss((v) => broadcastLeading(v, shape)))(x);
+      const theirs = tf.valueAndGrad(loss((v) => tf.broadcastTo(v, shape)))(x);
+      assertClose(ours.value.dataSync(), theirs.value.dataSync(), 1e-6, 1e-5, `${backend} value ${shape}`);
+      assertClose(ours.grad.dataSync(), theirs.grad.dataSync(), 1e-6, 1e-5, `${backend} gradient ${shape}`);
+      assert.deepEqual(ours.grad.shape, x.shape);
+      tf.dispose([x, w, ours.value, ours.grad, theirs.value, theirs.grad]);
+    }
+    // Mamba-LTI's (b, l) = (16, 64) broadcasts: a handful of kernels, not one Slice and one Add per position.
+    const x = tf.variable(tf.ones([8]));
+    const profile = await tf.profile(() => tf.grad((v: tf.Tensor) => broadcastLeading(v, [16, 64, 8]).sum())(x).dispose());
+    const slices = profile.kernels.filter((k) => k.name === 'Slice').length;
+    assert.ok(profile.kernels.length < 20 && slices === 0, `${backend}: ${profile.kernels.length} kernels, ${slices} Slice`);
+    x.dispose();
+  }
+  assert.throws(() => broadcastLeading(tf.ones([3]), [2, 4]), /does not end in x's shape \[3\]/);
+});
