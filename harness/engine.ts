@@ -10,6 +10,7 @@ import { setJsPoolThreads } from '../architectures/kernels/js-pool.ts';
 import { registerMatmulKernels, setMatmulThreads } from '../architectures/kernels/matmul.ts';
 import { registerSumKernel } from '../architectures/kernels/sum.ts';
 import { registerConcatKernels } from '../architectures/kernels/concat.ts';
+import { registerIdentityKernel } from '../architectures/kernels/identity.ts';
 import { summarize } from './stats.ts';
 
 export const BACKEND_NAMES = ['wasm', 'cpu', 'tensorflow', 'webgpu'] as const;
@@ -137,11 +138,12 @@ export function setEngineThreads(n: number): void {
   process.env.SEQARENA_THREADS = String(n);
 }
 
-/** Kernels training needs that some backends lack, and the faster matmul, Sum, Concat and SplitV; registered once per process. */
+/** Kernels training needs that some backends lack, and the faster matmul, Sum, Concat, SplitV and (wasm) Identity; registered once per process. */
 function registerMissingKernels(): void {
   registerMatmulKernels();
   registerSumKernel();
   registerConcatKernels();
+  registerIdentityKernel();
   setMatmulThreads(engineThreads());
   setJsPoolThreads(engineThreads());
   // The gradient of tf.gather (embeddings) is UnsortedSegmentSum, which the wasm backend does not have.

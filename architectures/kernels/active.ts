@@ -8,6 +8,7 @@ import { fusedAttentionImplementation } from './attention-fused.ts';
 import { concatInfo } from './concat.ts';
 import { fusedCrossEntropyImplementation } from './cross-entropy.ts';
 import { fusedEmbeddingImplementation } from './embedding.ts';
+import { identityInfo } from './identity.ts';
 import { jsPoolThreads } from './js-pool.ts';
 import { matmulInfo, wasmGemm } from './matmul.ts';
 import { nativeAddon } from './native.ts';
@@ -26,6 +27,7 @@ const ACTIVE_KERNELS: Record<string, () => string> = {
   matmul: () => matmulInfo().detail,
   sum: sumInfo,
   concat: concatInfo,
+  identity: identityInfo,
   attention: () => fused(fusedAttentionImplementation(), '(batch·head, query block)', 'wasm (SIMD loops, one thread; the native addon is not active)'),
   recurrence: () =>
     fused(
