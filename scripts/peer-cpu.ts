@@ -73,6 +73,8 @@ function runPeer(arch: string): Figure {
   return { tokensPerS: j.train_tokens_per_s as number, std: j.train_tokens_per_s_std as number, n: j.n as number };
 }
 
+/** An argument as a shell would need it typed. */
+const shell = (a: string) => (/[\[\]\s*?]/.test(a) ? `'${a}'` : a);
 const fmt = (x: number) => Math.round(x).toLocaleString('en-US');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const git = (() => {
@@ -110,7 +112,7 @@ const lines = [
   }),
   '',
   `Machine: ${cpus()[0]?.model.trim()} (${cpus().length} cores), load average ${loadBefore.toFixed(1)} before, ${loadAfter.toFixed(1)} after; git ${git}; ${new Date().toISOString().slice(0, 10)}.`,
-  `seqarena: \`npx seqarena ${seqarenaArgs('ARCH', 'DIR').slice(1).join(' ')}\``,
+  `seqarena: \`npx seqarena ${seqarenaArgs('ARCH', 'DIR').slice(1).map(shell).join(' ')}\``,
   `PyTorch: \`/usr/bin/python3 ${peerArgs('ARCH').join(' ')}\` (mamba: --steps ${peerSteps('mamba')}; mamba_simple's layer with a log-depth parallel scan)`,
 ];
 console.log(lines.join('\n'));
