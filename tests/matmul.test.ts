@@ -41,6 +41,7 @@ const GEMM_SHAPES: [number, number, number, number][] = [
   [1, 130, 9, 11],
   [1, 5, 530, 7],
   [1, 64, 40, 520],
+  [2, 9, 20, 1100], // small C, k over five blocks (the last partial): every k block packed in one round
 ];
 
 test('native GEMM equals gemmReference for every transpose, batch stride and broadcast, on every ISA and thread count', { skip: noNative }, () => {
@@ -67,12 +68,17 @@ test('native GEMM equals gemmReference for every transpose, batch stride and bro
             const expected = new Float32Array(batch * m * n);
             gemmReference({ ...base, c: expected } as GemmArgs);
             for (const name of addon!.isas()) {
+              let serial: Float32Array | null = null;
               for (const t of [1, 3]) {
                 addon!.setIsa(name);
                 addon!.setThreads(t);
                 const c = new Float32Array(batch * m * n).fill(Number.NaN); // the GEMM overwrites C
                 gemm({ ...base, c });
-                assertClose(c, expected, 1e-4, 1e-4, `${name} ${t} threads (${batch}, ${m}, ${n}, ${k}) transA ${transA} transB ${transB} broadcast ${broadcast}`);
+                const where = `${name} ${t} threads (${batch}, ${m}, ${n}, ${k}) transA ${transA} transB ${transB} broadcast ${broadcast}`;
+                assertClose(c, expected, 1e-4, 1e-4, where);
+                // Threads split C, never a sum: the same bits on any thread count (block by block or all k blocks at once).
+                if (serial) assert.deepEqual(c, serial, `${where}: differs from 1 thread`);
+                serial = c;
               }
             }
           }

@@ -14,6 +14,9 @@
  *
  * When C has too few blocks to keep every thread busy (the skinny backward shapes, e.g. 64×256 with
  * k = 4096), the blocks shrink down to single panels and slivers until there are several per thread.
+ * When C is that small and k spans several blocks, every k block is packed in one round and each task
+ * walks all of them for its block of C, in k order: two pool rounds in all instead of two per k block
+ * (16 of them at k = 4096), with the same additions in the same order, so the same result bit for bit.
  *
  *   gemm(batch, m, n, k, transA, transB, a, strideA, b, strideB, c, strideC)   (typed arrays are Float32Array)
  */
@@ -70,6 +73,10 @@ static const gemm_kernel *kernel_for_isa(const char *isa) {
 #define MAX_NR 32
 /* Below this many multiply-adds a call runs on the calling thread: waking the pool costs more. */
 #define SERIAL_MACS (1L << 16)
+/* C of at most this many elements, with k over several blocks, packs all k blocks in one round... */
+#define WHOLE_K_MAX_C (1L << 16)
+/* ...if all of them fit in this many floats of packing space (16 MiB). */
+#define WHOLE_K_MAX_FLOATS (1L << 22)
 
 typedef struct {
   const gemm_kernel *kern;
@@ -79,24 +86,26 @@ typedef struct {
   long strideA, strideB, strideC;
   int batches, batchesA, batchesB;
   int mpanels, npanels;
-  /* the current k block */
-  int pc, kc;
-  float *ap, *bp; /* packed: ap + (ia·mpanels + panel)·kc·mr, bp + (ib·npanels + sliver)·kc·nr */
+  /* the k blocks of this round: kb0 … kb0 + kbn − 1, block kb at pc = kb·KC, kc = min(KC, k − pc) */
+  int kb0, kbn;
+  /* packed: block kb's A at ap + kb·ablock + (ia·mpanels + panel)·kc·mr, its B at bp + kb·bblock + (ib·npanels + sliver)·kc·nr */
+  float *ap, *bp;
+  size_t ablock, bblock;
   /* packing tasks */
   int groupsA, groupsB;
   /* compute tasks: batches × mtasks × ntasks blocks of mcp panels × ncs slivers */
   int mcp, ncs, mtasks, ntasks;
 } gemm_job;
 
-static void pack_a_panel(const gemm_job *j, int ia, int panel) {
-  const int mr = j->kern->mr, kc = j->kc, m = j->m, k = j->k;
+static void pack_a_panel(const gemm_job *j, int ia, int panel, int pc, int kc, float *ap) {
+  const int mr = j->kern->mr, m = j->m, k = j->k;
   const float *a = j->a + (long)ia * j->strideA;
-  float *dst = j->ap + ((long)ia * j->mpanels + panel) * (long)kc * mr;
+  float *dst = ap + ((long)ia * j->mpanels + panel) * (long)kc * mr;
   const int r0 = panel * mr;
   const int rows = m - r0 < mr ? m - r0 : mr;
   if (j->transA) { /* A stored (k, m): row p holds the column p of op(A) */
     for (int p = 0; p < kc; p++) {
-      const float *src = a + (long)(j->pc + p) * m + r0;
+      const float *src = a + (long)(pc + p) * m + r0;
       float *d = dst + (long)p * mr;
       int i = 0;
       for (; i < rows; i++) d[i] = src[i];
@@ -104,7 +113,7 @@ static void pack_a_panel(const gemm_job *j, int ia, int panel) {
     }
   } else { /* A stored (m, k) */
     for (int i = 0; i < rows; i++) {
-      const float *src = a + (long)(r0 + i) * k + j->pc;
+      const float *src = a + (long)(r0 + i) * k + pc;
       for (int p = 0; p < kc; p++) dst[(long)p * mr + i] = src[p];
     }
     for (int i = rows; i < mr; i++)
@@ -112,22 +121,22 @@ static void pack_a_panel(const gemm_job *j, int ia, int panel) {
   }
 }
 
-static void pack_b_sliver(const gemm_job *j, int ib, int sliver) {
-  const int nr = j->kern->nr, kc = j->kc, n = j->n, k = j->k;
+static void pack_b_sliver(const gemm_job *j, int ib, int sliver, int pc, int kc, float *bp) {
+  const int nr = j->kern->nr, n = j->n, k = j->k;
   const float *b = j->b + (long)ib * j->strideB;
-  float *dst = j->bp + ((long)ib * j->npanels + sliver) * (long)kc * nr;
+  float *dst = bp + ((long)ib * j->npanels + sliver) * (long)kc * nr;
   const int c0 = sliver * nr;
   const int cols = n - c0 < nr ? n - c0 : nr;
   if (j->transB) { /* B stored (n, k) */
     for (int jj = 0; jj < cols; jj++) {
-      const float *src = b + (long)(c0 + jj) * k + j->pc;
+      const float *src = b + (long)(c0 + jj) * k + pc;
       for (int p = 0; p < kc; p++) dst[(long)p * nr + jj] = src[p];
     }
     for (int jj = cols; jj < nr; jj++)
       for (int p = 0; p < kc; p++) dst[(long)p * nr + jj] = 0;
   } else { /* B stored (k, n) */
     for (int p = 0; p < kc; p++) {
-      const float *src = b + (long)(j->pc + p) * n + c0;
+      const float *src = b + (long)(pc + p) * n + c0;
       float *d = dst + (long)p * nr;
       memcpy(d, src, sizeof(float) * cols);
       for (int jj = cols; jj < nr; jj++) d[jj] = 0;
@@ -135,18 +144,25 @@ static void pack_b_sliver(const gemm_job *j, int ib, int sliver) {
   }
 }
 
+/* Where k block kb (of this round) starts and how deep it is. */
+static inline int block_pc(const gemm_job *j, int kb) { return (j->kb0 + kb) * KC; }
+static inline int block_kc(const gemm_job *j, int kb) { const int pc = block_pc(j, kb); return j->k - pc < KC ? j->k - pc : KC; }
+
 static void pack_task(void *ctx, int task, int thread) {
   (void)thread;
   const gemm_job *j = ctx;
   const int agroups = (j->mpanels + PACK_GROUP - 1) / PACK_GROUP;
   const int bgroups = (j->npanels + PACK_GROUP - 1) / PACK_GROUP;
+  const int kb = task / (j->groupsA + j->groupsB);
+  const int pc = block_pc(j, kb), kc = block_kc(j, kb);
+  task %= j->groupsA + j->groupsB;
   if (task < j->groupsA) {
     const int ia = task / agroups, g = task % agroups;
-    for (int p = g * PACK_GROUP; p < j->mpanels && p < (g + 1) * PACK_GROUP; p++) pack_a_panel(j, ia, p);
+    for (int p = g * PACK_GROUP; p < j->mpanels && p < (g + 1) * PACK_GROUP; p++) pack_a_panel(j, ia, p, pc, kc, j->ap + kb * j->ablock);
   } else {
     task -= j->groupsA;
     const int ib = task / bgroups, g = task % bgroups;
-    for (int s = g * PACK_GROUP; s < j->npanels && s < (g + 1) * PACK_GROUP; s++) pack_b_sliver(j, ib, s);
+    for (int s = g * PACK_GROUP; s < j->npanels && s < (g + 1) * PACK_GROUP; s++) pack_b_sliver(j, ib, s, pc, kc, j->bp + kb * j->bblock);
   }
 }
 
@@ -154,18 +170,20 @@ static void compute_task(void *ctx, int task, int thread) {
   (void)thread;
   const gemm_job *j = ctx;
   const gemm_kernel *kern = j->kern;
-  const int mr = kern->mr, nr = kern->nr, kc = j->kc, n = j->n, m = j->m;
-  const int accumulate = j->pc > 0;
+  const int mr = kern->mr, nr = kern->nr, n = j->n, m = j->m;
   const int per_batch = j->mtasks * j->ntasks;
   const int bi = task / per_batch;
   const int mt = (task % per_batch) / j->ntasks, nt = task % j->ntasks;
   const int ia = j->batchesA == 1 ? 0 : bi, ib = j->batchesB == 1 ? 0 : bi;
   float *c = j->c + (long)bi * j->strideC;
-  const float *apanels = j->ap + (long)ia * j->mpanels * kc * mr;
-  const float *bslivers = j->bp + (long)ib * j->npanels * kc * nr;
   const int p_end = (mt + 1) * j->mcp < j->mpanels ? (mt + 1) * j->mcp : j->mpanels;
   const int s_end = (nt + 1) * j->ncs < j->npanels ? (nt + 1) * j->ncs : j->npanels;
   float tile[MAX_MR * MAX_NR] __attribute__((aligned(64)));
+  for (int kb = 0; kb < j->kbn; kb++) { /* in k order: each element sums its k blocks as block by block would */
+  const int kc = block_kc(j, kb);
+  const int accumulate = block_pc(j, kb) > 0;
+  const float *apanels = j->ap + kb * j->ablock + (long)ia * j->mpanels * kc * mr;
+  const float *bslivers = j->bp + kb * j->bblock + (long)ib * j->npanels * kc * nr;
   for (int s = nt * j->ncs; s < s_end; s++) {
     const float *bs = bslivers + (long)s * kc * nr;
     const int c0 = s * nr;
@@ -183,6 +201,7 @@ static void compute_task(void *ctx, int task, int thread) {
           for (int jj = 0; jj < cols; jj++) ct[(long)i * n + jj] = accumulate ? ct[(long)i * n + jj] + tile[i * nr + jj] : tile[i * nr + jj];
       }
     }
+  }
   }
 }
 
@@ -246,24 +265,28 @@ int seqarena_gemm(const char *isa, int batch, int m, int n, int k, int transA, i
   }
 
   const int kcmax = k < KC ? k : KC;
-  const size_t afloats = (size_t)j.batchesA * j.mpanels * mr * kcmax;
-  const size_t bfloats = (size_t)j.batchesB * j.npanels * nr * kcmax;
+  const int kblocks = (k + KC - 1) / KC;
+  j.ablock = (size_t)j.batchesA * j.mpanels * mr * kcmax;
+  j.bblock = (size_t)j.batchesB * j.npanels * nr * kcmax;
+  /* A small C with a long k: all k blocks in one round (see the top of the file). */
+  const int whole = !serial && kblocks > 1 && (long)batch * m * n <= WHOLE_K_MAX_C && (double)(j.ablock + j.bblock) * kblocks <= (double)WHOLE_K_MAX_FLOATS;
+  const int per_round = whole ? kblocks : 1;
   pthread_mutex_lock(&gemm_lock);
-  float *space = scratch_for(afloats + bfloats);
+  float *space = scratch_for((j.ablock + j.bblock) * per_round);
   if (!space) {
     pthread_mutex_unlock(&gemm_lock);
     return -1;
   }
   j.ap = space;
-  j.bp = space + afloats;
+  j.bp = space + j.ablock * per_round;
   const int agroups = (j.mpanels + PACK_GROUP - 1) / PACK_GROUP;
   const int bgroups = (j.npanels + PACK_GROUP - 1) / PACK_GROUP;
   j.groupsA = j.batchesA * agroups;
   j.groupsB = j.batchesB * bgroups;
-  for (int pc = 0; pc < k; pc += KC) {
-    j.pc = pc;
-    j.kc = k - pc < KC ? k - pc : KC;
-    run_tasks(serial, j.groupsA + j.groupsB, pack_task, &j);
+  for (int kb0 = 0; kb0 < kblocks; kb0 += per_round) {
+    j.kb0 = kb0;
+    j.kbn = kblocks - kb0 < per_round ? kblocks - kb0 : per_round;
+    run_tasks(serial, j.kbn * (j.groupsA + j.groupsB), pack_task, &j);
     run_tasks(serial, batch * j.mtasks * j.ntasks, compute_task, &j);
   }
   pthread_mutex_unlock(&gemm_lock);
