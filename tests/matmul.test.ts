@@ -192,3 +192,27 @@ test('the install script without a compiler says so and still succeeds', async (
   assert.equal(result.exitCode, 0, result.stderr);
   assert.match(result.stdout, /no C compiler found \(set CC\); using the WebAssembly kernels/);
 });
+
+test('native kernels flush subnormals to zero (the slow path an LSTM gradient falls into over long sequences); JavaScript arithmetic stays IEEE', { skip: noNative }, () => {
+  const gemm = nativeGemm()!;
+  const threads = addon!.threads();
+  try {
+    for (const t of [1, 3]) {
+      addon!.setThreads(t);
+      // (1×1)·(1×1) on the calling thread and a product big enough for the pool: each output is 1e-39 · 1, subnormal.
+      for (const [m, n, k] of [[1, 1, 1], [64, 256, 300]]) {
+        const a = new Float32Array(m * k).fill(0);
+        for (let i = 0; i < m; i++) a[i * k] = 1e-39;
+        const b = new Float32Array(k * n).fill(1);
+        const c = new Float32Array(m * n).fill(Number.NaN);
+        gemm({ batch: 1, m, n, k, transA: false, transB: false, a, strideA: m * k, b, strideB: k * n, c, strideC: m * n });
+        assert.ok(c.every((x) => x === 0), `${t} threads (${m}, ${n}, ${k}): ${c[0]}`);
+      }
+    }
+  } finally {
+    addon!.setThreads(threads);
+  }
+  // The mode never leaks into the calling thread's JavaScript.
+  const tiny = new Float32Array([1e-39]);
+  assert.ok(tiny[0] > 0 && tiny[0] * 1 > 0 && 1e-310 * 1 > 0);
+});

@@ -224,7 +224,7 @@ static float *scratch_for(size_t floats) {
 
 static void run_tasks(int serial, int tasks, pool_task_fn fn, void *ctx) {
   if (serial) {
-    for (int t = 0; t < tasks; t++) fn(ctx, t, 0);
+    pool_run_serial(tasks, fn, ctx);
   } else {
     pool_run(tasks, fn, ctx);
   }

@@ -12,6 +12,9 @@ typedef void (*pool_task_fn)(void *ctx, int task, int thread);
 /* Run fn(ctx, t, thread) for t in [0, tasks). Runs inline when tasks <= 1 or the pool has one thread. */
 void pool_run(int tasks, pool_task_fn fn, void *ctx);
 
+/* The same tasks on the calling thread only, in order, in the pool's floating-point mode (pool.c). */
+void pool_run_serial(int tasks, pool_task_fn fn, void *ctx);
+
 /* How many threads pool_run uses (the calling thread included). */
 int pool_threads(void);
 
