@@ -18,26 +18,18 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { nativeAddon, nativeStatus } from './native.ts';
-import { allocateFloat32, hostArray, holdsFloat32Array, HOST_BACKENDS } from './typed-kernel.ts';
+import { allocateFloat32, envChoice, hostArray, holdsFloat32Array, HOST_BACKENDS, wrapKernel } from './typed-kernel.ts';
 
 export const CONCAT_CHOICES = ['auto', 'native', 'js', 'tfjs'] as const;
 
 export type ConcatChoice = (typeof CONCAT_CHOICES)[number];
 
-let choice: ConcatChoice | undefined;
-
-function currentChoice(): ConcatChoice {
-  if (choice) return choice;
-  const raw = process.env.SEQARENA_CONCAT ?? 'auto';
-  if (!(CONCAT_CHOICES as readonly string[]).includes(raw)) {
-    throw new Error(`SEQARENA_CONCAT='${raw}' is not one of ${CONCAT_CHOICES.join(', ')} (auto: native where built, else js; tfjs: the backend's own Concat and SplitV, for checking a figure)`);
-  }
-  return (choice = raw as ConcatChoice);
-}
+const choice = envChoice<ConcatChoice>('SEQARENA_CONCAT', CONCAT_CHOICES, 'auto', "auto: native where built, else js; tfjs: the backend's own Concat and SplitV, for checking a figure");
+const currentChoice = choice.get;
 
 /** 'auto': native where the addon has it, else the JavaScript loops; 'native' / 'js': that one; 'tfjs': the backend's own kernels. Default: SEQARENA_CONCAT, else auto. */
 export function setConcatChoice(next: ConcatChoice): void {
-  choice = next;
+  choice.set(next);
 }
 
 /** Which implementation the registered Concat and SplitV run now, and why tfjs's where it is tfjs's. */
@@ -146,23 +138,10 @@ function splitKernel(original: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
-const originals = new Map<string, tf.KernelConfig>();
-
 /** Put this file's Concat and SplitV over tfjs's on every host backend that is registered. Safe to call more than once. */
 export function registerConcatKernels(): void {
-  for (const [kernelName, wrap] of [
-    ['Concat', concatKernel],
-    ['SplitV', splitKernel],
-  ] as const) {
-    for (const backendName of HOST_BACKENDS) {
-      if (tf.findBackendFactory(backendName) === null && tf.findBackend(backendName) === null) continue;
-      const key = `${kernelName}/${backendName}`;
-      if (originals.has(key)) continue;
-      const original = tf.getKernel(kernelName, backendName);
-      if (!original) continue;
-      originals.set(key, original);
-      tf.unregisterKernel(kernelName, backendName);
-      tf.registerKernel({ ...original, kernelFunc: wrap(original.kernelFunc) });
-    }
+  for (const backendName of HOST_BACKENDS) {
+    wrapKernel('Concat', backendName, concatKernel);
+    wrapKernel('SplitV', backendName, splitKernel);
   }
 }

@@ -16,25 +16,18 @@
  * Strings keep tfjs's kernel. SEQARENA_IDENTITY=tfjs runs tfjs's copying kernel, for checking a figure.
  */
 import * as tf from '@tensorflow/tfjs';
+import { envChoice, wrapKernel } from './typed-kernel.ts';
 
 export const IDENTITY_CHOICES = ['share', 'tfjs'] as const;
 
 export type IdentityChoice = (typeof IDENTITY_CHOICES)[number];
 
-let choice: IdentityChoice | undefined;
-
-function currentChoice(): IdentityChoice {
-  if (choice) return choice;
-  const raw = process.env.SEQARENA_IDENTITY ?? 'share';
-  if (!(IDENTITY_CHOICES as readonly string[]).includes(raw)) {
-    throw new Error(`SEQARENA_IDENTITY='${raw}' is not one of ${IDENTITY_CHOICES.join(', ')} (share: the output is a second reference to the input's buffer; tfjs: the backend's own kernel, a copy, for checking a figure)`);
-  }
-  return (choice = raw as IdentityChoice);
-}
+const choice = envChoice<IdentityChoice>('SEQARENA_IDENTITY', IDENTITY_CHOICES, 'share', "share: the output is a second reference to the input's buffer; tfjs: the backend's own kernel, a copy, for checking a figure");
+const currentChoice = choice.get;
 
 /** 'share': the output shares the input's buffer; 'tfjs': tfjs-wasm's own kernel, which copies it. Default: SEQARENA_IDENTITY, else share. */
 export function setIdentityChoice(next: IdentityChoice): void {
-  choice = next;
+  choice.set(next);
 }
 
 /** What `seqarena list` and env.json say about Identity. */
@@ -55,14 +48,7 @@ function identityKernel(original: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
-let original: tf.KernelConfig | undefined;
-
 /** Put this file's Identity over tfjs-wasm's where the wasm backend is registered (cpu's already shares). Safe to call more than once. */
 export function registerIdentityKernel(): void {
-  if (original) return;
-  if (tf.findBackendFactory('wasm') === null && tf.findBackend('wasm') === null) return;
-  original = tf.getKernel('Identity', 'wasm');
-  if (!original) return;
-  tf.unregisterKernel('Identity', 'wasm');
-  tf.registerKernel({ ...original, kernelFunc: identityKernel(original.kernelFunc) });
+  wrapKernel('Identity', 'wasm', identityKernel);
 }

@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { GemmFn } from './gemm.ts';
 import { createWasmGemm, type WasmGemm } from './gemm-wasm.ts';
 import { nativeAddon, nativeGemm, nativeStatus } from './native.ts';
-import { HOST_BACKENDS } from './typed-kernel.ts';
+import { HOST_BACKENDS, wrapKernel } from './typed-kernel.ts';
 
 /** Where the matmul kernels run: which GEMM and, for the record, what it runs on. */
 export interface MatmulInfo {
@@ -240,8 +240,6 @@ function columnVector(backend: HostBackend, info: tf.TensorInfo | undefined, n: 
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown };
 
-const originals = new Map<string, tf.KernelConfig>();
-
 function batchMatMul(original: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const { inputs, attrs, backend } = args as KernelArgs;
@@ -294,15 +292,6 @@ const WRAPPERS: Record<string, (original: tf.KernelFunc) => tf.KernelFunc> = {
  */
 export function registerMatmulKernels(): void {
   for (const backendName of HOST_BACKENDS) {
-    if (tf.findBackendFactory(backendName) === null && tf.findBackend(backendName) === null) continue;
-    for (const [kernelName, wrap] of Object.entries(WRAPPERS)) {
-      const key = `${kernelName}/${backendName}`;
-      if (originals.has(key)) continue;
-      const original = tf.getKernel(kernelName, backendName);
-      if (!original) continue;
-      originals.set(key, original);
-      tf.unregisterKernel(kernelName, backendName);
-      tf.registerKernel({ ...original, kernelFunc: wrap(original.kernelFunc) });
-    }
+    for (const [kernelName, wrap] of Object.entries(WRAPPERS)) wrapKernel(kernelName, backendName, wrap);
   }
 }

@@ -18,26 +18,18 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { nativeAddon, nativeStatus } from './native.ts';
-import { allocateFloat32, hostArray, HOST_BACKENDS } from './typed-kernel.ts';
+import { allocateFloat32, envChoice, hostArray, HOST_BACKENDS, wrapKernel } from './typed-kernel.ts';
 
 export const SUM_CHOICES = ['auto', 'native', 'js', 'tfjs'] as const;
 
 export type SumChoice = (typeof SUM_CHOICES)[number];
 
-let choice: SumChoice | undefined;
-
-function currentChoice(): SumChoice {
-  if (choice) return choice;
-  const raw = process.env.SEQARENA_SUM ?? 'auto';
-  if (!(SUM_CHOICES as readonly string[]).includes(raw)) {
-    throw new Error(`SEQARENA_SUM='${raw}' is not one of ${SUM_CHOICES.join(', ')} (auto: native where built, else js; tfjs: the backend's own kernel, for checking a figure)`);
-  }
-  return (choice = raw as SumChoice);
-}
+const choice = envChoice<SumChoice>('SEQARENA_SUM', SUM_CHOICES, 'auto', "auto: native where built, else js; tfjs: the backend's own kernel, for checking a figure");
+const currentChoice = choice.get;
 
 /** 'auto': native where the addon has it, else the JavaScript loop; 'native' / 'js': that one; 'tfjs': the backend's own kernel. Default: SEQARENA_SUM, else auto. */
 export function setSumChoice(next: SumChoice): void {
-  choice = next;
+  choice.set(next);
 }
 
 /** Which implementation the registered Sum runs now, and why tfjs's where it is tfjs's. */
@@ -102,8 +94,6 @@ export function columnSumsJs(x: Float32Array, out: Float32Array, rows: number, c
 
 type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; backend: unknown };
 
-const originals = new Map<string, tf.KernelConfig>();
-
 function sumKernel(original: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const { inputs, attrs, backend } = args as KernelArgs;
@@ -123,14 +113,5 @@ function sumKernel(original: tf.KernelFunc): tf.KernelFunc {
 
 /** Put this file's Sum over tfjs's on every host backend that is registered. Safe to call more than once. */
 export function registerSumKernel(): void {
-  for (const backendName of HOST_BACKENDS) {
-    if (tf.findBackendFactory(backendName) === null && tf.findBackend(backendName) === null) continue;
-    const key = `Sum/${backendName}`;
-    if (originals.has(key)) continue;
-    const original = tf.getKernel('Sum', backendName);
-    if (!original) continue;
-    originals.set(key, original);
-    tf.unregisterKernel('Sum', backendName);
-    tf.registerKernel({ ...original, kernelFunc: sumKernel(original.kernelFunc) });
-  }
+  for (const backendName of HOST_BACKENDS) wrapKernel('Sum', backendName, sumKernel);
 }

@@ -168,3 +168,41 @@ export function registerHostViewKernel(
     });
   }
 }
+
+/**
+ * Which implementation a kernel runs: read once from the environment variable `variable` (else `fallback`),
+ * and settable from code (tests). An unknown value is an error naming the choices; `meaning` says what
+ * they do.
+ */
+export function envChoice<C extends string>(variable: string, choices: readonly C[], fallback: C, meaning: string): { get(): C; set(next: C): void } {
+  let chosen: C | undefined;
+  return {
+    get() {
+      if (chosen) return chosen;
+      const raw = process.env[variable] ?? fallback;
+      if (!(choices as readonly string[]).includes(raw)) throw new Error(`${variable}='${raw}' is not one of ${choices.join(', ')} (${meaning})`);
+      return (chosen = raw as C);
+    },
+    set(next) {
+      chosen = next;
+    },
+  };
+}
+
+/** Kernels wrapKernel has put over tfjs's, as 'name/backend'. */
+const wrapped = new Set<string>();
+
+/**
+ * Put wrap(tfjs's kernel) over tfjs's `kernelName` on `backendName`, keeping tfjs's to delegate to, where
+ * that backend is registered and has the kernel. Safe to call more than once: a kernel is wrapped once.
+ */
+export function wrapKernel(kernelName: string, backendName: string, wrap: (original: tf.KernelFunc) => tf.KernelFunc): void {
+  const key = `${kernelName}/${backendName}`;
+  if (wrapped.has(key)) return;
+  if (tf.findBackendFactory(backendName) === null && tf.findBackend(backendName) === null) return;
+  const original = tf.getKernel(kernelName, backendName);
+  if (!original) return;
+  wrapped.add(key);
+  tf.unregisterKernel(kernelName, backendName);
+  tf.registerKernel({ ...original, kernelFunc: wrap(original.kernelFunc) });
+}
