@@ -17,8 +17,7 @@
  *             than `timing.unsteady` (the machine was too busy to time), is shown, never judged.
  * - noise     where a side holds repeats (several fresh runs of one commit: `baseline save A B C`), every
  *             judged figure must also move beyond its measured run-to-run noise (RunToRunNoise: Student's
- *             t prediction band over the runs' means at `noise.confidence` for the comparison as a whole:
- *             each of the m figures with repeats gets 1 − (1 − confidence)/m, Bonferroni), and a timing or relative
+ *             t prediction band over the runs' means at `noise.confidence`), and a timing or relative
  *             figure whose band is wider than the factor 1 + `noise.resolution` (a doubling) is shown,
  *             not judged: the gate cannot tell a change of it from another run. With one run a side
  *             the run-to-run noise is unknown, and what a process measures of itself (timings, its
@@ -723,16 +722,6 @@ export function compareRows(baselineRows: readonly ResultRow[], currentRows: rea
   const baseGroups = groupBy(baseline, matchKey);
   const curGroups = groupBy(current, matchKey);
 
-  // The run-to-run band's confidence holds for the comparison as a whole (Bonferroni): judging m figures with
-  // repeats at confidence c each, one of them would leave its band by chance with probability up to m·(1 − c).
-  const runsIn = (rows: readonly ResultRow[]) => new Set(rows.map(runIdentity)).size;
-  const banded = [...baseGroups.keys()].filter((key) => {
-    const b = baseGroups.get(key)!;
-    const c = curGroups.get(key);
-    return c !== undefined && ruleFor(b[0], thresholds, normalize).rule !== 'info' && (runsIn(b) > 1 || runsIn(c) > 1);
-  }).length;
-  const perFigure: Thresholds = { ...thresholds, noise: { ...thresholds.noise, confidence: 1 - (1 - thresholds.noise.confidence) / Math.max(1, banded) } };
-
   const out: Comparison[] = statusRows(baseline, current);
   for (const key of new Set([...baseGroups.keys(), ...curGroups.keys()])) {
     const baseRows = baseGroups.get(key);
@@ -768,7 +757,7 @@ export function compareRows(baselineRows: readonly ResultRow[], currentRows: rea
     };
     if (base && cur) {
       const seed = deriveSeed(thresholds.timing.seed, key);
-      Object.assign(row, judge(rule, tolerance, r.direction, base, cur, row.normalized, r.unit, r.metric, perFigure, seed));
+      Object.assign(row, judge(rule, tolerance, r.direction, base, cur, row.normalized, r.unit, r.metric, thresholds, seed));
       if (normalizable && !normalized) row.note = ['not normalised: a run lacks its calibration row', row.note].filter(Boolean).join('; ');
     } else if (base) {
       row.verdict = 'missing';

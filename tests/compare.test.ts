@@ -367,18 +367,3 @@ test('baselines: save drops curve rows and keeps env; --baseline resolves names,
   assert.throws(() => resolveBaseline('quik', rows, root), (e: Error) => e instanceof UsageError && /Did you mean 'quick'/.test(e.message));
   assert.throws(() => saveBaseline(results, { name: '../escape', root }), UsageError);
 });
-
-test('the run-to-run band holds its confidence for the whole comparison: a figure judged beside many others gets a wider band (Bonferroni)', () => {
-  // One architecture alone, then the same runs beside nine more: the mamba figure's band must widen, by
-  // the ratio of Student's t quantiles at 1 − 0.01/m for m = its banded figures.
-  const archs = ['mamba', ...Array.from({ length: 9 }, (_, i) => `arch${i}`)];
-  // Each architecture's rows from a stream of its own, so the mamba runs are the same in both comparisons.
-  const build = (names: string[], prefix: string, seed: number): ResultRow[] =>
-    Array.from({ length: 5 }, (_, repeat) =>
-      names.flatMap((a) => runRows(rng(seed * 1000 + repeat * 37 + archs.indexOf(a)), `${prefix}-${a}`, a, { noise: 0.05 }).map((x) => ({ ...x, repeat }))),
-    ).flat();
-  const band = (names: string[]) => find(compareRows(build(names, 'b', 3), build(names, 'c', 4).filter((x) => x.repeat === 0).map(({ repeat: _r, ...x }) => x as ResultRow), { thresholds: { timing: { resamples: 200 } } }), 'tokens_per_s').runToRun!.band;
-  const alone = band(['mamba']);
-  const beside = band(archs);
-  assert.ok(beside > 1.3 * alone, `band alone ${alone}, beside nine more ${beside}`);
-});
