@@ -10,7 +10,8 @@
  *    verdict line says so.
  * 3. Saves the first REPEATS as a baseline (`baseline save`, as `npm run refresh-smoke-baseline` does),
  *    which measures every figure's run-to-run noise, and holds the last run against it under the
- *    project's DEFAULT thresholds (./seqarena.compare.json): it must compare clean.
+ *    project's DEFAULT thresholds (./seqarena.compare.json): it must compare clean, except that one timing
+ *    outside its band is allowed and printed: each band is a 99% one, and a quiet machine judges about 15.
  * 4. Plants a 2× slowdown in a copy of that last run (every timing of every run: latencies doubled,
  *    throughputs halved, the calibration untouched, as a slower commit on the same machine would be)
  *    and compares it the same way: the gate must fail on a timing. Where the machine is so noisy that
@@ -86,9 +87,13 @@ process.stdout.write(
   `noise check: ${repeats} fresh smoke runs as the baseline, a fresh one against it, thresholds ${source}: exit ${clean.exitCode}; ` +
     `${judged.length} of ${noiseRows.filter((c) => c.rule === 'timing').length} timings judged (the rest shown, with why, in ${path.join(root, 'noise.md')})\n`,
 );
+// Each judged timing has a 99% band, so among the ~15 a quiet machine judges, one outside its band is what
+// that confidence allows (0.15 expected; seen in 1 of 3 clean CI runs). Two or more, or any other figure, fail.
+const flagged = gateFailures(noiseRows);
 if (clean.exitCode !== 0) {
-  failed = true;
-  for (const c of gateFailures(noiseRows)) process.stdout.write(`  not clean: ${describe(c)}\n`);
+  const allowed = flagged.length === 1 && flagged[0].rule === 'timing' && flagged[0].verdict === 'regression';
+  if (!allowed) failed = true;
+  for (const c of flagged) process.stdout.write(`  ${allowed ? `one timing outside its ${Math.round(thresholds.noise.confidence * 100)}% band (as that confidence allows among ${judged.length})` : 'not clean'}: ${describe(c)}\n`);
 }
 
 // The same last run, every timing slowed 2×.
