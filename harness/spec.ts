@@ -7,6 +7,8 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import { z } from 'zod';
 import { ARCHITECTURES } from '../architectures/index.ts';
+import { fusedAttentionSupported } from '../architectures/kernels/attention-fused.ts';
+import { wgslAttentionSupported } from '../architectures/kernels/webgpu/attention.wgsl.ts';
 import { PRESET_NAMES, type Architecture, type ModelIO } from '../architectures/types.ts';
 import { TASKS } from '../tasks/index.ts';
 import type { Task } from '../tasks/types.ts';
@@ -172,8 +174,15 @@ export function parseKeyValues(pairs: string[] | undefined, flag: string): Recor
 /** Sequences per evaluation batch (harness/evaluate.ts evaluates in batches of this many). */
 export const EVAL_BATCH = 32;
 
-/** Backends whose attention is the fused online-softmax kernel (no (L, L) scores held): kernels/attention.ts. */
-const LINEAR_ATTENTION_BACKENDS: readonly string[] = ['cpu', 'wasm', 'webgpu', 'auto'];
+/**
+ * Whether attention on `backend` runs a fused online-softmax kernel, which holds no (L, L) scores: the
+ * same tests kernels/attention.ts makes. 'auto' picks wasm or a hardware webgpu adapter, so it counts
+ * only if both are fused.
+ */
+function attentionIsFused(backend: string): boolean {
+  const fused = (b: string) => fusedAttentionSupported(b) || wgslAttentionSupported(b);
+  return backend === 'auto' ? fused('wasm') && fused('webgpu') : fused(backend);
+}
 
 /**
  * Memory estimate of a run in bytes, from the architecture's formulas: parameters with AdamW's state and
@@ -185,7 +194,7 @@ const LINEAR_ATTENTION_BACKENDS: readonly string[] = ['cpu', 'wasm', 'webgpu', '
 export function estimateBytes(run: ResolvedRun): number {
   const params = run.arch.paramCount(run.config, run.io);
   const { dModel, nLayers } = run.arch.size(run.config);
-  const quadratic = (run.arch.family === 'transformer' || run.arch.family === 'hybrid') && !LINEAR_ATTENTION_BACKENDS.includes(run.spec.backend);
+  const quadratic = (run.arch.family === 'transformer' || run.arch.family === 'hybrid') && !attentionIsFused(run.spec.backend);
   const heads = typeof run.config.n_heads === 'number' ? run.config.n_heads : 4;
   // Bytes of one pass over `batch` sequences of length `len`; `kept`: copies of the scores the pass holds.
   const pass = (batch: number, len: number, kept: number) =>

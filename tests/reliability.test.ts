@@ -91,6 +91,15 @@ test('the memory estimate counts evaluation at its own batch, and (L, L) scores 
   assert.equal(at('wasm'), at('webgpu'));
   // The composed reference (tensorflow backend) holds 32 × 2 layers × 4 heads × 4096² scores at evaluation.
   assert.ok(at('tensorflow') - at('wasm') >= 32 * 2 * 4 * 4096 ** 2 * 4, `tensorflow: ${(at('tensorflow') / GiB).toFixed(1)} GiB`);
+  // With the WGSL kernels switched off, webgpu runs the composed reference and holds the scores too.
+  process.env.SEQARENA_WEBGPU_KERNELS = 'reference';
+  try {
+    assert.equal(at('webgpu'), at('tensorflow'));
+    assert.equal(at('auto'), at('tensorflow'));
+  } finally {
+    delete process.env.SEQARENA_WEBGPU_KERNELS;
+  }
+  assert.equal(at('auto'), at('wasm'));
   // A recurrence has no scores on any backend.
   assert.equal(at('tensorflow', 'lstm'), at('wasm', 'lstm'));
 });
