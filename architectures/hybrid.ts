@@ -90,7 +90,7 @@ class AttentionBlock {
     private readonly cfg: HybridConfig,
   ) {
     this.norm = new RMSNorm(store, `${name}.norm`, cfg.d_model, cfg.layer_kernels);
-    this.attention = new MultiHeadAttention(store, name, cfg.d_model, cfg.n_heads, INIT_STD / Math.sqrt(cfg.pattern.length));
+    this.attention = new MultiHeadAttention(store, name, cfg.d_model, cfg.n_heads, { linear: INIT_STD, residual: INIT_STD / Math.sqrt(cfg.pattern.length) });
   }
 
   static paramCount(d: number): number {

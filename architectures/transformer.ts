@@ -35,6 +35,15 @@ export const transformerConfig = z
       .enum(['learned', 'rope'])
       .default('learned')
       .describe("'learned': a table of maxLen position vectors added to the embeddings; 'rope': rotary, no length limit"),
+    init: z
+      .enum(['gpt2', 'pytorch'])
+      // Optional, not defaulted: configs that leave it out keep the config hash (and run ids) they had before it existed.
+      .optional()
+      .describe(
+        "Weight initialisation. 'gpt2' (absent): GPT-2's N(0, 0.02²) everywhere, residual projections scaled by 1/√(2·n_layers). " +
+          "'pytorch': PyTorch's module defaults, as an unspecialised PyTorch model has them: Linear weights and biases U(±1/√fan_in), " +
+          'token and position tables N(0, 1). Small attention models leave the associative-recall plateau far sooner with it (README, Reproducing published findings)',
+      ),
     tie_embeddings: z.boolean().default(true).describe('Output head is the transposed token embedding table (no head bias)'),
     dropout: z.number().min(0).lt(1).default(0).describe('Dropout on embeddings and on each residual branch while training'),
     layer_kernels: layerKernelsOption,
@@ -65,10 +74,24 @@ const PRESETS = {
   small: { d_model: 128, n_layers: 4, n_heads: 4 },
 } satisfies Architecture<typeof transformerConfig>['presets'];
 
-// GPT-2 initialisation: weights N(0, 0.02²); projections that write into the residual stream are scaled by
-// 1/√(2·n_layers) so the stream's variance does not grow with depth.
+/**
+ * Standard deviations of the initial weights; `undefined` for a Linear is PyTorch's nn.Linear default
+ * (weights and biases uniform ±1/√fan_in). GPT-2 ('gpt2', the default): N(0, 0.02²), with the projections
+ * that write into the residual stream scaled by 1/√(2·n_layers) so the stream's variance does not grow with
+ * depth. 'pytorch': nn.Linear's and nn.Embedding's (N(0, 1)) defaults.
+ */
+export interface InitStds {
+  linear: number | undefined;
+  residual: number | undefined;
+  embedding: number;
+}
+
 const INIT_STD = 0.02;
-const residualStd = (cfg: TransformerConfig): number => INIT_STD / Math.sqrt(2 * cfg.n_layers);
+
+export function initStds(cfg: Pick<TransformerConfig, 'init' | 'n_layers'>): InitStds {
+  if (cfg.init === 'pytorch') return { linear: undefined, residual: undefined, embedding: 1 };
+  return { linear: INIT_STD, residual: INIT_STD / Math.sqrt(2 * cfg.n_layers), embedding: INIT_STD };
+}
 
 function dropout(x: tf.Tensor, cfg: TransformerConfig, training: boolean): tf.Tensor {
   return training && cfg.dropout > 0 ? tf.dropout(x, cfg.dropout) : x;
@@ -89,7 +112,7 @@ class Positions {
     private readonly cfg: TransformerConfig,
     private readonly maxLen: number,
   ) {
-    this.table = cfg.positions === 'learned' ? new Embedding(store, name, maxLen, cfg.d_model, INIT_STD) : null;
+    this.table = cfg.positions === 'learned' ? new Embedding(store, name, maxLen, cfg.d_model, initStds(cfg).embedding) : null;
   }
 
   /** x (b, l, d) token embeddings at positions start … start+l−1. */
@@ -124,7 +147,7 @@ function mergeHeads(x: tf.Tensor4D): tf.Tensor {
 
 /**
  * Self- or cross-attention: queries from x, keys and values from x itself or from the encoder output.
- * `projStd` initialises the projection into the residual stream (GPT-2 scales it by 1/√layers).
+ * `init` gives the standard deviations of the weights (`residual`: the projection into the residual stream).
  */
 export class MultiHeadAttention {
   readonly query: Linear;
@@ -135,11 +158,11 @@ export class MultiHeadAttention {
     name: string,
     d: number,
     private readonly nHeads: number,
-    projStd: number,
+    init: Pick<InitStds, 'linear' | 'residual'>,
   ) {
-    this.query = new Linear(store, `${name}.query`, d, d, { std: INIT_STD });
-    this.keyValue = new Linear(store, `${name}.key_value`, d, 2 * d, { std: INIT_STD });
-    this.proj = new Linear(store, `${name}.proj`, d, d, { std: projStd });
+    this.query = new Linear(store, `${name}.query`, d, d, { std: init.linear });
+    this.keyValue = new Linear(store, `${name}.key_value`, d, 2 * d, { std: init.linear });
+    this.proj = new Linear(store, `${name}.proj`, d, d, { std: init.residual });
   }
 
   static paramCount(d: number): number {
@@ -183,8 +206,8 @@ class MLP {
   private readonly impl: NormImpl;
   constructor(store: ParamStore, name: string, cfg: TransformerConfig) {
     this.impl = cfg.layer_kernels ?? 'fused';
-    this.fc = new Linear(store, `${name}.fc`, cfg.d_model, 4 * cfg.d_model, { std: INIT_STD });
-    this.proj = new Linear(store, `${name}.proj`, 4 * cfg.d_model, cfg.d_model, { std: residualStd(cfg) });
+    this.fc = new Linear(store, `${name}.fc`, cfg.d_model, 4 * cfg.d_model, { std: initStds(cfg).linear });
+    this.proj = new Linear(store, `${name}.proj`, 4 * cfg.d_model, cfg.d_model, { std: initStds(cfg).residual });
   }
 
   static paramCount(d: number): number {
@@ -211,7 +234,7 @@ class Block {
     private readonly cfg: TransformerConfig,
   ) {
     this.ln1 = new LayerNorm(store, `${name}.ln1`, cfg.d_model, cfg.layer_kernels);
-    this.attn = new MultiHeadAttention(store, `${name}.attn`, cfg.d_model, cfg.n_heads, residualStd(cfg));
+    this.attn = new MultiHeadAttention(store, `${name}.attn`, cfg.d_model, cfg.n_heads, initStds(cfg));
     this.ln2 = new LayerNorm(store, `${name}.ln2`, cfg.d_model, cfg.layer_kernels);
     this.mlp = new MLP(store, `${name}.mlp`, cfg);
   }
@@ -241,9 +264,9 @@ class DecoderBlock {
     private readonly cfg: TransformerConfig,
   ) {
     this.ln1 = new LayerNorm(store, `${name}.ln1`, cfg.d_model, cfg.layer_kernels);
-    this.selfAttn = new MultiHeadAttention(store, `${name}.self_attn`, cfg.d_model, cfg.n_heads, residualStd(cfg));
+    this.selfAttn = new MultiHeadAttention(store, `${name}.self_attn`, cfg.d_model, cfg.n_heads, initStds(cfg));
     this.ln2 = new LayerNorm(store, `${name}.ln2`, cfg.d_model, cfg.layer_kernels);
-    this.crossAttn = new MultiHeadAttention(store, `${name}.cross_attn`, cfg.d_model, cfg.n_heads, residualStd(cfg));
+    this.crossAttn = new MultiHeadAttention(store, `${name}.cross_attn`, cfg.d_model, cfg.n_heads, initStds(cfg));
     this.ln3 = new LayerNorm(store, `${name}.ln3`, cfg.d_model, cfg.layer_kernels);
     this.mlp = new MLP(store, `${name}.mlp`, cfg);
   }
@@ -279,7 +302,7 @@ class Head {
     cfg: TransformerConfig,
     vocabSize: number,
   ) {
-    this.untied = cfg.tie_embeddings ? null : new Linear(store, 'head', cfg.d_model, vocabSize, { bias: false, std: INIT_STD });
+    this.untied = cfg.tie_embeddings ? null : new Linear(store, 'head', cfg.d_model, vocabSize, { bias: false, std: initStds(cfg).linear });
   }
 
   apply(x: tf.Tensor): tf.Tensor {
@@ -353,7 +376,7 @@ class TransformerLM implements LMModel {
     io: ModelIO,
   ) {
     this.store = new ParamStore(cfg.seed);
-    this.wte = new Embedding(this.store, 'wte', io.vocabSize, cfg.d_model, INIT_STD, cfg.layer_kernels);
+    this.wte = new Embedding(this.store, 'wte', io.vocabSize, cfg.d_model, initStds(cfg).embedding, cfg.layer_kernels);
     this.positions = new Positions(this.store, 'wpe', cfg, io.maxLen);
     this.blocks = Array.from({ length: cfg.n_layers }, (_, i) => new Block(this.store, `h${i}`, cfg));
     this.lnF = new LayerNorm(this.store, 'ln_f', cfg.d_model, cfg.layer_kernels);
@@ -425,7 +448,7 @@ class TransformerEncDec implements Seq2SeqModel {
     private readonly io: ModelIO,
   ) {
     this.store = new ParamStore(cfg.seed);
-    this.wte = new Embedding(this.store, 'wte', io.vocabSize, cfg.d_model, INIT_STD, cfg.layer_kernels);
+    this.wte = new Embedding(this.store, 'wte', io.vocabSize, cfg.d_model, initStds(cfg).embedding, cfg.layer_kernels);
     this.encoderPositions = new Positions(this.store, 'encoder.wpe', cfg, io.maxLen);
     this.encoderBlocks = Array.from({ length: cfg.n_layers }, (_, i) => new Block(this.store, `encoder.h${i}`, cfg));
     this.encoderLn = new LayerNorm(this.store, 'encoder.ln_f', cfg.d_model, cfg.layer_kernels);

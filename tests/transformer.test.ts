@@ -78,6 +78,40 @@ test('paramCount equals the built variables for every preset, tied and untied, l
   assert.equal(transformer.paramCount(transformerConfig.parse(transformer.presets.micro), io), 2 * (12 * 64 * 64 + 13 * 64) + 128 + 32 * 64 + 16 * 64);
 });
 
+test("init: 'gpt2' (absent) draws N(0, 0.02²) with scaled residual projections; 'pytorch' draws nn.Linear's U(±1/√fan_in) and nn.Embedding's N(0, 1)", async () => {
+  await useBackend('cpu');
+  const std = (v: tf.Variable) => tf.tidy(() => Math.sqrt(tf.moments(v).variance.dataSync()[0]));
+  const maxAbs = (v: tf.Variable) => tf.tidy(() => v.abs().max().dataSync()[0]);
+  const d = 64;
+  const bigIo: ModelIO = { vocabSize: 512, maxLen: 256, padId: 0 };
+  const weights = (cfg: TransformerConfig) => {
+    const model = transformer.build(cfg, bigIo);
+    const byName = new Map(model.trainableWeights.map((w) => [w.name.replace(/_\d+$/, ''), w]));
+    const find = (part: string) => [...byName.entries()].find(([n]) => n.includes(part))?.[1] ?? assert.fail(`no weight named like ${part} in ${[...byName.keys()].join(', ')}`);
+    return { model, find };
+  };
+  assert.equal(transformerConfig.parse({}).init, undefined, 'absent, so configs without it keep their hash');
+
+  const gpt2 = weights(transformerConfig.parse({ d_model: d, n_layers: 2, n_heads: 4, tie_embeddings: false }));
+  assert.ok(Math.abs(std(gpt2.find('wte')) - 0.02) < 0.002);
+  assert.ok(Math.abs(std(gpt2.find('fc.w')) - 0.02) < 0.002);
+  assert.ok(Math.abs(std(gpt2.find('mlp.proj.w')) - 0.02 / 2) < 0.001, 'residual projection scaled by 1/√(2·2)');
+  assert.equal(maxAbs(gpt2.find('fc.b')), 0);
+  gpt2.model.dispose();
+
+  const torch = weights(transformerConfig.parse({ d_model: d, n_layers: 2, n_heads: 4, tie_embeddings: false, init: 'pytorch' }));
+  assert.ok(Math.abs(std(torch.find('wte')) - 1) < 0.05, 'token table N(0, 1)');
+  assert.ok(Math.abs(std(torch.find('wpe')) - 1) < 0.05, 'position table N(0, 1)');
+  for (const [name, fanIn] of [['fc.w', d], ['mlp.proj.w', 4 * d], ['head', d], ['fc.b', d]] as const) {
+    const w = torch.find(name);
+    const limit = 1 / Math.sqrt(fanIn);
+    assert.ok(maxAbs(w) <= limit && maxAbs(w) > 0.9 * limit, `${name}: within ±1/√${fanIn} and reaching it`);
+    if (w.size > 1000) assert.ok(Math.abs(std(w) - limit / Math.sqrt(3)) < 0.05 * limit, `${name}: std of U(±${limit.toFixed(3)})`);
+  }
+  torch.model.dispose();
+  assert.ok(!transformerConfig.safeParse({ init: 'xavier' }).success);
+});
+
 test('analytic FLOPs: at L = 0 they are 2 per matrix weight used per token; attention adds 2·d·L per causal layer', () => {
   const cfgs = [config(), config({ tie_embeddings: false, positions: 'rope' })];
   for (const cfg of cfgs) {
