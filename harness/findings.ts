@@ -28,6 +28,7 @@ export function evaluateFindings(suite: Suite, rows: ResultRow[], scale: Scale):
       source: finding.source,
       published: finding.published,
       expectation: finding.expectation,
+      ...(finding.setting ? { setting: finding.setting[scale] } : {}),
       scale,
       ...checked,
     };

@@ -32,6 +32,9 @@ function behind(m: FindingResult['measured'][number]): string {
   return ` (mean of ${m.seeds.length} seed${m.seeds.length === 1 ? '' : 's'}: ${each}${n === '' ? '' : `; ${n}`})`;
 }
 
+/** The setting measured, where the suite states it ('not stated' for findings.json written before it did). */
+const settingText = (f: FindingResult): string => f.setting ?? 'not stated';
+
 const measuredText = (f: FindingResult): string =>
   f.measured.length === 0 ? 'nothing measured' : f.measured.map((m) => `${m.label}: ${formatValue(m.value, m.unit, m.stddev)}${behind(m)}`).join('; ');
 
@@ -50,8 +53,8 @@ export function findingsTables(results: FindingResult[]): Table[] {
         `${held} of ${findings.length} expected outcome(s) held, ${notHeld} did not, ${notJudged} could not be judged (runs missing or failed). ` +
         `Each is a published result restated as a check on these results; a finding that does not hold is reported as such and never fails CI.` +
         (scale === 'cpu' ? ' CPU scale is a miniature of the paper’s setting (shorter sequences, smaller models, far fewer steps); the paper scale is written down in the suite for a GPU run.' : ''),
-      columns: ['Outcome', 'Claim', 'Source', 'Published', `seqarena (${scale} scale)`, 'Expected outcome', 'Detail'],
-      rows: findings.map((f) => [outcome(f.held), f.claim, f.source, published(f), measuredText(f), f.expectation, f.detail]),
+      columns: ['Outcome', 'Claim', 'Source', 'Published', `Setting (${scale} scale)`, `seqarena (${scale} scale)`, 'Expected outcome', 'Detail'],
+      rows: findings.map((f) => [outcome(f.held), f.claim, f.source, published(f), settingText(f), measuredText(f), f.expectation, f.detail]),
     };
   });
 }
@@ -116,7 +119,7 @@ export function findingsSummaryMarkdown(sources: FindingsSource[]): string {
     ),
     '',
   ];
-  const columns = ['suite', 'finding (source)', 'published', 'seqarena', 'expected outcome', 'outcome'];
-  const rows = all.map((f) => [`\`${f.suite}\` (${f.scale})`, `${f.claim} (${f.source})`, published(f), measuredText(f), f.expectation, outcome(f.held)]);
+  const columns = ['suite', 'finding (source)', 'published', 'setting measured', 'seqarena', 'expected outcome', 'outcome'];
+  const rows = all.map((f) => [`\`${f.suite}\` (${f.scale})`, `${f.claim} (${f.source})`, published(f), settingText(f), measuredText(f), f.expectation, outcome(f.held)]);
   return [...lines, ...markdownTableLines({ columns, rows })].join('\n') + '\n';
 }

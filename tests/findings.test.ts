@@ -59,6 +59,11 @@ test('every paper suite resolves at both scales, under its own name, with unique
     assert.equal(s.name, name, `registry key ${name} names suite ${s.name}`);
     assert.ok((s.findings ?? []).length > 0, `${name} states no findings`);
     assert.equal(new Set(s.findings!.map((f) => f.id)).size, s.findings!.length, `${name}: finding ids repeat`);
+    for (const f of s.findings!) {
+      // The findings table names the setting each finding was measured at, and where the CPU scale departs from the paper.
+      assert.ok(f.setting?.cpu.includes('published') && f.setting.cpu.includes('seeds'), `${name}/${f.id}: the CPU setting names neither the published one nor its seeds`);
+      assert.ok((f.setting?.paper.length ?? 0) > 0, `${name}/${f.id}: no paper setting`);
+    }
     for (const scale of ['cpu', 'paper'] as const) {
       const runs = s.runs({ scale });
       assert.ok(runs.length > 0, `${name} at ${scale} has no runs`);
@@ -364,13 +369,14 @@ test('seqarena findings: one table from several results directories, rechecked f
       'Mamba (selective): 0.95 accuracy (mean of 2 seeds: 0.95, 0.95; n=1024)',
       '99.8 % accuracy',
       '➖ not judged',
+      'L = 64 with 4 tokens to copy (published: 4096, 16)', // the setting measured, beside the published numbers
     ]) {
       assert.ok(markdown.includes(text), `findings table lacks "${text}":\n${markdown}`);
     }
     // One header row, one rule, one row per finding; no cell breaks the table with a bare pipe.
     const tableLines = markdown.split('\n').filter((l) => l.startsWith('| '));
     assert.equal(tableLines.length, 2 + 1 + suite('efficiency').findings!.length);
-    assert.ok(tableLines.every((l) => l.replace(/\\\|/g, '').split('|').length === 8), 'every table line has six cells');
+    assert.ok(tableLines.every((l) => l.replace(/\\\|/g, '').split('|').length === 9), 'every table line has seven cells');
   } finally {
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   }

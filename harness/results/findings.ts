@@ -23,6 +23,7 @@ const FindingRecord: z.ZodType<FindingResult> = z.object({
   published: z.array(PublishedValue),
   measured: z.array(z.object({ label: z.string(), value: z.number().nullable(), unit: z.string(), n: z.number().optional(), stddev: z.number().optional(), seeds: z.array(z.number()).optional() })),
   expectation: z.string(),
+  setting: z.string().optional(),
   held: z.boolean().nullable(),
   detail: z.string(),
   scale: z.enum(['cpu', 'paper']),

@@ -28,6 +28,8 @@ export interface FindingResult {
   measured: { label: string; value: number | null; unit: string; n?: number; stddev?: number; seeds?: number[] }[];
   /** The expected outcome as a check, in words ("selective ≥ 0.9 and LTI ≤ 0.5 at CPU scale"). */
   expectation: string;
+  /** The task, models and training measured at this scale, and how they differ from the published setting (absent in older findings.json). */
+  setting?: string;
   held: boolean | null; // null: not enough rows to judge (failed or missing runs)
   detail: string;
   scale: Scale;
@@ -43,6 +45,11 @@ export interface Finding {
   source: string;
   published: PublishedValue[];
   expectation: string;
+  /**
+   * The setting measured at each scale in words, naming where it differs from the published one
+   * ("L = 64 (published: 256) …"), shown beside the published numbers.
+   */
+  setting?: Record<Scale, string>;
   evaluate(rows: ResultRow[], scale: Scale): Pick<FindingResult, 'measured' | 'held' | 'detail'>;
 }
 

@@ -65,6 +65,10 @@ export const inductionHeadsSuite: Suite = {
       id: 'mamba-extrapolates',
       claim: 'Mamba trained on induction heads at one length keeps solving it at many times that length',
       source: `${MAMBA_PAPER}, Table 11 (trained at 2^8 = 256, vocabulary 16, 2 layers)`,
+      setting: {
+        cpu: 'trained at L = 64 (published: 256), tested at 2×–16× (to 1,024; published: to 2^20); Mamba micro (2 layers, D = 64); 2,400 steps of batch 16 at 3e-3 (published: 25 epochs of 8,192 steps of batch 8 at 1e-3); 2 seeds',
+        paper: 'trained at L = 256 as published, tested to 2^16 (published: 2^20); 25 epochs of 8,192 steps of batch 8 at 1e-3; 1 seed',
+      },
       published: [{ label: 'Mamba at every length 2^6 … 2^20', value: 100, unit: '% accuracy' }],
       expectation: 'Mamba ≥ 0.9 at the training length and at every longer test length',
       evaluate(rows, scale) {
@@ -82,6 +86,10 @@ export const inductionHeadsSuite: Suite = {
       id: 'absolute-positions-do-not-extrapolate',
       claim: 'Attention with absolute (learned) positions solves induction heads at the training length but not at longer lengths',
       source: `${MAMBA_PAPER}, Table 11 (MHA-Abs, trained at 2^8 = 256)`,
+      setting: {
+        cpu: "trained at L = 64 (published: 256), tested at 2×–16×; Transformer micro (2 layers, D = 64, 4 heads) from PyTorch's default initialisation with an untied head (--set init=pytorch; GPT-2's N(0, 0.02²) stays at chance at this budget); 3,000 steps of batch 32 at 1e-3 (published: 25 epochs of 8,192 steps of batch 8 at 2e-4); 2 seeds",
+        paper: 'trained at L = 256 as published, tested to 2^13; GPT-2 initialisation; 25 epochs of 8,192 steps of batch 8 at 2e-4; 1 seed',
+      },
       published: [
         { label: 'MHA-Abs at 2^8 (training length)', value: 100, unit: '% accuracy' },
         { label: 'MHA-Abs at 2^9 (2×)', value: 58.6, unit: '% accuracy' },

@@ -86,6 +86,12 @@ function narrows(gapSmall: Reading, gapLarge: Reading, small: number, large: num
   return { ok: onMean && everySeed, text };
 }
 
+/** What the CPU scale measures, against zoology's setting. */
+const MQAR_SETTING = {
+        cpu: "(L, kv) = (64, 4) only (published: also (128, 8) and (256, 16)); d_model 32 and 64 (published: 64–512); vocabulary 64 (published: 8,192); 1,200 steps of batch 64, 76,800 sequences (published: 6.4 million); learning rates 1e-3 and 3e-3 (published: 4 from 1e-4 to 1e-2); attention with one head, MLPs kept, from PyTorch's default initialisation (--set init=pytorch; GPT-2's stays on the plateau at this budget); 2 seeds",
+        paper: 'as published: the three (L, kv), d_model 64–512, vocabulary 8,192, 64 epochs of 100,000 examples, 4 learning rates; 1 seed',
+      };
+
 const FAMILY_NAMES: Record<MqarFamily, string> = { transformer: 'Attention (Transformer)', mamba: 'Mamba', lstm: 'LSTM' };
 
 /** Zoology's claim for one non-attention family: it trails attention at small width and catches up with width. */
@@ -95,6 +101,7 @@ function needsWidthFinding(family: Exclude<MqarFamily, 'transformer'>): Finding 
     id: `${family}-needs-width`,
     claim: `Unlike attention, ${name} needs a larger model dimension to solve MQAR: it trails attention at small d_model and closes the gap as d_model grows`,
     source: `${ZOOLOGY_PAPER}, Figure 2 (gated-convolution and recurrent models against attention)`,
+    setting: MQAR_SETTING,
     published: [],
     expectation: `At the hardest (L, kv), ${name} (best learning rate) ≥ 0.1 below attention at the smallest d_model, and its gap to attention smaller at the largest d_model`,
     evaluate(rows, scale) {
@@ -129,6 +136,7 @@ export const mqarSuite: Suite = {
       id: 'attention-solves-at-every-width',
       claim: 'Attention solves multi-query associative recall at every model dimension and (L, kv) tested',
       source: `${ZOOLOGY_PAPER}, Figure 2 ((L, kv) = (64, 4), (128, 8), (256, 16); d_model 64–512)`,
+      setting: MQAR_SETTING,
       published: [{ label: 'attention, every d_model 64–512 and (L, kv) (read off the figure)', value: 1.0, unit: 'accuracy (≈)' }],
       expectation: 'Transformer (best learning rate) ≥ 0.9 at every (L, kv) and d_model',
       evaluate(rows, scale) {
