@@ -3,6 +3,9 @@ import type { Task } from './types.ts';
 import { inductionHeads } from './induction-heads.ts';
 import { listops } from './listops.ts';
 import { fuzzyRecall, mqar, noisyRecall } from './mqar.ts';
+import { inContextRecall } from './in-context-recall.ts';
+import { compression } from './compression.ts';
+import { memorization } from './memorization.ts';
 import { selectiveCopying } from './selective-copying.ts';
 import { scanLength, scanSimple } from './scan.ts';
 import { enFr } from './en-fr.ts';
@@ -14,6 +17,9 @@ export const TASKS = {
   mqar,
   'fuzzy-recall': fuzzyRecall,
   'noisy-recall': noisyRecall,
+  'in-context-recall': inContextRecall,
+  compression,
+  memorization,
   listops,
   'scan-simple': scanSimple,
   'scan-length': scanLength,

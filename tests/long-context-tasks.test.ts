@@ -4,6 +4,9 @@ import { TASKS } from '../tasks/index.ts';
 import { inductionHeads } from '../tasks/induction-heads.ts';
 import { evaluate, listops, PAD, tokenize } from '../tasks/listops.ts';
 import { fuzzyRecall, GAP_BUCKETS, mqar, noisyRecall } from '../tasks/mqar.ts';
+import { inContextRecall } from '../tasks/in-context-recall.ts';
+import { compression, INDEX_BUCKETS } from '../tasks/compression.ts';
+import { factMap, memorization } from '../tasks/memorization.ts';
 import { deriveSeed, rng } from '../util/rng.ts';
 import { NOISE, selectiveCopying } from '../tasks/selective-copying.ts';
 import { bucketLabel } from '../tasks/synthetic.ts';
@@ -19,7 +22,7 @@ function take(task: Task, params: Record<string, unknown>, n: number, seed = 0, 
   return out;
 }
 
-const LONG_CONTEXT = ['selective-copying', 'induction-heads', 'mqar', 'fuzzy-recall', 'noisy-recall', 'listops'] as const;
+const LONG_CONTEXT = ['selective-copying', 'induction-heads', 'mqar', 'fuzzy-recall', 'noisy-recall', 'in-context-recall', 'compression', 'memorization', 'listops'] as const;
 
 // ---------- rng ----------
 
@@ -306,6 +309,140 @@ test('mqar: impossible params are refused with the fix named', () => {
   assert.throws(() => mqar.params.parse({ seq_len: 16, num_kv_pairs: 8 }), /raise seq_len to at least 32/);
   assert.throws(() => mqar.params.parse({ vocab_size: 8, num_kv_pairs: 4, seq_len: 16 }), /distinct keys/);
   assert.throws(() => noisyRecall.params.parse({ noise_vocab_size: 0 }), /noise_vocab_size ≥ 1/);
+});
+
+// ---------- MAD: in-context recall, compression, memorization ----------
+
+test('in-context-recall: worked examples', () => {
+  const [e] = take(inContextRecall, { vocab_size: 8, seq_len: 12 }, 1);
+  assert.deepEqual(e.input, [1, 4, 3, 7, 3, 7, 0, 5, 1, 4, 0, 5]);
+  assert.deepEqual(e.target, [0, 0, 0, 0, 7, 0, 0, 0, 4, 0, 5, 0]);
+  assert.deepEqual(e.answer, [4, 8, 10]);
+  assert.deepEqual(e.answerSlice, [{ gap: '1-7' }, { gap: '8-31' }, { gap: '1-7' }]);
+  const [noisy] = take(inContextRecall, { vocab_size: 10, seq_len: 12, noise_fraction: 0.4, noise_vocab_size: 2 }, 1);
+  assert.deepEqual(noisy.input, [9, 9, 3, 4, 8, 9, 3, 4, 0, 7, 0, 7]);
+  assert.deepEqual(noisy.target, [0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 7, 0]);
+  assert.deepEqual(noisy.answer, [6, 10]);
+  assert.deepEqual(noisy.answerSlice, [{ gap: '1-7' }, { gap: '1-7' }]);
+});
+
+/** Reads an in-context-recall sequence slot by slot without the generator and checks every scored position. */
+function checkInContextRecall(e: LMExample, p: { seq_len: number; vocab_size: number; noise_vocab_size: number }) {
+  const content = p.vocab_size - p.noise_vocab_size;
+  const firstValue = Math.floor(content / 2);
+  assert.equal(e.input.length, p.seq_len);
+  const valueOf = new Map<number, number>();
+  const lastAt = new Map<number, number>();
+  const expected: number[] = [];
+  const gaps: number[] = [];
+  for (let i = 0; i < p.seq_len; i += 2) {
+    const [a, b] = [e.input[i], e.input[i + 1]];
+    if (a >= content) {
+      assert.ok(b >= content && b < p.vocab_size, `slot at ${i} is two noise tokens`);
+      assert.notEqual(i, p.seq_len - 2, 'the last slot is a pair');
+      continue;
+    }
+    assert.ok(a < firstValue && b >= firstValue && b < content, `slot at ${i} is key, value`);
+    if (valueOf.has(a)) {
+      assert.equal(b, valueOf.get(a), `key ${a} keeps its value within the sequence`);
+      expected.push(i);
+      gaps.push(i - lastAt.get(a)!);
+    }
+    valueOf.set(a, b);
+    lastAt.set(a, i);
+  }
+  assert.deepEqual(e.answer, expected, 'every repeated key, and nothing else, is scored');
+  assert.equal(e.answer[e.answer.length - 1], p.seq_len - 2, 'the sequence ends on a query');
+  for (const a of e.answer) assert.equal(e.target[a], e.input[a + 1], `target at ${a} is the key's value`);
+  assert.deepEqual(e.answerSlice, gaps.map((g) => ({ gap: bucketLabel(g, GAP_BUCKETS) })));
+  const scored = new Set(e.answer);
+  e.target.forEach((t, k) => {
+    if (!scored.has(k)) assert.equal(t, 0, `unscored target at ${k} is 0`);
+  });
+}
+
+test("in-context-recall: MAD's defaults; every repeated key is a query answered by its value", () => {
+  const p = inContextRecall.params.parse({});
+  assert.deepEqual(p, { vocab_size: 16, seq_len: 128, noise_fraction: 0, noise_vocab_size: 0 });
+  const examples = take(inContextRecall, {}, 50);
+  for (const e of examples) checkInContextRecall(e, p);
+  const mean = examples.reduce((s, e) => s + e.answer.length, 0) / examples.length;
+  assert.ok(mean > 50, `64 pairs over 8 keys: at least 56 queries a sequence, got ${mean}`);
+  const noisy = inContextRecall.params.parse({ vocab_size: 32, noise_vocab_size: 16, noise_fraction: 0.2 });
+  let noiseSlots = 0;
+  for (const e of take(inContextRecall, noisy, 50)) {
+    checkInContextRecall(e, noisy);
+    for (let i = 0; i < 128; i += 2) if (e.input[i] >= 16) noiseSlots++;
+  }
+  assert.ok(Math.abs(noiseSlots / (50 * 63) - 0.2) < 0.03, `about 20 % of the first 63 slots are noise, got ${noiseSlots / (50 * 63)}`);
+});
+
+test('in-context-recall: impossible params are refused with the fix named', () => {
+  assert.throws(() => inContextRecall.params.parse({ seq_len: 127 }), /seq_len 127 is odd.*such as 128/);
+  assert.throws(() => inContextRecall.params.parse({ vocab_size: 17, noise_vocab_size: 16 }), /raise vocab_size to at least 18/);
+  assert.throws(() => inContextRecall.params.parse({ noise_fraction: 0.2 }), /noise_vocab_size ≥ 1/);
+});
+
+test('compression: worked example', () => {
+  const [e] = take(compression, { vocab_size: 16, seq_len: 6 }, 1);
+  assert.deepEqual(e.input, [14, 8, 1, 1, 4, 15, 15, 15, 15, 15]);
+  assert.deepEqual(e.target, [0, 0, 0, 0, 0, 14, 8, 1, 1, 4]);
+  assert.deepEqual(e.answer, [5, 6, 7, 8, 9]);
+  assert.deepEqual(e.answerSlice, [{ index: '0-3' }, { index: '0-3' }, { index: '0-3' }, { index: '0-3' }, { index: '4-7' }]);
+});
+
+test("compression: MAD's defaults; each compression token answers the next data token in order", () => {
+  const p = compression.params.parse({});
+  assert.deepEqual(p, { vocab_size: 16, seq_len: 32 });
+  assert.equal(compression.maxLen(p), 62);
+  for (const e of take(compression, {}, 50)) {
+    assert.equal(e.input.length, 62);
+    const data = e.input.slice(0, 31);
+    assert.ok(data.every((t) => t >= 0 && t <= 14), 'data tokens are never the compression token');
+    assert.deepEqual(e.input.slice(31), Array(31).fill(15));
+    assert.deepEqual(e.answer, Array.from({ length: 31 }, (_, k) => 31 + k));
+    assert.deepEqual(e.target.slice(0, 31), Array(31).fill(0));
+    assert.deepEqual(e.answer.map((a) => e.target[a]), data);
+    assert.deepEqual(e.answerSlice, data.map((_, k) => ({ index: bucketLabel(k, INDEX_BUCKETS) })));
+  }
+  assert.throws(() => compression.params.parse({ seq_len: 1 }), /seq_len/);
+});
+
+test('memorization: worked example and its mapping', () => {
+  const p = memorization.params.parse({ vocab_size: 9, seq_len: 8 });
+  assert.deepEqual(factMap(p, 0), [5, 4, 7, 6]);
+  const [e] = take(memorization, p, 1);
+  assert.deepEqual(e.input, [1, 8, 0, 8, 0, 8, 2, 8]);
+  assert.deepEqual(e.target, [0, 4, 0, 5, 0, 5, 0, 7]);
+  assert.deepEqual(e.answer, [1, 3, 5, 7]);
+});
+
+test("memorization: MAD's defaults; one mapping per seed, shared by every split, answered at each insert token", () => {
+  const p = memorization.params.parse({});
+  assert.deepEqual(p, { vocab_size: 256, seq_len: 32 });
+  const map = factMap(p, 7);
+  assert.equal(map.length, 127);
+  assert.equal(new Set(map).size, 127, 'each key has its own value');
+  assert.ok(map.every((v) => v >= 127 && v <= 254), 'values lie in 127..254, below the insert token 255');
+  assert.notDeepEqual(factMap(p, 8), map, 'another seed, another mapping');
+  const seen = new Map<number, number>();
+  for (const split of ['train', 'valid', 'test'] as const) {
+    for (const e of take(memorization, {}, 40, 7, split)) {
+      assert.equal(e.input.length, 32);
+      assert.deepEqual(e.answer, Array.from({ length: 16 }, (_, q) => 2 * q + 1));
+      for (let q = 0; q < 16; q++) {
+        const key = e.input[2 * q];
+        assert.ok(key >= 0 && key < 127, `key ${key}`);
+        assert.equal(e.input[2 * q + 1], 255, 'every key is followed by the insert token');
+        assert.equal(e.target[2 * q], 0);
+        assert.equal(e.target[2 * q + 1], map[key], `${split}: key ${key} answers the seed's value`);
+        seen.set(key, e.target[2 * q + 1]);
+      }
+    }
+  }
+  assert.ok(seen.size > 120, `most of the 127 keys are asked in 1,920 queries, got ${seen.size}`);
+  assert.throws(() => memorization.params.parse({ seq_len: 31 }), /seq_len 31 is odd.*such as 32/);
+  assert.throws(() => memorization.params.parse({ vocab_size: 2 }), /vocab_size/);
 });
 
 // ---------- ListOps ----------
