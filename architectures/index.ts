@@ -7,6 +7,7 @@ import { gruLM, lstmLM, rnnLM } from './rnn.ts';
 import { lstmSeq2Seq } from './lstm-seq2seq.ts';
 import { transformer, transformerEncDec } from './transformer.ts';
 import { mamba, mambaLti } from './mamba.ts';
+import { mamba2 } from './mamba2.ts';
 import { hybrid } from './hybrid.ts';
 
 export const ARCHITECTURES = {
@@ -18,6 +19,7 @@ export const ARCHITECTURES = {
   'lstm-seq2seq': lstmSeq2Seq,
   mamba: mamba,
   'mamba-lti': mambaLti,
+  mamba2: mamba2,
   hybrid: hybrid,
 } satisfies Record<string, Architecture>;
 

@@ -113,6 +113,17 @@ export type MixerState = { conv: tf.Tensor3D; h: tf.Tensor3D };
 /** Inverse of softplus, so that softplus(dt bias) starts at the drawn Δ. */
 const inverseSoftplus = (y: number): number => y + Math.log(-Math.expm1(-y));
 
+/**
+ * The initial dt bias of `count` channels (Mamba) or heads (Mamba-2): Δ drawn log-uniform in [dt_min, dt_max]
+ * and floored at dt_init_floor, so they begin with time scales from ~10 to ~1000 steps, stored through the
+ * inverse of softplus.
+ */
+export function initialDtBias(store: ParamStore, count: number, cfg: { dt_min: number; dt_max: number; dt_init_floor: number }): number[] {
+  const logMin = Math.log(cfg.dt_min);
+  const logMax = Math.log(cfg.dt_max);
+  return Array.from(store.random(count), (u) => inverseSoftplus(Math.max(Math.exp(logMin + u * (logMax - logMin)), cfg.dt_init_floor)));
+}
+
 export class MambaMixer {
   readonly inProj: Linear;
   readonly convWeight: tf.Variable; // (di, k)
@@ -138,11 +149,7 @@ export class MambaMixer {
     this.xProj = cfg.selective ? new Linear(store, `${name}.x_proj`, di, r + 2 * n, { bias: false }) : null;
     // PyTorch's default ±1/√r is mamba_simple's dt_proj init ("random", dt_scale 1).
     this.dtProj = cfg.selective ? new Linear(store, `${name}.dt_proj`, r, di, { bias: false }) : null;
-    // Δ starts log-uniform in [dt_min, dt_max], so channels begin with time scales from ~10 to ~1000 steps.
-    const logMin = Math.log(cfg.dt_min);
-    const logMax = Math.log(cfg.dt_max);
-    const dt = Array.from(store.random(di), (u) => Math.max(Math.exp(logMin + u * (logMax - logMin)), cfg.dt_init_floor));
-    this.dtBias = store.fromValues(`${name}.dt_bias`, dt.map(inverseSoftplus), [di], 'no-decay');
+    this.dtBias = store.fromValues(`${name}.dt_bias`, initialDtBias(store, di, cfg), [di], 'no-decay');
     // LTI: B = 1 and C ~ N(0, ½), the real part of S4D's standard complex normal C.
     this.ltiB = cfg.selective ? null : store.constant(`${name}.B`, [n], 1, 'no-decay');
     this.ltiC = cfg.selective ? null : store.normal(`${name}.C`, [n], Math.SQRT1_2, 'no-decay');

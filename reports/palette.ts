@@ -16,6 +16,7 @@ export const ARCH_PALETTE: Readonly<Record<string, string>> = {
   rnn: '#9d755d',
   mamba: '#54a24b',
   'mamba-lti': '#88d27a',
+  mamba2: '#2e7d32',
   hybrid: '#b279a2',
 };
 

@@ -185,13 +185,18 @@ test('weight-decay groups: Transformers and RNNs decay exactly the ≥2-D weight
   for (const table of ['wte.table', 'wpe.table']) assert.ok(transformer.find((p) => p.name === table)?.decays, `${table} decays as in nanoGPT`);
 });
 
-test('weight-decay groups: Mamba leaves A_log and D undecayed (mamba_simple _no_weight_decay), norms and biases too', async () => {
+test('weight-decay groups: Mamba leaves A_log, D and dt_bias undecayed (mamba_simple, mamba2_simple _no_weight_decay), norms and biases too', async () => {
   await useBackend('cpu');
   for (const arch of Object.values(ARCHITECTURES as Record<string, Architecture>).filter((a) => a.family === 'mamba' || a.family === 'hybrid')) {
     const g = groups(arch);
     const aLog = g.filter((p) => p.name.endsWith('A_log'));
-    assert.ok(aLog.length > 0 && aLog.every((p) => p.rank === 2 && !p.decays), `${arch.name}: A_log is 2-D and not decayed`);
-    assert.ok(g.filter((p) => p.name.endsWith('.D')).every((p) => !p.decays), `${arch.name}: D not decayed`);
+    // Mamba's A is (di, n); Mamba-2's is one scalar per head (h).
+    const aRank = arch.name === 'mamba2' ? 1 : 2;
+    assert.ok(aLog.length > 0 && aLog.every((p) => p.rank === aRank && !p.decays), `${arch.name}: A_log is ${aRank}-D and not decayed`);
+    for (const suffix of ['.D', '.dt_bias']) {
+      const found = g.filter((p) => p.name.endsWith(suffix));
+      assert.ok(found.length > 0 && found.every((p) => !p.decays), `${arch.name}: ${suffix.slice(1)} not decayed`);
+    }
     for (const p of g.filter((q) => !q.name.endsWith('A_log'))) assert.equal(p.decays, p.rank >= 2, `${arch.name}: ${p.name} (rank ${p.rank})`);
   }
 });
