@@ -230,24 +230,30 @@ export class MambaMixer {
 // ---------------------------------------------------------------------------------------------------------
 // Residual block and LM
 
-/** Pre-norm residual: x + mixer(RMSNorm(x)). */
-export class MambaBlock {
-  readonly norm: RMSNorm;
-  readonly mixer: MambaMixer;
-  constructor(store: ParamStore, name: string, cfg: MambaConfig) {
-    this.norm = new RMSNorm(store, `${name}.norm`, cfg.d_model, cfg.layer_kernels);
-    this.mixer = new MambaMixer(store, `${name}.mixer`, cfg);
-  }
+/**
+ * A sequence mixer with a decode state of constant size (Mamba's and Mamba-2's): the full-sequence
+ * forward, one decode step, and a fresh state. `S` is a record of the state's tensors.
+ */
+export interface StatefulMixer<S extends Record<string, tf.Tensor>> {
+  apply(x: tf.Tensor3D): tf.Tensor3D;
+  step(x: tf.Tensor2D, state: S): { y: tf.Tensor2D; state: S };
+  initState(batchSize: number): S;
+}
 
-  static paramCount(cfg: MambaConfig): number {
-    return RMSNorm.paramCount(cfg.d_model) + MambaMixer.paramCount(cfg);
+/** Pre-norm residual: x + mixer(RMSNorm(x)); the norm's parameters are made before the mixer's. */
+export class ResidualBlock<M extends StatefulMixer<S>, S extends Record<string, tf.Tensor>> {
+  readonly norm: RMSNorm;
+  readonly mixer: M;
+  constructor(store: ParamStore, name: string, d: number, layerKernels: MambaConfig['layer_kernels'], mixer: (store: ParamStore, name: string) => M) {
+    this.norm = new RMSNorm(store, `${name}.norm`, d, layerKernels);
+    this.mixer = mixer(store, `${name}.mixer`);
   }
 
   apply(x: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => x.add(this.mixer.apply(this.norm.apply(x) as tf.Tensor3D)));
   }
 
-  step(x: tf.Tensor2D, state: MixerState): { y: tf.Tensor2D; state: MixerState } {
+  step(x: tf.Tensor2D, state: S): { y: tf.Tensor2D; state: S } {
     return tf.tidy(() => {
       const out = this.mixer.step(this.norm.apply(x) as tf.Tensor2D, state);
       return { y: x.add(out.y) as tf.Tensor2D, state: out.state };
@@ -255,33 +261,55 @@ export class MambaBlock {
   }
 }
 
-/** Per-layer recurrent states; its size does not grow with the tokens decoded. */
-class MambaState implements DecodeState {
-  constructor(readonly layers: MixerState[]) {}
-
-  bytes(): number {
-    return tensorBytes(this.layers.flatMap((s) => [s.conv, s.h]));
+export class MambaBlock extends ResidualBlock<MambaMixer, MixerState> {
+  constructor(store: ParamStore, name: string, cfg: MambaConfig) {
+    super(store, name, cfg.d_model, cfg.layer_kernels, (s, n) => new MambaMixer(s, n, cfg));
   }
 
-  dispose(): void {
-    for (const s of this.layers) tf.dispose([s.conv, s.h]);
+  static paramCount(cfg: MambaConfig): number {
+    return RMSNorm.paramCount(cfg.d_model) + MambaMixer.paramCount(cfg);
   }
 }
 
-export class MambaLM implements LMModel {
+/** Per-layer recurrent states of the model named `arch`; its size does not grow with the tokens decoded. */
+class RecurrentState<S extends Record<string, tf.Tensor>> implements DecodeState {
+  constructor(
+    readonly arch: string,
+    readonly layers: S[],
+  ) {}
+
+  bytes(): number {
+    return tensorBytes(this.layers.flatMap((s) => Object.values(s)));
+  }
+
+  dispose(): void {
+    for (const s of this.layers) tf.dispose(Object.values(s));
+  }
+}
+
+/** What the residual SSM language model reads of its config. */
+type ResidualLMConfig = Pick<MambaConfig, 'd_model' | 'n_layers' | 'seed' | 'layer_kernels'>;
+
+/**
+ * Embedding → n_layers residual mixer blocks → RMSNorm → the tied head: Mamba's language model
+ * (mamba_simple's MixerModel), shared by Mamba and Mamba-2, which differ only in their mixer.
+ */
+export class ResidualLM<M extends StatefulMixer<S>, S extends Record<string, tf.Tensor>> implements LMModel {
   readonly form = 'lm' as const;
   readonly store: ParamStore;
   readonly embedding: Embedding;
-  readonly blocks: MambaBlock[];
+  readonly blocks: ResidualBlock<M, S>[];
   readonly normF: RMSNorm;
 
   constructor(
-    readonly cfg: MambaConfig,
+    private readonly arch: string,
+    readonly cfg: ResidualLMConfig,
     readonly io: ModelIO,
+    block: (store: ParamStore, name: string) => ResidualBlock<M, S>,
   ) {
     this.store = new ParamStore(cfg.seed);
     this.embedding = new Embedding(this.store, 'embedding', io.vocabSize, cfg.d_model, Embedding.DEFAULT_STD, cfg.layer_kernels);
-    this.blocks = Array.from({ length: cfg.n_layers }, (_, i) => new MambaBlock(this.store, `layers.${i}`, cfg));
+    this.blocks = Array.from({ length: cfg.n_layers }, (_, i) => block(this.store, `layers.${i}`));
     this.normF = new RMSNorm(this.store, 'norm_f', cfg.d_model, cfg.layer_kernels);
   }
 
@@ -309,27 +337,36 @@ export class MambaLM implements LMModel {
   }
 
   initState(batchSize: number): DecodeState {
-    return new MambaState(this.blocks.map((block) => block.mixer.initState(batchSize)));
+    return new RecurrentState(this.arch, this.blocks.map((block) => block.mixer.initState(batchSize)));
   }
 
   step(token: tf.Tensor1D, state: DecodeState): StepOutput {
-    if (!(state instanceof MambaState)) throw new Error('mamba step() needs a state from this model\'s initState()');
+    if (!(state instanceof RecurrentState) || state.arch !== this.arch) throw new Error(`${this.arch} step() needs a state from this model's initState()`);
+    const layers = state.layers as S[];
     const out = tf.tidy(() => {
       let x = this.embedding.apply(token) as tf.Tensor2D; // (b, d)
-      const layers: MixerState[] = [];
+      const next: S[] = [];
       this.blocks.forEach((block, i) => {
-        const next = block.step(x, state.layers[i]);
-        x = next.y;
-        layers.push(next.state);
+        const stepped = block.step(x, layers[i]);
+        x = stepped.y;
+        next.push(stepped.state);
       });
-      return { logits: this.head(x) as tf.Tensor2D, layers }; // (b, v)
+      return { logits: this.head(x) as tf.Tensor2D, next }; // (b, v)
     });
-    return { logits: out.logits, state: new MambaState(out.layers) };
+    return { logits: out.logits, state: new RecurrentState(this.arch, out.next) };
   }
 
   dispose(): void {
     this.store.dispose();
   }
+}
+
+export class MambaLM extends ResidualLM<MambaMixer, MixerState> {
+  constructor(cfg: MambaConfig, io: ModelIO) {
+    super('mamba', cfg, io, (store, name) => new MambaBlock(store, name, cfg));
+  }
+
+  declare readonly cfg: MambaConfig;
 }
 
 // ---------------------------------------------------------------------------------------------------------

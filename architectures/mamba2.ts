@@ -38,9 +38,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
-import { Embedding, Linear, ParamStore, RMSNorm, silu, tensorBytes, unstackTime, layerKernelsOption } from './layers.ts';
-import { causalConv1d, initialDtBias } from './mamba.ts';
-import type { Architecture, DecodeState, Flops, LMModel, ModelIO, StepOutput } from './types.ts';
+import { Linear, ParamStore, RMSNorm, silu, unstackTime, layerKernelsOption } from './layers.ts';
+import { causalConv1d, initialDtBias, ResidualBlock, ResidualLM } from './mamba.ts';
+import type { Architecture, Flops, ModelIO } from './types.ts';
 
 // ---------------------------------------------------------------------------------------------------------
 // Config
@@ -317,106 +317,24 @@ export class Mamba2Mixer {
 // ---------------------------------------------------------------------------------------------------------
 // Residual block and LM
 
-/** Pre-norm residual: x + mixer(RMSNorm(x)). */
-export class Mamba2Block {
-  readonly norm: RMSNorm;
-  readonly mixer: Mamba2Mixer;
+/** Pre-norm residual: x + mixer(RMSNorm(x)), as Mamba's (mamba.ts ResidualBlock). */
+export class Mamba2Block extends ResidualBlock<Mamba2Mixer, Mixer2State> {
   constructor(store: ParamStore, name: string, cfg: Mamba2Config) {
-    this.norm = new RMSNorm(store, `${name}.norm`, cfg.d_model, cfg.layer_kernels);
-    this.mixer = new Mamba2Mixer(store, `${name}.mixer`, cfg);
+    super(store, name, cfg.d_model, cfg.layer_kernels, (s, n) => new Mamba2Mixer(s, n, cfg));
   }
 
   static paramCount(cfg: Mamba2Config): number {
     return RMSNorm.paramCount(cfg.d_model) + Mamba2Mixer.paramCount(cfg);
   }
-
-  apply(x: tf.Tensor3D): tf.Tensor3D {
-    return tf.tidy(() => x.add(this.mixer.apply(this.norm.apply(x) as tf.Tensor3D)));
-  }
-
-  step(x: tf.Tensor2D, state: Mixer2State): { y: tf.Tensor2D; state: Mixer2State } {
-    return tf.tidy(() => {
-      const out = this.mixer.step(this.norm.apply(x) as tf.Tensor2D, state);
-      return { y: x.add(out.y) as tf.Tensor2D, state: out.state };
-    });
-  }
 }
 
-/** Per-layer recurrent states; its size does not grow with the tokens decoded. */
-class Mamba2State implements DecodeState {
-  constructor(readonly layers: Mixer2State[]) {}
-
-  bytes(): number {
-    return tensorBytes(this.layers.flatMap((s) => [s.conv, s.ssm]));
+/** Mamba's language model (mamba.ts ResidualLM) with Mamba-2 blocks; per-layer states of constant size. */
+export class Mamba2LM extends ResidualLM<Mamba2Mixer, Mixer2State> {
+  constructor(cfg: Mamba2Config, io: ModelIO) {
+    super('mamba2', cfg, io, (store, name) => new Mamba2Block(store, name, cfg));
   }
 
-  dispose(): void {
-    for (const s of this.layers) tf.dispose([s.conv, s.ssm]);
-  }
-}
-
-export class Mamba2LM implements LMModel {
-  readonly form = 'lm' as const;
-  readonly store: ParamStore;
-  readonly embedding: Embedding;
-  readonly blocks: Mamba2Block[];
-  readonly normF: RMSNorm;
-
-  constructor(
-    readonly cfg: Mamba2Config,
-    readonly io: ModelIO,
-  ) {
-    this.store = new ParamStore(cfg.seed);
-    this.embedding = new Embedding(this.store, 'embedding', io.vocabSize, cfg.d_model, Embedding.DEFAULT_STD, cfg.layer_kernels);
-    this.blocks = Array.from({ length: cfg.n_layers }, (_, i) => new Mamba2Block(this.store, `layers.${i}`, cfg));
-    this.normF = new RMSNorm(this.store, 'norm_f', cfg.d_model, cfg.layer_kernels);
-  }
-
-  get trainableWeights(): tf.Variable[] {
-    return this.store.variables;
-  }
-
-  get decayedWeights(): ReadonlySet<tf.Variable> {
-    return this.store.decayed;
-  }
-
-  /** The tied head: hidden (…, d) → logits (…, v) with the embedding table. */
-  private head(x: tf.Tensor): tf.Tensor {
-    const d = this.cfg.d_model;
-    const logits = tf.matMul(this.normF.apply(x).reshape([-1, d]), this.embedding.table, false, true); // (…, v)
-    return logits.reshape([...x.shape.slice(0, -1), this.io.vocabSize]);
-  }
-
-  forward(tokens: tf.Tensor2D): tf.Tensor3D {
-    return tf.tidy(() => {
-      let x = this.embedding.apply(tokens) as tf.Tensor3D; // (b, l, d)
-      for (const block of this.blocks) x = block.apply(x);
-      return this.head(x) as tf.Tensor3D; // (b, l, v)
-    });
-  }
-
-  initState(batchSize: number): DecodeState {
-    return new Mamba2State(this.blocks.map((block) => block.mixer.initState(batchSize)));
-  }
-
-  step(token: tf.Tensor1D, state: DecodeState): StepOutput {
-    if (!(state instanceof Mamba2State)) throw new Error("mamba2 step() needs a state from this model's initState()");
-    const out = tf.tidy(() => {
-      let x = this.embedding.apply(token) as tf.Tensor2D; // (b, d)
-      const layers: Mixer2State[] = [];
-      this.blocks.forEach((block, i) => {
-        const next = block.step(x, state.layers[i]);
-        x = next.y;
-        layers.push(next.state);
-      });
-      return { logits: this.head(x) as tf.Tensor2D, layers }; // (b, v)
-    });
-    return { logits: out.logits, state: new Mamba2State(out.layers) };
-  }
-
-  dispose(): void {
-    this.store.dispose();
-  }
+  declare readonly cfg: Mamba2Config;
 }
 
 // ---------------------------------------------------------------------------------------------------------
