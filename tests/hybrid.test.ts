@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { hybrid, type HybridLM } from '../architectures/hybrid.ts';
 import { mamba } from '../architectures/mamba.ts';
 import { PRESET_NAMES, type ModelIO } from '../architectures/types.ts';
-import { assertClose, assertNoLeak, assertStepsMatchForward, maxAbsDiff, useBackend } from './helpers.ts';
+import { assertClose, assertNoLeak, assertStepsMatchForward, maxAbsDiff, useBackend, assertOverfitsFixedBatch } from './helpers.ts';
 
 const IO: ModelIO = { vocabSize: 11, maxLen: 64, padId: 0 };
 const TINY = { d_model: 16, n_heads: 2, d_state: 4 };
@@ -92,24 +92,5 @@ test('a tiny hybrid overfits a fixed small batch with adam, no tensor leaks acro
   await useBackend('wasm');
   const io: ModelIO = { vocabSize: 8, maxLen: 16, padId: 0 };
   const model = build('MA', io);
-  const seq = [
-    [1, 5, 2, 7, 3, 3, 6, 0, 4, 1, 2],
-    [6, 0, 4, 4, 1, 7, 2, 5, 5, 3, 1],
-  ];
-  const inputs = tokens(seq.map((s) => s.slice(0, -1)));
-  const targets = tf.oneHot(tokens(seq.map((s) => s.slice(1))), io.vocabSize);
-  const optimizer = tf.train.adam(0.03);
-  const losses: number[] = [];
-  let tensorsAfterFirst = 0;
-  for (let i = 0; i < 25; i++) {
-    const loss = optimizer.minimize(() => tf.losses.softmaxCrossEntropy(targets, model.forward(inputs)) as tf.Scalar, true, model.trainableWeights)!;
-    losses.push(loss.dataSync()[0]);
-    loss.dispose();
-    if (i === 0) tensorsAfterFirst = tf.memory().numTensors;
-  }
-  assert.equal(tf.memory().numTensors, tensorsAfterFirst, 'tensors leaked across training steps');
-  assert.ok(losses.at(-1)! < 0.1, `final loss ${losses.at(-1)} should fall below 0.1 (from ${losses[0]})`);
-  optimizer.dispose();
-  tf.dispose([inputs, targets]);
-  model.dispose();
+  assertOverfitsFixedBatch(model);
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { mamba2, Mamba2LM, segsum, ssdChunked, ssdReference, type Mamba2Config } from '../architectures/mamba2.ts';
 import { PRESET_NAMES, type ModelIO } from '../architectures/types.ts';
-import { assertClose, assertModelOnWebgpuEqualsCpu, assertNoLeak, assertStepsMatchForward, maxAbsDiff, useBackend, valuesOf, webgpuSkipReason } from './helpers.ts';
+import { assertClose, assertModelOnWebgpuEqualsCpu, assertNoLeak, assertStepsMatchForward, maxAbsDiff, useBackend, valuesOf, webgpuSkipReason, assertOverfitsFixedBatch } from './helpers.ts';
 
 // Started before any test is registered: starting webgpu switches the backend under a running test.
 const webgpuSkip = (await webgpuSkipReason()) ?? false;
@@ -209,26 +209,5 @@ test('mamba2 overfits a fixed small batch with adam, no tensor leaks across step
   await useBackend('cpu');
   const io: ModelIO = { vocabSize: 8, maxLen: 16, padId: 0 };
   const model = build({ d_model: 16, headdim: 8, chunk_size: 4 }, io);
-  const seq = [
-    [1, 5, 2, 7, 3, 3, 6, 0, 4, 1, 2],
-    [6, 0, 4, 4, 1, 7, 2, 5, 5, 3, 1],
-  ];
-  const inputs = tokens(seq.map((s) => s.slice(0, -1)));
-  const targets = tf.oneHot(tokens(seq.map((s) => s.slice(1))), io.vocabSize);
-  const optimizer = tf.train.adam(0.03);
-  const lossFn = (): tf.Scalar => tf.losses.softmaxCrossEntropy(targets, model.forward(inputs)) as tf.Scalar;
-  const losses: number[] = [];
-  let tensorsAfterFirst = 0;
-  for (let i = 0; i < 25; i++) {
-    const loss = optimizer.minimize(lossFn, true, model.trainableWeights)!;
-    losses.push(loss.dataSync()[0]);
-    loss.dispose();
-    if (i === 0) tensorsAfterFirst = tf.memory().numTensors;
-  }
-  assert.equal(tf.memory().numTensors, tensorsAfterFirst, 'tensors leaked across training steps');
-  assert.ok(losses[0] > 1.8, `initial loss ${losses[0]} should be near ln 8`);
-  assert.ok(losses.at(-1)! < 0.1, `final loss ${losses.at(-1)} should fall below 0.1 (from ${losses[0]})`);
-  optimizer.dispose();
-  tf.dispose([inputs, targets]);
-  model.dispose();
+  assertOverfitsFixedBatch(model, 1.8);
 });
