@@ -9,6 +9,7 @@ import { transformer, transformerEncDec } from './transformer.ts';
 import { mamba, mambaLti } from './mamba.ts';
 import { mamba2 } from './mamba2.ts';
 import { hybrid } from './hybrid.ts';
+import { hyena } from './hyena.ts';
 
 export const ARCHITECTURES = {
   transformer: transformer,
@@ -21,6 +22,7 @@ export const ARCHITECTURES = {
   'mamba-lti': mambaLti,
   mamba2: mamba2,
   hybrid: hybrid,
+  hyena: hyena,
 } satisfies Record<string, Architecture>;
 
 export type ArchitectureName = keyof typeof ARCHITECTURES;

@@ -91,7 +91,10 @@ export function matmulLast(x: tf.Tensor, w: tf.Tensor2D): tf.Tensor {
   return tf.matMul(x.reshape([-1, inDim]), w).reshape([...lead, outDim]);
 }
 
-/** y = x W + b, PyTorch's nn.Linear initialisation (uniform ±1/√in) unless a std is given. W decays, b does not. */
+/**
+ * y = x W + b, PyTorch's nn.Linear initialisation (uniform ±1/√in) unless a std is given. W decays unless
+ * `decay` says otherwise (Hyena's filter FFN); b never does.
+ */
 export class Linear {
   readonly w: tf.Variable;
   readonly b: tf.Variable | null;
@@ -100,10 +103,11 @@ export class Linear {
     name: string,
     readonly inDim: number,
     readonly outDim: number,
-    options: { bias?: boolean; std?: number } = {},
+    options: { bias?: boolean; std?: number; decay?: Decay } = {},
   ) {
     const limit = 1 / Math.sqrt(inDim);
-    this.w = options.std === undefined ? store.uniform(`${name}.w`, [inDim, outDim], limit, 'decay') : store.normal(`${name}.w`, [inDim, outDim], options.std, 'decay');
+    const decay = options.decay ?? 'decay';
+    this.w = options.std === undefined ? store.uniform(`${name}.w`, [inDim, outDim], limit, decay) : store.normal(`${name}.w`, [inDim, outDim], options.std, decay);
     this.b =
       options.bias === false ? null : options.std === undefined ? store.uniform(`${name}.b`, [outDim], limit, 'no-decay') : store.constant(`${name}.b`, [outDim], 0, 'no-decay');
   }

@@ -27,7 +27,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { SCAN_IMPLS, selectiveScan } from './kernels/selective-scan.ts';
-import { broadcastLeading, Embedding, Linear, ParamStore, RMSNorm, silu, tensorBytes, layerKernelsOption } from './layers.ts';
+import { broadcastLeading, Embedding, Linear, ParamStore, RMSNorm, silu, tensorBytes, unstackTime, layerKernelsOption } from './layers.ts';
 import type { Architecture, DecodeState, Flops, LMModel, ModelIO, StepOutput } from './types.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -96,7 +96,7 @@ export function causalConv1d(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor): 
       [k - 1, 0],
       [0, 0],
     ]); // (b, l + k − 1, c)
-    const taps = tf.unstack(weight.transpose()); // k × (c)
+    const taps = unstackTime(weight, 1); // k × (c)
     return taps.reduce((y: tf.Tensor, w, j) => y.add(padded.slice([0, j, 0], [-1, l, -1]).mul(w)), bias); // (b, l, c)
   });
 }
@@ -271,7 +271,7 @@ export class MambaBlock extends ResidualBlock<MambaMixer, MixerState> {
   }
 }
 
-/** Per-layer recurrent states of the model named `arch`; its size does not grow with the tokens decoded. */
+/** Per-layer decode states of the model named `arch`: Mamba's do not grow with the tokens decoded, Hyena's histories do. */
 class RecurrentState<S extends Record<string, tf.Tensor>> implements DecodeState {
   constructor(
     readonly arch: string,

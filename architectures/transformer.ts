@@ -199,12 +199,12 @@ export class MultiHeadAttention {
 // ---------------------------------------------------------------------------------------------------------
 // MLP
 
-/** d → 4d → GELU → d. */
-class MLP {
+/** d → 4d → GELU → d; Hyena's blocks use it too. */
+export class MLP {
   readonly fc: Linear;
   readonly proj: Linear;
   private readonly impl: NormImpl;
-  constructor(store: ParamStore, name: string, cfg: TransformerConfig) {
+  constructor(store: ParamStore, name: string, cfg: Pick<TransformerConfig, 'd_model' | 'n_layers' | 'init' | 'layer_kernels'>) {
     this.impl = cfg.layer_kernels ?? 'fused';
     this.fc = new Linear(store, `${name}.fc`, cfg.d_model, 4 * cfg.d_model, { std: initStds(cfg).linear });
     this.proj = new Linear(store, `${name}.proj`, 4 * cfg.d_model, cfg.d_model, { std: initStds(cfg).residual });

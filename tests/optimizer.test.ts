@@ -200,3 +200,13 @@ test('weight-decay groups: Mamba leaves A_log, D and dt_bias undecayed (mamba_si
     for (const p of g.filter((q) => !q.name.endsWith('A_log'))) assert.equal(p.decays, p.rank >= 2, `${arch.name}: ${p.name} (rank ${p.rank})`);
   }
 });
+
+test('weight-decay groups: Hyena decays the projections, the short conv, the MLP and the embedding; not the filter FFN (safari\'s `_optim` wd 0), its Sin frequency, D, biases or norms', async () => {
+  await useBackend('cpu');
+  const g = groups(ARCHITECTURES.hyena as Architecture);
+  const decayed = g.filter((p) => p.decays).map((p) => p.name);
+  assert.deepEqual(decayed.sort(), ['embedding.table', ...[0, 1].flatMap((i) => ['mixer.in_proj.w', 'mixer.short_filter.w', 'mixer.out_proj.w', 'mlp.fc.w', 'mlp.proj.w'].map((n) => `layers.${i}.${n}`))].sort());
+  for (const name of ['implicit_filter.0.w', 'implicit_filter.out.w', 'filter_fn.freq', 'filter_fn.bias']) {
+    assert.ok(g.some((p) => p.name.endsWith(name) && !p.decays), `${name} is not decayed`);
+  }
+});
