@@ -1,9 +1,11 @@
 /**
  * Micro-benchmarks (tinybench): each sequence mixer alone — attention, the LSTM / GRU / Elman recurrences,
- * the selective scan and its LTI ablation — at a fixed width across sequence lengths, forward and
- * forward + backward, in both its composed reference and its fused kernel (`lstm/reference` vs
- * `lstm/fused`), so the fused kernels' speed-up and the scaling exponents are visible: time ≈ L² for
- * attention, ≈ L for recurrences and scans; memory ≈ L² for composed attention, ≈ L for the rest.
+ * the selective scan and its LTI ablation, Hyena's long convolution — at a fixed width across sequence lengths,
+ * forward and forward + backward, in both its composed reference and its fused kernel (`lstm/reference` vs
+ * `lstm/fused`; for `hyena`, the direct O(L²) convolution vs the FFT one, composed tfjs ops on every backend), so
+ * the fused kernels' speed-up and the scaling exponents are visible: time ≈ L² for attention and the direct
+ * convolution, ≈ L for recurrences and scans, ≈ L log L for the FFT; memory ≈ L² for composed attention and the
+ * direct convolution, ≈ L for the rest.
  * Plus the latency of one decode step with cached state at several context lengths, through the
  * registered architectures' `step()`.
  *
@@ -21,6 +23,7 @@ import { attentionFused } from '../architectures/kernels/attention-fused.ts';
 import { gruSequenceReference, lstmSequenceReference, rnnSequenceReference } from '../architectures/kernels/recurrence.ts';
 import { gruSequenceFused, lstmSequenceFused, rnnSequenceFused } from '../architectures/kernels/recurrence-fused.ts';
 import { selectiveScan } from '../architectures/kernels/selective-scan.ts';
+import { fftSize, longConvDirect, longConvFft } from '../architectures/hyena.ts';
 import { HOST_BACKENDS } from '../architectures/kernels/typed-kernel.ts';
 import { matmulInfo } from '../architectures/kernels/matmul.ts';
 import { nativeAddon } from '../architectures/kernels/native.ts';
@@ -32,7 +35,7 @@ import type { ResultRow, RunStatus } from './results/schema.ts';
 import { shortHash } from './spec.ts';
 import { logLogSlope, summarize } from './stats.ts';
 
-export const MIXERS = ['attention', 'lstm', 'gru', 'rnn', 'scan', 'lti-scan'] as const;
+export const MIXERS = ['attention', 'lstm', 'gru', 'rnn', 'scan', 'lti-scan', 'hyena'] as const;
 export type MixerName = (typeof MIXERS)[number];
 /** What --mixers takes: the sequence mixers, and `matmul` (the GEMM at the projection shapes). */
 export const MICRO_BENCHES = [...MIXERS, 'matmul'] as const;
@@ -90,6 +93,7 @@ const DECODE_ARCH: Record<MixerName, string> = {
   rnn: 'rnn',
   scan: 'mamba',
   'lti-scan': 'mamba-lti',
+  hyena: 'hyena',
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -102,6 +106,8 @@ interface Mixer {
   bytes(impl: Impl, b: number, l: number, d: number): number;
   /** Parameters of the mixer's own weights (inputs that are not activations). */
   params(d: number): number;
+  /** The `fused` form is composed tfjs ops that run on any backend (Hyena's FFT), not a cpu/wasm kernel. */
+  fusedOnEveryBackend?: boolean;
 }
 
 const normal = (shape: number[], std: number, seed: number): tf.Tensor => tf.randomNormal(shape, 0, std, 'float32', seed);
@@ -172,7 +178,17 @@ function scan(selective: boolean): Mixer {
   };
 }
 
-const MIXER_DEFS: Record<MixerName, Mixer> = { attention, lstm, gru, rnn, scan: scan(true), 'lti-scan': scan(false) };
+/** Hyena's long causal convolution of u (b, l, d) by a filter h (l, d): `reference` the direct sum, `fused` the FFT. */
+const hyena: Mixer = {
+  inputs: (b, l, d, seed) => [normal([b, l, d], 1, seed), normal([l, d], 1 / Math.sqrt(l), seed + 1)],
+  apply: (impl, [u, h]) => (impl === 'fused' ? longConvFft : longConvDirect)(u as tf.Tensor3D, h as tf.Tensor2D),
+  // direct: l shifted and weighted copies of u kept for backward, (b, l, d) each; FFT: a few (b, d, n) spectra
+  bytes: (impl, b, l, d) => (impl === 'fused' ? 16 * b * d * fftSize(l) * F32 : 2 * b * l * l * d * F32),
+  params: () => 0,
+  fusedOnEveryBackend: true,
+};
+
+const MIXER_DEFS: Record<MixerName, Mixer> = { attention, lstm, gru, rnn, scan: scan(true), 'lti-scan': scan(false), hyena };
 
 // ---------------------------------------------------------------------------------------------------
 // Measuring
@@ -285,10 +301,10 @@ async function benchKernel(ctx: Context, name: MixerName, impl: Impl, emit: (row
   for (const l of [...options.lengths].sort((x, y) => x - y)) {
     const cols = columns(ctx, arch, l, { params: mixer.params(d) });
     const estimatedBytes = mixer.bytes(impl, b, l, d);
-    const estimatedMs = extrapolate(measured.map((m) => ({ l: m.l, ms: m.forwardBackward })), l, name === 'attention' ? 2 : 1);
+    const estimatedMs = extrapolate(measured.map((m) => ({ l: m.l, ms: m.forwardBackward })), l, name === 'attention' || (name === 'hyena' && impl === 'reference') ? 2 : 1);
     let reason: string | null = null;
     if (failedAt !== null) reason = `a shorter length (L = ${failedAt}) failed`;
-    else if (impl === 'fused' && !(HOST_BACKENDS as readonly string[]).includes(ctx.backend)) reason = `fused kernels run on ${HOST_BACKENDS.join(' and ')}, not ${ctx.backend}`;
+    else if (impl === 'fused' && !mixer.fusedOnEveryBackend && !(HOST_BACKENDS as readonly string[]).includes(ctx.backend)) reason = `fused kernels run on ${HOST_BACKENDS.join(' and ')}, not ${ctx.backend}`;
     else if (estimatedBytes > options.maxMemoryBytes) reason = `estimated peak memory ${mb(estimatedBytes)} exceeds the ${mb(options.maxMemoryBytes)} limit (--max-memory-mb)`;
     else if (estimatedMs !== null && estimatedMs > options.maxSampleMs) reason = `estimated ${Math.round(estimatedMs)} ms per forward + backward exceeds the ${options.maxSampleMs} ms limit (--max-sample-ms)`;
     if (reason) {

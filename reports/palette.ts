@@ -1,7 +1,7 @@
 /**
  * The colour of every architecture, the same in every chart of every report whatever subset of
  * architectures a results set holds. Families share a hue (the Transformers red, the recurrent models
- * blue–teal–brown, the state-space models green), variants take its lighter partner. Micro-benchmark
+ * blue–teal–brown, the state-space models green, the long convolutions orange), variants take its lighter partner. Micro-benchmark
  * rows name a sequence mixer ("attention/fused"): a mixer takes the colour of the architecture built on it.
  * Reports read result rows only, so the names are written here as strings; tests/reports.test.ts checks
  * that every registered architecture and every micro-benchmark mixer has its entry.
@@ -18,6 +18,7 @@ export const ARCH_PALETTE: Readonly<Record<string, string>> = {
   'mamba-lti': '#88d27a',
   mamba2: '#2e7d32',
   hybrid: '#b279a2',
+  hyena: '#ff7f0e',
 };
 
 /** The architecture each micro-benchmark mixer stands for. */
@@ -28,6 +29,7 @@ export const MIXER_ARCH: Readonly<Record<string, string>> = {
   rnn: 'rnn',
   scan: 'mamba',
   'lti-scan': 'mamba-lti',
+  hyena: 'hyena',
 };
 
 /** For names the palette does not know yet (a new architecture): picked by a hash of the name, so still stable. */
