@@ -182,8 +182,9 @@ function scan(selective: boolean): Mixer {
 const hyena: Mixer = {
   inputs: (b, l, d, seed) => [normal([b, l, d], 1, seed), normal([l, d], 1 / Math.sqrt(l), seed + 1)],
   apply: (impl, [u, h]) => (impl === 'fused' ? longConvFft : longConvDirect)(u as tf.Tensor3D, h as tf.Tensor2D),
-  // direct: l shifted and weighted copies of u kept for backward, (b, l, d) each; FFT: a few (b, d, n) spectra
-  bytes: (impl, b, l, d) => (impl === 'fused' ? 16 * b * d * fftSize(l) * F32 : 2 * b * l * l * d * F32),
+  // direct: each of the l taps keeps its shifted copy, product and running sum of (b, l, d) for backward (measured:
+  // 10 b·l²·d floats at L 128–512); FFT: a few (b, d, n) spectra
+  bytes: (impl, b, l, d) => (impl === 'fused' ? 16 * b * d * fftSize(l) * F32 : 10 * b * l * l * d * F32),
   params: () => 0,
   fusedOnEveryBackend: true,
 };

@@ -1,7 +1,7 @@
 /** Shared test helpers: backend selection, closeness checks, tensor-leak checks, step-by-step decoding against the full forward. */
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import type { DecodeState, LMModel, StepOutput } from '../architectures/types.ts';
+import { PRESET_NAMES, type Architecture, type DecodeState, type LMModel, type StepOutput } from '../architectures/types.ts';
 import { initEngine, type BackendName } from '../harness/engine.ts';
 import { resolveRun } from '../harness/spec.ts';
 import { nativeAddon, withoutNative } from '../architectures/kernels/native.ts';
@@ -71,6 +71,33 @@ export function assertOverfitsFixedBatch(model: LMModel, initialAbove?: number):
   optimizer.dispose();
   tf.dispose([inputs, targets]);
   model.dispose();
+}
+
+/** `arch`'s closed-form parameter count equals its built model's at every preset and each of `configs` (vocabulary 32). */
+export function assertParamCountsMatch(arch: Architecture, configs: Record<string, unknown>[]): void {
+  const io = { vocabSize: 32, maxLen: 128, padId: 0 };
+  for (const preset of [...PRESET_NAMES.map((p) => arch.presets[p]), ...configs]) {
+    const cfg = arch.config.parse(preset);
+    const model = arch.build(cfg, io);
+    assert.equal(arch.paramCount(cfg, io), model.trainableWeights.reduce((s, w) => s + w.size, 0), `${arch.name} ${JSON.stringify(preset)}`);
+    model.dispose();
+  }
+}
+
+/**
+ * Changing the tokens of two 8-token sequences from position 5 on leaves `model`'s logits at positions 0 … 4 equal
+ * (within atol) and changes every later one: the model is causal and reads each new token.
+ */
+export function assertCausal(model: LMModel, atol = 1e-6): void {
+  const a = [[1, 2, 3, 4, 5, 6, 7, 8], [8, 7, 6, 5, 4, 3, 2, 1]];
+  const b = [[1, 2, 3, 4, 5, 10, 9, 2], [8, 7, 6, 5, 4, 0, 0, 0]];
+  const [la, lb] = [a, b].map((rows) => tf.tidy(() => model.forward(tf.tensor2d(rows, [2, 8], 'int32')).arraySync()));
+  for (let s = 0; s < 2; s++) {
+    for (let t = 0; t < 8; t++) {
+      if (t < 5) assertClose(lb[s][t], la[s][t], atol, 0, `seq ${s} position ${t}`);
+      else assert.ok(maxAbsDiff(lb[s][t], la[s][t]) > 1e-6, `seq ${s} position ${t} should see the change`);
+    }
+  }
 }
 
 /**
