@@ -7,7 +7,7 @@
  *
  * Glossary (the paper's symbols):
  *   b  batch size                 l  sequence length              d  d_model (residual stream width)
- *   N  order of the operator (order), N long convolutions minus one; order 2 is zoology's and the paper's default
+ *   N  order of the operator (order): N + 1 projections, N − 1 long convolutions; 2 is zoology's and the paper's
  *   L  l_max, the longest sequence (the model's maxLen): the filter is defined on positions 0 … L − 1
  *   x⁰ … x^{N−1}, v   the N + 1 projections of the input, each (b, l, d), after the short conv
  *   h  an implicit long filter (l, d) per convolution, h_t = FFN(z_t) · window(t), and D its bias (skip)
