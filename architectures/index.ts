@@ -10,6 +10,7 @@ import { mamba, mambaLti } from './mamba.ts';
 import { mamba2 } from './mamba2.ts';
 import { hybrid } from './hybrid.ts';
 import { hyena } from './hyena.ts';
+import { gla } from './gla.ts';
 
 export const ARCHITECTURES = {
   transformer: transformer,
@@ -23,6 +24,7 @@ export const ARCHITECTURES = {
   mamba2: mamba2,
   hybrid: hybrid,
   hyena: hyena,
+  gla: gla,
 } satisfies Record<string, Architecture>;
 
 export type ArchitectureName = keyof typeof ARCHITECTURES;

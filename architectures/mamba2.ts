@@ -124,7 +124,7 @@ export function ssdReference(x: tf.Tensor4D, dt: tf.Tensor3D, A: tf.Tensor1D, B:
 }
 
 /** A (q, q) 0/1 matrix with ones where keep(row, column). Made on the host, so it is a constant on any backend. */
-function mask(q: number, keep: (row: number, column: number) => boolean): tf.Tensor2D {
+export function mask(q: number, keep: (row: number, column: number) => boolean): tf.Tensor2D {
   return tf.tensor2d(Float32Array.from({ length: q * q }, (_, i) => (keep(Math.floor(i / q), i % q) ? 1 : 0)), [q, q]);
 }
 
@@ -132,7 +132,7 @@ function mask(q: number, keep: (row: number, column: number) => boolean): tf.Ten
  * Running sums along the last axis, computed on a 2-D view: tfjs 4.22's cumsum gradient is wrong along any
  * other axis, and its webgpu kernel takes no more than rank 4.
  */
-function cumsumLast(x: tf.Tensor): tf.Tensor {
+export function cumsumLast(x: tf.Tensor): tf.Tensor {
   return tf.tidy(() => tf.cumsum(x.reshape([-1, x.shape[x.rank - 1]]), 1).reshape(x.shape));
 }
 

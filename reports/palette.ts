@@ -19,6 +19,7 @@ export const ARCH_PALETTE: Readonly<Record<string, string>> = {
   mamba2: '#2e7d32',
   hybrid: '#b279a2',
   hyena: '#ff7f0e',
+  gla: '#17becf',
 };
 
 /** The architecture each micro-benchmark mixer stands for. */

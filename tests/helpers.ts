@@ -43,11 +43,12 @@ interface Stepper {
 }
 
 /**
- * Train `model` (a vocabulary of 8) with Adam at 0.03 for 25 steps on one fixed batch of two sequences,
- * and assert that no tensor leaks across steps and the loss falls below 0.1 (from above `initialAbove`
- * when given: ln 8 ≈ 2.08 at a near-uniform start). Disposes the model.
+ * Train `model` (a vocabulary of 8) with Adam at 0.03 for 25 steps (or `options`' rate and steps) on one fixed
+ * batch of two sequences, and assert that no tensor leaks across steps and the loss falls below 0.1 (from
+ * above `initialAbove` when given: ln 8 ≈ 2.08 at a near-uniform start). Disposes the model.
  */
-export function assertOverfitsFixedBatch(model: LMModel, initialAbove?: number): void {
+export function assertOverfitsFixedBatch(model: LMModel, initialAbove?: number, options: { learningRate?: number; steps?: number } = {}): void {
+  const { learningRate = 0.03, steps = 25 } = options;
   const seq = [
     [1, 5, 2, 7, 3, 3, 6, 0, 4, 1, 2],
     [6, 0, 4, 4, 1, 7, 2, 5, 5, 3, 1],
@@ -55,11 +56,11 @@ export function assertOverfitsFixedBatch(model: LMModel, initialAbove?: number):
   const tokens = (rows: number[][]) => tf.tensor2d(rows, undefined, 'int32');
   const inputs = tokens(seq.map((s) => s.slice(0, -1)));
   const targets = tf.oneHot(tokens(seq.map((s) => s.slice(1))), 8);
-  const optimizer = tf.train.adam(0.03);
+  const optimizer = tf.train.adam(learningRate);
   const lossFn = (): tf.Scalar => tf.losses.softmaxCrossEntropy(targets, model.forward(inputs)) as tf.Scalar;
   const losses: number[] = [];
   let tensorsAfterFirst = 0;
-  for (let i = 0; i < 25; i++) {
+  for (let i = 0; i < steps; i++) {
     const loss = optimizer.minimize(lossFn, true, model.trainableWeights)!;
     losses.push(loss.dataSync()[0]);
     loss.dispose();
