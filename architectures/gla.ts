@@ -208,11 +208,12 @@ export function glaChunked(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, g: tf
 // Mixer (the GLA layer)
 
 /**
- * log sigmoid(x) = −softplus(−x), differentiated through softplus: tf.logSigmoid's own gradient reads a
- * tensor that tf.variableGrads has already disposed (tfjs 4.22), so a model that calls it cannot train.
+ * The forget gate in log space from its logits: g = log α = log sigmoid(logits) / τ, written −softplus(−x) / τ
+ * and differentiated through softplus: tf.logSigmoid's own gradient reads a tensor that tf.variableGrads has
+ * already disposed (tfjs 4.22), so a model that calls it cannot train.
  */
-function logSigmoid(x: tf.Tensor): tf.Tensor {
-  return tf.softplus(x.neg()).neg();
+export function logForgetGate(logits: tf.Tensor, temperature: number): tf.Tensor {
+  return tf.softplus(logits.neg()).neg().div(temperature);
 }
 
 /** Recurrent state of one mixer: S (b, h, kh, vh). */
@@ -265,7 +266,7 @@ export class GlaMixer {
     const v = heads(this.vProj.apply(x), vh);
     const g =
       this.gateDown && this.gateUp
-        ? heads(logSigmoid(this.gateUp.apply(this.gateDown.apply(x))).div(this.cfg.gate_logit_normalizer), kh) // log α = log sigmoid(·) / τ
+        ? heads(logForgetGate(this.gateUp.apply(this.gateDown.apply(x)), this.cfg.gate_logit_normalizer), kh) // log α
         : tf.broadcastTo(tf.tensor(retnetLogDecays(h), [h, 1]), [...lead, h, kh]); // log γ_h
     return { q, k, v, g };
   }

@@ -1,11 +1,12 @@
 /**
  * Micro-benchmarks (tinybench): each sequence mixer alone — attention, the LSTM / GRU / Elman recurrences,
- * the selective scan and its LTI ablation, Hyena's long convolution — at a fixed width across sequence lengths,
- * forward and forward + backward, in both its composed reference and its fused kernel (`lstm/reference` vs
- * `lstm/fused`; for `hyena`, the direct O(L²) convolution vs the FFT one, composed tfjs ops on every backend), so
- * the fused kernels' speed-up and the scaling exponents are visible: time ≈ L² for attention and the direct
- * convolution, ≈ L for recurrences and scans, ≈ L log L for the FFT; memory ≈ L² for composed attention and the
- * direct convolution, ≈ L for the rest.
+ * the selective scan and its LTI ablation, Hyena's long convolution, gated linear attention — at a fixed width
+ * across sequence lengths, forward and forward + backward, in both its composed reference and its fast form: the
+ * fused kernel (`lstm/reference` vs `lstm/fused`; for `hyena`, the direct O(L²) convolution vs the FFT one,
+ * composed tfjs ops on every backend) or, for gated linear attention, the chunked form in composed ops
+ * (`gla/reference`, the sequential recurrence, vs `gla/chunked`), so the speed-ups and the scaling exponents are
+ * visible: time ≈ L² for attention and the direct convolution, ≈ L for recurrences and scans, ≈ L log L for the
+ * FFT; memory ≈ L² for composed attention and the direct convolution, ≈ L for the rest.
  * Plus the latency of one decode step with cached state at several context lengths, through the
  * registered architectures' `step()`.
  *
@@ -24,6 +25,7 @@ import { gruSequenceReference, lstmSequenceReference, rnnSequenceReference } fro
 import { gruSequenceFused, lstmSequenceFused, rnnSequenceFused } from '../architectures/kernels/recurrence-fused.ts';
 import { selectiveScan } from '../architectures/kernels/selective-scan.ts';
 import { fftSize, longConvDirect, longConvFft } from '../architectures/hyena.ts';
+import { glaChunked, glaReference, logForgetGate } from '../architectures/gla.ts';
 import { HOST_BACKENDS } from '../architectures/kernels/typed-kernel.ts';
 import { matmulInfo } from '../architectures/kernels/matmul.ts';
 import { nativeAddon } from '../architectures/kernels/native.ts';
@@ -35,13 +37,14 @@ import type { ResultRow, RunStatus } from './results/schema.ts';
 import { shortHash } from './spec.ts';
 import { logLogSlope, summarize } from './stats.ts';
 
-export const MIXERS = ['attention', 'lstm', 'gru', 'rnn', 'scan', 'lti-scan', 'hyena'] as const;
+export const MIXERS = ['attention', 'lstm', 'gru', 'rnn', 'scan', 'lti-scan', 'hyena', 'gla'] as const;
 export type MixerName = (typeof MIXERS)[number];
 /** What --mixers takes: the sequence mixers, and `matmul` (the GEMM at the projection shapes). */
 export const MICRO_BENCHES = [...MIXERS, 'matmul'] as const;
 export type MicroBench = (typeof MICRO_BENCHES)[number];
 
-export const IMPLS = ['reference', 'fused'] as const;
+/** Every mixer's composed reference and its fast form: a fused kernel, or (gated linear attention) the chunked form. */
+export const IMPLS = ['reference', 'fused', 'chunked'] as const;
 export type Impl = (typeof IMPLS)[number];
 
 export interface MicroOptions {
@@ -94,12 +97,17 @@ const DECODE_ARCH: Record<MixerName, string> = {
   scan: 'mamba',
   'lti-scan': 'mamba-lti',
   hyena: 'hyena',
+  gla: 'gla',
 };
+/** The chunk length of gated linear attention's chunked form (the gla architecture's default). */
+const GLA_CHUNK = 16;
 
 // ---------------------------------------------------------------------------------------------------
 // The mixers: inputs (all differentiated), one application, and a memory estimate for forward + backward
 
 interface Mixer {
+  /** Its implementations: the reference first, then the fast form. */
+  impls: readonly Impl[];
   inputs(b: number, l: number, d: number, seed: number): tf.Tensor[];
   apply(impl: Impl, x: tf.Tensor[]): tf.Tensor;
   /** Rough peak tensor bytes of one forward + backward, for skipping what would not fit. */
@@ -113,7 +121,10 @@ interface Mixer {
 const normal = (shape: number[], std: number, seed: number): tf.Tensor => tf.randomNormal(shape, 0, std, 'float32', seed);
 const F32 = 4;
 
+const REFERENCE_AND_FUSED = ['reference', 'fused'] as const;
+
 const attention: Mixer = {
+  impls: REFERENCE_AND_FUSED,
   inputs: (b, l, d, seed) => {
     const h = headsFor(d);
     return [0, 1, 2].map((i) => normal([b, h, l, d / h], 1, seed + i)); // q, k, v: (b, h, l, hs)
@@ -127,6 +138,7 @@ const attention: Mixer = {
 /** A recurrence with `gates` blocks of h in its projection (LSTM 4, GRU 3, Elman 1). */
 function recurrence(gates: number, run: (impl: Impl, x: tf.Tensor[]) => tf.Tensor): Mixer {
   return {
+    impls: REFERENCE_AND_FUSED,
     inputs: (b, l, d, seed) => [
       normal([b, l, gates * d], 1, seed), // xProj (b, l, gates·h)
       normal([d, gates * d], 1 / Math.sqrt(d), seed + 1), // wh (h, gates·h)
@@ -156,6 +168,7 @@ const rnn = recurrence(1, (impl, [xProj, wh]) => {
 function scan(selective: boolean): Mixer {
   const n = SCAN_STATE;
   return {
+    impls: REFERENCE_AND_FUSED,
     inputs: (b, l, d, seed) => [
       normal([b, l, d], 1, seed), // u (b, l, di)
       selective ? normal([b, l, d], 0.5, seed + 1) : normal([d], 0.5, seed + 1), // Δ before softplus
@@ -180,6 +193,7 @@ function scan(selective: boolean): Mixer {
 
 /** Hyena's long causal convolution of u (b, l, d) by a filter h (l, d): `reference` the direct sum, `fused` the FFT. */
 const hyena: Mixer = {
+  impls: REFERENCE_AND_FUSED,
   inputs: (b, l, d, seed) => [normal([b, l, d], 1, seed), normal([l, d], 1 / Math.sqrt(l), seed + 1)],
   apply: (impl, [u, h]) => (impl === 'fused' ? longConvFft : longConvDirect)(u as tf.Tensor3D, h as tf.Tensor2D),
   // direct: each of the l taps keeps its shifted copy, product and running sum of (b, l, d) for backward (measured:
@@ -189,7 +203,41 @@ const hyena: Mixer = {
   fusedOnEveryBackend: true,
 };
 
-const MIXER_DEFS: Record<MixerName, Mixer> = { attention, lstm, gru, rnn, scan: scan(true), 'lti-scan': scan(false), hyena };
+/**
+ * Gated linear attention at the gla architecture's shapes: headsFor(d) heads, keys d / 2 wide and values d wide
+ * in all (expand_k ½, expand_v 1), the forget gate from its logits as the model computes it (τ 16).
+ */
+const glaMixer: Mixer = {
+  impls: ['reference', 'chunked'],
+  inputs: (b, l, d, seed) => {
+    const h = headsFor(d);
+    const [kh, vh] = [Math.max(1, d / 2 / h), d / h];
+    return [
+      normal([b, l, h, kh], 1 / Math.sqrt(kh), seed), // q, scaled (b, l, h, kh)
+      normal([b, l, h, kh], 1, seed + 1), // k
+      normal([b, l, h, vh], 1, seed + 2), // v (b, l, h, vh)
+      normal([b, l, h, kh], 1, seed + 3), // the forget gate's logits
+    ];
+  },
+  apply: (impl, [q, k, v, logits]) => {
+    const g = logForgetGate(logits, 16) as tf.Tensor4D;
+    return impl === 'chunked' ? glaChunked(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, g, GLA_CHUNK) : glaReference(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, g);
+  },
+  // reference: the state (b, h, kh, vh) a step and a few dozen (b, d) step tensors; chunked: the pairwise decays,
+  // their products and gradients, Q per key channel a token, and a few (b, l, d) (both from tf.profile at width 8)
+  bytes: (impl, b, l, d) => {
+    const h = headsFor(d);
+    const [kh, vh] = [Math.max(1, d / 2 / h), d / h];
+    const q = Math.min(GLA_CHUNK, l);
+    return (impl === 'chunked' ? 28 * b * l * h * kh * q + 32 * b * l * d : 8 * b * l * h * kh * vh + 32 * b * l * d) * F32;
+  },
+  params: () => 0,
+};
+
+const MIXER_DEFS: Record<MixerName, Mixer> = { attention, lstm, gru, rnn, scan: scan(true), 'lti-scan': scan(false), hyena, gla: glaMixer };
+
+/** The implementations `seqarena micro` measures for a mixer, the reference first. */
+export const implsOf = (name: MixerName): readonly Impl[] => MIXER_DEFS[name].impls;
 
 // ---------------------------------------------------------------------------------------------------
 // Measuring
@@ -511,7 +559,7 @@ export async function runMicro(partial: Partial<MicroOptions> = {}, emit: (rows:
   const mixers = options.mixers.filter((m): m is MixerName => m !== 'matmul');
   if (options.mixers.includes('matmul')) await benchMatmul(ctx, collect);
   for (const name of mixers) {
-    for (const impl of IMPLS) await benchKernel(ctx, name, impl, collect);
+    for (const impl of implsOf(name)) await benchKernel(ctx, name, impl, collect);
   }
   for (const name of mixers) await benchDecode(ctx, name, collect);
   return all;
@@ -569,13 +617,13 @@ export function formatMicroTable(rows: ResultRow[]): string {
       const fb = find(arch, 'forward_backward_ms', l);
       const mem = find(arch, 'peak_bytes', l);
       const [mixer, impl] = arch.split('/');
-      const ref = impl === 'fused' ? find(`${mixer}/reference`, 'forward_backward_ms', l) : undefined;
+      const ref = impl !== 'reference' ? find(`${mixer}/reference`, 'forward_backward_ms', l) : undefined;
       const speedup = ref?.value && fb?.value ? `${(ref.value / fb.value).toFixed(1)}×` : '';
       const skipped = fb?.status === 'skipped' ? fb.error ?? '' : '';
       return [arch, String(l), timing(find(arch, 'forward_ms', l)), timing(fb), mem?.value == null ? '—' : mb(mem.value), speedup, skipped];
     }),
   );
-  out.push('', table(['mixer', 'L', 'forward ms (mean ±rme)', 'forward+backward ms (mean ±rme)', 'peak memory', 'fused speed-up (fwd+bwd)', 'skipped because'], kernelBody));
+  out.push('', table(['mixer', 'L', 'forward ms (mean ±rme)', 'forward+backward ms (mean ±rme)', 'peak memory', 'speed-up over reference (fwd+bwd)', 'skipped because'], kernelBody));
   const expBody = kernelArchs.map((arch) => {
     const e = (metric: string, of: string): string => {
       const r = rows.find((x) => x.arch === arch && x.metric === metric && x.slice === `of=${of}`);

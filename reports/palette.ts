@@ -31,6 +31,7 @@ export const MIXER_ARCH: Readonly<Record<string, string>> = {
   scan: 'mamba',
   'lti-scan': 'mamba-lti',
   hyena: 'hyena',
+  gla: 'gla',
 };
 
 /** For names the palette does not know yet (a new architecture): picked by a hash of the name, so still stable. */

@@ -4,10 +4,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { formatMicroTable, IMPLS, MIXERS, parseMixers, runMicro } from '../harness/micro.ts';
+import { formatMicroTable, implsOf, MIXERS, parseMixers, runMicro } from '../harness/micro.ts';
 import { appendRows, readRows } from '../harness/results/io.ts';
 import { ResultRow } from '../harness/results/schema.ts';
 import { ARCHITECTURES } from '../architectures/index.ts';
+
+/** The mixers with a fused kernel; gated linear attention's chunked form is tested on its own below. */
+const FUSED_MIXERS = MIXERS.filter((m) => implsOf(m).includes('fused'));
 
 test('the micro suite at tiny sizes: valid rows, exponents, skipped lengths, decode steps, no leaks', async () => {
   const tensorsBefore = tf.memory().numTensors;
@@ -16,6 +19,7 @@ test('the micro suite at tiny sizes: valid rows, exponents, skipped lengths, dec
   const rows = await runMicro(
     {
       backend: 'wasm',
+      mixers: [...FUSED_MIXERS, 'matmul'],
       lengths: [16, 8, 64],
       width: 8,
       batch: 1,
@@ -38,8 +42,8 @@ test('the micro suite at tiny sizes: valid rows, exponents, skipped lengths, dec
   assert.equal(calibration[0].phase, 'calibration');
   assert.ok(calibration[0].value! > 0);
 
-  for (const mixer of MIXERS) {
-    for (const impl of IMPLS) {
+  for (const mixer of FUSED_MIXERS) {
+    for (const impl of implsOf(mixer)) {
       const arch = `${mixer}/${impl}`;
       const of = (metric: string) => rows.filter((r) => r.arch === arch && r.metric === metric);
       assert.ok(of('forward_ms').every((r) => r.phase === 'micro' && r.task === 'micro'), arch);
@@ -68,7 +72,7 @@ test('the micro suite at tiny sizes: valid rows, exponents, skipped lengths, dec
   assert.ok(attentionMemory.value! > fusedMemory.value!, `composed attention's memory grows faster (${attentionMemory.value}) than fused (${fusedMemory.value})`);
 
   const decode = rows.filter((r) => r.metric === 'decode_step_ms');
-  assert.equal(decode.length, MIXERS.length * 2, 'one decode row per mixer and context');
+  assert.equal(decode.length, FUSED_MIXERS.length * 2, 'one decode row per mixer and context');
   for (const r of decode) {
     const archName = r.slice ?? '';
     if (r.status === 'ok') assert.ok(r.value! > 0 && r.seq_len !== null && archName.startsWith('model='));
@@ -94,6 +98,43 @@ test('the micro suite at tiny sizes: valid rows, exponents, skipped lengths, dec
   assert.match(table, /forward\+backward ms/);
   assert.match(table, /estimated peak memory/);
   assert.match(table, /GFLOP\/s/);
+});
+
+test('gated linear attention in the micro suite: the recurrence against the chunked form, rows, speed-up, decode through gla', async () => {
+  const tensorsBefore = tf.memory().numTensors;
+  // 200 kB: at width 8 the chunked form's pairwise decays (16 per key channel a token) need about 8 kB a token,
+  // the sequential reference about 1 kB, so the chunked form is skipped at L = 64 and the reference is not
+  const rows = await runMicro({
+    backend: 'wasm',
+    mixers: ['gla'],
+    lengths: [8, 16, 64],
+    width: 8,
+    batch: 1,
+    timeBudgetMs: 1,
+    minSamples: 2,
+    maxMemoryBytes: 200_000,
+    maxSampleMs: Number.POSITIVE_INFINITY,
+    decodeContexts: [2, 3],
+    calibrationSize: 32,
+  });
+  assert.equal(tf.memory().numTensors, tensorsBefore, 'the suite leaked tensors');
+  for (const row of rows) ResultRow.parse(row);
+  assert.deepEqual(implsOf('gla'), ['reference', 'chunked']);
+  const status = (arch: string, l: number) => rows.find((r) => r.arch === arch && r.metric === 'forward_backward_ms' && r.seq_len === l)!;
+  for (const l of [8, 16, 64]) assert.equal(status('gla/reference', l).status, 'ok', `gla/reference L=${l}`);
+  for (const l of [8, 16]) assert.equal(status('gla/chunked', l).status, 'ok', `gla/chunked L=${l}`);
+  assert.equal(status('gla/chunked', 64).status, 'skipped');
+  assert.match(status('gla/chunked', 64).error!, /estimated peak memory .* exceeds/);
+  assert.equal(rows.filter((r) => r.arch.startsWith('gla/fused')).length, 0, 'no fused row: gla has no fused kernel');
+  for (const arch of ['gla/reference', 'gla/chunked']) {
+    const exponents = rows.filter((r) => r.arch === arch && r.metric.endsWith('_exponent'));
+    assert.equal(exponents.length, 3, arch);
+    assert.ok(exponents.every((e) => e.status === 'ok' && Number.isFinite(e.value)), arch);
+  }
+  const decode = rows.filter((r) => r.metric === 'decode_step_ms');
+  assert.deepEqual(decode.map((r) => [r.arch, r.seq_len, r.slice, r.status]), [['gla', 2, 'model=gla', 'ok'], ['gla', 3, 'model=gla', 'ok']]);
+  const table = formatMicroTable(rows);
+  assert.match(table, /gla\/chunked\s+16 .* \d+\.\d×/, 'the chunked row carries its speed-up over the reference');
 });
 
 test('an unknown mixer is refused with a suggestion', () => {

@@ -173,9 +173,10 @@ function groups(arch: Architecture, config: Record<string, unknown> = {}) {
   return out;
 }
 
-test('weight-decay groups: Transformers and RNNs decay exactly the ≥2-D weights (nanoGPT: wte and wpe too)', async () => {
+test('weight-decay groups: Transformers, RNNs and GLA decay exactly the ≥2-D weights (nanoGPT: wte and wpe too)', async () => {
   await useBackend('cpu');
-  for (const arch of Object.values(ARCHITECTURES as Record<string, Architecture>).filter((a) => a.family === 'transformer' || a.family === 'rnn')) {
+  const families = ['transformer', 'rnn', 'linear-attention'];
+  for (const arch of Object.values(ARCHITECTURES as Record<string, Architecture>).filter((a) => families.includes(a.family))) {
     const config = arch.name === 'transformer' ? { positions: 'learned' } : {};
     const g = groups(arch, config);
     for (const p of g) assert.equal(p.decays, p.rank >= 2, `${arch.name}: ${p.name} (rank ${p.rank}) decays: ${p.decays}`);
