@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { gla, GlaLM, glaChunked, glaReference, retnetLogDecays, type GlaConfig } from '../architectures/gla.ts';
 import { ARCHITECTURES } from '../architectures/index.ts';
 import { PRESET_NAMES, type ModelIO } from '../architectures/types.ts';
-import { assertClose, assertModelOnWebgpuEqualsCpu, assertNoLeak, assertOverfitsFixedBatch, assertStepsMatchForward, maxAbsDiff, useBackend, valuesOf, webgpuSkipReason } from './helpers.ts';
+import { assertClose, assertModelOnWebgpuEqualsCpu, assertNoLeak, assertOverfitsFixedBatch, assertCausal, assertParamCountsMatch, assertStepsMatchForwardAtConstantState, useBackend, valuesOf, webgpuSkipReason } from './helpers.ts';
 
 // Started before any test is registered: starting webgpu switches the backend under a running test.
 const webgpuSkip = (await webgpuSkipReason()) ?? false;
@@ -125,15 +125,7 @@ test("gla: RetNet's fixed decays γ_h = 1 − 2^(−5−h), and the fixed gate h
 test('gla: changing tokens after t never changes outputs at ≤ t', async () => {
   await useBackend('wasm');
   const model = build();
-  const a = [[1, 2, 3, 4, 5, 6, 7, 8], [8, 7, 6, 5, 4, 3, 2, 1]];
-  const b = [[1, 2, 3, 4, 5, 10, 9, 2], [8, 7, 6, 5, 4, 0, 0, 0]];
-  const [la, lb] = [a, b].map((t) => tf.tidy(() => model.forward(tokens(t)).arraySync()));
-  for (let s = 0; s < 2; s++) {
-    for (let t = 0; t < 8; t++) {
-      if (t < 5) assertClose(lb[s][t], la[s][t], 1e-6, 0, `seq ${s} position ${t}`);
-      else assert.ok(maxAbsDiff(lb[s][t], la[s][t]) > 1e-6, `seq ${s} position ${t} should see the change`);
-    }
-  }
+  assertCausal(model);
   model.dispose();
 });
 
@@ -164,17 +156,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       await useBackend(backend);
       const model = build({ gate });
       for (const w of model.trainableWeights) if (w.rank === 2) w.assign(tf.tidy(() => w.mul(10)));
-      const seq = [[3, 1, 4, 1, 5, 9, 2], [6, 5, 3, 5, 8, 9, 7]];
-      const full = tf.tidy(() => model.forward(tokens(seq)).arraySync());
-      const expectedBytes = 2 * gla.stateBytes(model.cfg, IO, 0);
-      const start = () => {
-        const state = model.initState(2);
-        assert.equal(state.bytes(), expectedBytes);
-        return state;
-      };
-      await assertStepsMatchForward(model, start, seq, (t) => full.map((row) => row[t]), `gla ${gate}`, {
-        afterStep: (_, next) => assert.equal(next.bytes(), expectedBytes, 'state size must not grow'),
-      });
+      await assertStepsMatchForwardAtConstantState(model, gla.stateBytes(model.cfg, IO, 0), `gla ${gate}`);
       model.dispose();
     });
   }
@@ -221,18 +203,10 @@ test('gla: initialisation as fla: matrices N(0, 0.02²), the gate bias 0, so α 
 
 test('gla: paramCount equals the built model for every preset and other shapes; configs are checked', async () => {
   await useBackend('cpu');
-  const io: ModelIO = { vocabSize: 32, maxLen: 128, padId: 0 };
-  const configs = [
-    ...PRESET_NAMES.map((p) => gla.presets[p]),
+  assertParamCountsMatch(gla, [
     { d_model: 24, n_heads: 3, expand_k: 1, expand_v: 2, gate_low_rank_dim: 5, d_ff: 40 },
-    { ...gla.presets.micro, gate: 'fixed' as const },
-  ];
-  for (const preset of configs) {
-    const cfg = gla.config.parse(preset);
-    const model = gla.build(cfg, io);
-    assert.equal(gla.paramCount(cfg, io), model.store.paramCount, JSON.stringify(preset));
-    model.dispose();
-  }
+    { ...gla.presets.micro, gate: 'fixed' },
+  ]);
   const micro = gla.config.parse(gla.presets.micro);
   assert.deepEqual(gla.size(micro), { dModel: 64, nLayers: 2 });
   assert.equal(micro.scan, undefined, 'an absent scan is the chunked one, and stays out of the config hash');

@@ -133,6 +133,23 @@ export async function assertStepsMatchForward(
   }, `${what} decoding`);
 }
 
+/**
+ * A recurrent LM's step() over two sequences of 7 equals its full forward at every position, and its state
+ * (vocabulary < 10) is `stateBytes` for each of the two sequences from the first step to the last.
+ */
+export async function assertStepsMatchForwardAtConstantState(model: LMModel, stateBytes: number, what: string): Promise<void> {
+  const seq = [[3, 1, 4, 1, 5, 9, 2], [6, 5, 3, 5, 8, 9, 7]];
+  const full = tf.tidy(() => model.forward(tf.tensor2d(seq, undefined, 'int32')).arraySync());
+  const start = () => {
+    const state = model.initState(2);
+    assert.equal(state.bytes(), 2 * stateBytes);
+    return state;
+  };
+  await assertStepsMatchForward(model, start, seq, (t) => full.map((row) => row[t]), what, {
+    afterStep: (_, next) => assert.equal(next.bytes(), 2 * stateBytes, 'state size must not grow'),
+  });
+}
+
 /** Run the CLI in this process; returns the exit code and what it wrote to stderr (stdout is left alone: the test runner reports there). */
 export async function cli(...args: string[]): Promise<{ code: number; stderr: string }> {
   // Loaded on first use: the CLI brings in every command (reports, vega), which most tests never need.

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { causalConv1d, mamba, mambaLti, MambaLM, type MambaConfig } from '../architectures/mamba.ts';
 import { broadcastLeading } from '../architectures/layers.ts';
 import type { ModelIO } from '../architectures/types.ts';
-import { assertCausal, assertClose, assertNoLeak, assertStepsMatchForward, maxAbsDiff, useBackend, assertOverfitsFixedBatch, assertParamCountsMatch } from './helpers.ts';
+import { assertCausal, assertClose, assertNoLeak, assertStepsMatchForwardAtConstantState, maxAbsDiff, useBackend, assertOverfitsFixedBatch, assertParamCountsMatch } from './helpers.ts';
 
 const IO: ModelIO = { vocabSize: 11, maxLen: 64, padId: 0 };
 const TINY = { d_model: 16, n_layers: 2, d_state: 4 };
@@ -42,17 +42,7 @@ for (const arch of VARIANTS) {
     test(`${arch.name}: step() decoding equals the full forward, with constant state size (${backend})`, async () => {
       await useBackend(backend);
       const model = build(arch);
-      const seq = [[3, 1, 4, 1, 5, 9, 2], [6, 5, 3, 5, 8, 9, 7]];
-      const full = tf.tidy(() => model.forward(tokens(seq)).arraySync());
-      const expectedBytes = 2 * arch.stateBytes(model.cfg, IO, 0);
-      const start = () => {
-        const state = model.initState(2);
-        assert.equal(state.bytes(), expectedBytes);
-        return state;
-      };
-      await assertStepsMatchForward(model, start, seq, (t) => full.map((row) => row[t]), arch.name, {
-        afterStep: (_, next) => assert.equal(next.bytes(), expectedBytes, 'state size must not grow'),
-      });
+      await assertStepsMatchForwardAtConstantState(model, arch.stateBytes(model.cfg, IO, 0), arch.name);
       model.dispose();
     });
   }

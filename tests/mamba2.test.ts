@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { mamba2, Mamba2LM, segsum, ssdChunked, ssdReference, type Mamba2Config } from '../architectures/mamba2.ts';
 import type { ModelIO } from '../architectures/types.ts';
-import { assertCausal, assertClose, assertModelOnWebgpuEqualsCpu, assertNoLeak, assertStepsMatchForward, useBackend, valuesOf, webgpuSkipReason, assertOverfitsFixedBatch, assertParamCountsMatch } from './helpers.ts';
+import { assertCausal, assertClose, assertModelOnWebgpuEqualsCpu, assertNoLeak, assertStepsMatchForwardAtConstantState, useBackend, valuesOf, webgpuSkipReason, assertOverfitsFixedBatch, assertParamCountsMatch } from './helpers.ts';
 
 // Started before any test is registered: starting webgpu switches the backend under a running test.
 const webgpuSkip = (await webgpuSkipReason()) ?? false;
@@ -131,17 +131,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
   test(`mamba2: step() decoding equals the full forward, with constant state size (${backend})`, async () => {
     await useBackend(backend);
     const model = build();
-    const seq = [[3, 1, 4, 1, 5, 9, 2], [6, 5, 3, 5, 8, 9, 7]];
-    const full = tf.tidy(() => model.forward(tokens(seq)).arraySync());
-    const expectedBytes = 2 * mamba2.stateBytes(model.cfg, IO, 0);
-    const start = () => {
-      const state = model.initState(2);
-      assert.equal(state.bytes(), expectedBytes);
-      return state;
-    };
-    await assertStepsMatchForward(model, start, seq, (t) => full.map((row) => row[t]), 'mamba2', {
-      afterStep: (_, next) => assert.equal(next.bytes(), expectedBytes, 'state size must not grow'),
-    });
+    await assertStepsMatchForwardAtConstantState(model, mamba2.stateBytes(model.cfg, IO, 0), 'mamba2');
     model.dispose();
   });
 }
