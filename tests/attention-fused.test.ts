@@ -13,11 +13,14 @@ interface Case {
   hs: number;
   causal: boolean;
   masked: boolean;
+  /** Sliding window (causal): each query sees its last `window` keys. */
+  window?: number;
 }
 
 /**
  * Small shapes, then ones that cross the kernel's query (32) and key (64) block edges; causal with
- * lq < lk (decoding against a cache); padding masks.
+ * lq < lk (decoding against a cache); padding masks; sliding windows of one key, of fewer keys than a
+ * block (so whole key blocks are skipped), of a window that starts mid-block, and wider than the sequence.
  */
 const CASES: Case[] = [
   { b: 1, h: 1, lq: 5, lk: 5, hs: 4, causal: true, masked: false },
@@ -26,9 +29,15 @@ const CASES: Case[] = [
   { b: 2, h: 3, lq: 70, lk: 70, hs: 8, causal: true, masked: true },
   { b: 1, h: 1, lq: 40, lk: 100, hs: 16, causal: false, masked: false },
   { b: 1, h: 1, lq: 33, lk: 130, hs: 6, causal: true, masked: false },
+  { b: 1, h: 1, lq: 9, lk: 9, hs: 4, causal: true, masked: false, window: 1 },
+  { b: 2, h: 2, lq: 150, lk: 150, hs: 8, causal: true, masked: true, window: 20 },
+  { b: 1, h: 2, lq: 33, lk: 130, hs: 6, causal: true, masked: false, window: 70 },
+  { b: 1, h: 1, lq: 1, lk: 100, hs: 4, causal: true, masked: true, window: 7 },
+  { b: 1, h: 1, lq: 40, lk: 40, hs: 5, causal: true, masked: false, window: 64 },
 ];
 
-const describe = (c: Case): string => `(b ${c.b}, h ${c.h}, lq ${c.lq}, lk ${c.lk}, hs ${c.hs}, ${c.causal ? 'causal' : 'full'}${c.masked ? ', padded' : ''})`;
+const describe = (c: Case): string =>
+  `(b ${c.b}, h ${c.h}, lq ${c.lq}, lk ${c.lk}, hs ${c.hs}, ${c.causal ? 'causal' : 'full'}${c.masked ? ', padded' : ''}${c.window ? `, window ${c.window}` : ''})`;
 
 /** Seeded q, k, v and, for padded cases, a key mask that always keeps key 0 (so no query row is empty). */
 function inputs(c: Case, seed: number): { q: tf.Tensor4D; k: tf.Tensor4D; v: tf.Tensor4D; keyMask?: tf.Tensor2D } {
@@ -43,9 +52,9 @@ function inputs(c: Case, seed: number): { q: tf.Tensor4D; k: tf.Tensor4D; v: tf.
 type Attention = typeof attentionReference;
 
 /** Output, and gradients of Σ w ⊙ output for q, k, v. */
-function outputAndGrads(fn: Attention, x: ReturnType<typeof inputs>, causal: boolean, seed: number): Float32Array[] {
+function outputAndGrads(fn: Attention, x: ReturnType<typeof inputs>, c: Pick<Case, 'causal' | 'window'>, seed: number): Float32Array[] {
   return tf.tidy(() => {
-    const opts = { causal, keyMask: x.keyMask };
+    const opts = { causal: c.causal, window: c.window, keyMask: x.keyMask };
     const out = fn(x.q, x.k, x.v, opts);
     const w = tf.randomNormal(out.shape, 0, 1, 'float32', seed + 3);
     const grads = tf.grads((q: tf.Tensor, k: tf.Tensor, v: tf.Tensor) => fn(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, opts).mul(w).sum())([x.q, x.k, x.v]);
@@ -59,8 +68,8 @@ for (const backend of ['cpu', 'wasm'] as const) {
     CASES.forEach((c, n) => {
       const seed = 50 + 10 * n;
       const x = inputs(c, seed);
-      const fused = outputAndGrads(attentionFused, x, c.causal, seed);
-      const reference = outputAndGrads(attentionReference, x, c.causal, seed);
+      const fused = outputAndGrads(attentionFused, x, c, seed);
+      const reference = outputAndGrads(attentionReference, x, c, seed);
       ['out', 'dq', 'dk', 'dv'].forEach((name, i) => {
         const scale = Math.max(1, ...reference[i].map(Math.abs));
         assertClose(fused[i], reference[i], 1e-4 * scale, 1e-4, `${name} ${describe(c)}`);
@@ -74,7 +83,8 @@ for (const backend of ['cpu', 'wasm'] as const) {
     const c = CASES[3];
     const x = inputs(c, 1);
     await assertNoLeak(() => attentionFused(x.q, x.k, x.v, { causal: true, keyMask: x.keyMask }).dispose(), 'forward');
-    await assertNoLeak(() => outputAndGrads(attentionFused, x, true, 1), 'forward + backward');
+    await assertNoLeak(() => outputAndGrads(attentionFused, x, { causal: true }, 1), 'forward + backward');
+    await assertNoLeak(() => outputAndGrads(attentionFused, x, { causal: true, window: 9 }, 1), 'forward + backward with a window');
     tf.dispose(Object.values(x));
   });
 }
@@ -105,4 +115,15 @@ test('a query row with no visible key gives zeros (the reference spreads it over
   // query 0 sees only key 0, which is padding; query 1 sees key 1 alone
   assert.deepEqual([...out.dataSync()], [0, 0, 3, 4]);
   tf.dispose([q, k, v, keyMask, out]);
+});
+
+test('a window is a positive integer on causal attention, in the reference and the fused kernel', async () => {
+  await useBackend('cpu');
+  const x = tf.ones([1, 1, 3, 2]) as tf.Tensor4D;
+  for (const fn of [attentionReference, attentionFused]) {
+    assert.throws(() => fn(x, x, x, { causal: false, window: 2 }), /window 2 needs causal attention/);
+    assert.throws(() => fn(x, x, x, { causal: true, window: 0 }), /window must be a positive integer, got 0/);
+    assert.throws(() => fn(x, x, x, { causal: true, window: 1.5 }), /window must be a positive integer, got 1.5/);
+  }
+  x.dispose();
 });

@@ -12,12 +12,14 @@ function attentionLoops(
   [b, h, lq, lk, hs]: number[],
   causal: boolean,
   keyMask?: number[][],
+  window = Infinity,
 ): Float32Array {
   const out = new Float32Array(b * h * lq * hs);
   for (let bi = 0; bi < b; bi++) {
     for (let hi = 0; hi < h; hi++) {
       for (let i = 0; i < lq; i++) {
-        const visible = [...Array(lk).keys()].filter((j) => (!causal || j <= i + lk - lq) && (!keyMask || keyMask[bi][j] === 1));
+        const last = i + lk - lq; // the query's own position among the keys
+        const visible = [...Array(lk).keys()].filter((j) => (!causal || (j <= last && j > last - window)) && (!keyMask || keyMask[bi][j] === 1));
         const qOff = ((bi * h + hi) * lq + i) * hs;
         const scores = visible.map((j) => {
           const kOff = ((bi * h + hi) * lk + j) * hs;
@@ -74,6 +76,32 @@ test('causal attention with fewer queries than keys (KV cache): query i sees key
   assertClose(tf.tidy(() => out.slice([0, 0, lq - 1, 0], [b, h, 1, hs]).dataSync()), unmasked.dataSync(), 1e-6, 1e-5, 'last query');
   tf.dispose([q, k, v, out, lastQuery, unmasked]);
   assert.throws(() => tf.tidy(() => attention(tf.zeros([1, 1, 3, 2]), tf.zeros([1, 1, 2, 2]), tf.zeros([1, 1, 2, 2]), { causal: true })), /lq 3 and lk 2/);
+});
+
+test('a sliding window: query i sees the keys in (i + lk − lq − window, i + lk − lq], padded ones excepted', async () => {
+  await useBackend('cpu');
+  const [b, h, lq, lk, hs] = [2, 2, 4, 7, 4];
+  const keyMask = [
+    [1, 1, 1, 1, 1, 1, 1],
+    [0, 1, 0, 1, 1, 1, 1], // every query sees its own key, so no row is empty (where the reference spreads)
+  ];
+  const qa = randomArray(b * h * lq * hs, 11);
+  const ka = randomArray(b * h * lk * hs, 12);
+  const va = randomArray(b * h * lk * hs, 13);
+  const [q, k, v] = [tf.tensor4d(qa, [b, h, lq, hs]), tf.tensor4d(ka, [b, h, lk, hs]), tf.tensor4d(va, [b, h, lk, hs])];
+  const mask = tf.tensor2d(keyMask, [b, lk]);
+  for (const window of [1, 2, 3, 7]) {
+    const out = attentionReference(q, k, v, { causal: true, window, keyMask: mask });
+    assertClose(out.dataSync(), attentionLoops(qa, ka, va, [b, h, lq, lk, hs], true, keyMask, window), 1e-5, 1e-4, `window ${window}`);
+    out.dispose();
+  }
+  // Window 1: each query returns its own value exactly; a window as long as the keys is plain causal attention.
+  const own = attentionReference(q, k, v, { causal: true, window: 1 });
+  assertClose(own.dataSync(), tf.tidy(() => v.slice([0, 0, lk - lq, 0], [b, h, lq, hs]).dataSync()), 1e-6, 0, 'window 1');
+  const wide = attentionReference(q, k, v, { causal: true, window: lk });
+  const causal = attentionReference(q, k, v, { causal: true });
+  assertClose(wide.dataSync(), causal.dataSync(), 0, 0, 'window lk');
+  tf.dispose([q, k, v, mask, own, wide, causal]);
 });
 
 for (const backend of ['cpu', 'wasm'] as const) {

@@ -81,28 +81,34 @@ test('the fused kernels say which implementation is active', { skip }, () => {
   });
 });
 
-/** (b, h, lq, lk, hs, causal, padded): one of everything, odd head sizes, blocks crossed, lq < lk. */
-const ATTENTION: [number, number, number, number, number, boolean, boolean][] = [
+/**
+ * (b, h, lq, lk, hs, causal, padded, window): one of everything, odd head sizes, blocks crossed, lq < lk;
+ * sliding windows of one key, narrower than a key block (whole blocks skipped), starting mid-block.
+ */
+const ATTENTION: [number, number, number, number, number, boolean, boolean, number?][] = [
   [1, 1, 1, 1, 1, true, false],
   [1, 1, 5, 5, 4, true, false],
   [2, 3, 70, 70, 7, true, true],
   [1, 2, 33, 130, 6, true, false],
   [2, 1, 40, 100, 16, false, true],
   [1, 1, 65, 65, 9, false, false],
+  [1, 1, 9, 9, 3, true, false, 1],
+  [2, 2, 150, 150, 7, true, true, 20],
+  [1, 2, 33, 130, 6, true, false, 70],
 ];
 
 for (const backend of ['wasm', 'cpu'] as const) {
   test(`native attention equals the fused fallback and the reference, output and q, k, v gradients (${backend})`, { skip }, async () => {
     await useBackend(backend);
-    ATTENTION.forEach(([b, h, lq, lk, hs, causal, padded], n) => {
+    ATTENTION.forEach(([b, h, lq, lk, hs, causal, padded, window], n) => {
       const seed = 300 + 10 * n;
       const q = tf.randomNormal([b, h, lq, hs], 0, 1, 'float32', seed);
       const k = tf.randomNormal([b, h, lk, hs], 0, 1, 'float32', seed + 1);
       const v = tf.randomNormal([b, h, lk, hs], 0, 1, 'float32', seed + 2);
       // padding keeps key 0, so no query row is empty (where fused and reference differ on purpose)
       const keyMask = padded ? tf.tensor2d([...Array(b * lk)].map((_, i) => (i % lk === 0 || (i * 7919) % 5 !== 0 ? 1 : 0)), [b, lk]) : undefined;
-      const run = (attention: typeof attentionReference) => (...x: tf.Tensor[]) => [attention(x[0] as tf.Tensor4D, x[1] as tf.Tensor4D, x[2] as tf.Tensor4D, { causal, keyMask })];
-      checkFamily(`(b ${b}, h ${h}, lq ${lq}, lk ${lk}, hs ${hs}${causal ? ', causal' : ''}${padded ? ', padded' : ''})`, ['out', 'dq', 'dk', 'dv'], run(attentionFused), run(attentionReference), [q, k, v], seed);
+      const run = (attention: typeof attentionReference) => (...x: tf.Tensor[]) => [attention(x[0] as tf.Tensor4D, x[1] as tf.Tensor4D, x[2] as tf.Tensor4D, { causal, window, keyMask })];
+      checkFamily(`(b ${b}, h ${h}, lq ${lq}, lk ${lk}, hs ${hs}${causal ? ', causal' : ''}${padded ? ', padded' : ''}${window ? `, window ${window}` : ''})`, ['out', 'dq', 'dk', 'dv'], run(attentionFused), run(attentionReference), [q, k, v], seed);
       tf.dispose([q, k, v, ...(keyMask ? [keyMask] : [])]);
     });
   });

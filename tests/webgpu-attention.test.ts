@@ -1,8 +1,9 @@
 /**
  * The WGSL attention (architectures/kernels/webgpu/attention.wgsl.ts) equals attentionReference,
  * forward and the gradients of q, k and v, on Dawn's adapter (a software one where there is no GPU):
- * causal and not, queries fewer than keys (decoding against a cache), padded keys, odd head sizes, and
- * more rows than one workgroup or one tile holds.
+ * causal and not, queries fewer than keys (decoding against a cache), padded keys, odd head sizes,
+ * more rows than one workgroup or one tile holds, and sliding windows (of one key, narrower than a tile
+ * or a workgroup's rows, against a cache).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +24,8 @@ interface Case {
   causal: boolean;
   /** Pad every third key but the first (so every query sees one). */
   padded?: boolean;
+  /** Sliding window (causal): each query sees its last `window` keys. */
+  window?: number;
 }
 
 const GRID: Case[] = [
@@ -32,6 +35,10 @@ const GRID: Case[] = [
   { b: 2, h: 1, lq: 3, lk: 9, hs: 4, causal: true, padded: true },
   { b: 2, h: 2, lq: 5, lk: 75, hs: 6, causal: false, padded: true },
   { b: 1, h: 1, lq: 33, lk: 33, hs: 40, causal: true },
+  { b: 1, h: 1, lq: 9, lk: 9, hs: 3, causal: true, window: 1 },
+  { b: 2, h: 2, lq: 150, lk: 150, hs: 8, causal: true, padded: true, window: 20 },
+  { b: 1, h: 2, lq: 33, lk: 130, hs: 6, causal: true, window: 70 },
+  { b: 1, h: 1, lq: 140, lk: 140, hs: 4, causal: true, window: 100 },
 ];
 
 interface Inputs {
@@ -54,7 +61,7 @@ type Attend = (q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, opts: AttentionOp
 async function valueAndGrads(attend: Attend, { shapes, values, mask }: Inputs, c: Case): Promise<Float32Array[]> {
   const [q, k, v, w] = values.map((x, i) => tf.tensor4d(x, shapes[i]));
   const keyMask = mask ? tf.tensor2d(mask, [c.b, c.lk]) : undefined;
-  const opts = { causal: c.causal, keyMask };
+  const opts = { causal: c.causal, window: c.window, keyMask };
   const out = attend(q, k, v, opts);
   const grads = tf.grads((...xs: tf.Tensor[]) => attend(...(xs as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D]), opts).mul(w).sum())([q, k, v]);
   const result = await Promise.all([out, ...grads].map(valuesOf));

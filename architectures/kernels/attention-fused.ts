@@ -16,6 +16,9 @@
  * (native/src/attention.c: the same algorithm, vectorised and split over batch·head and query blocks
  * on every core); these loops stay the tested fallback.
  *
+ * With a sliding window (attention-mask.ts) a query block walks only the keys its rows see, so time
+ * grows as L · window rather than L².
+ *
  * Same signature and masking rules as attentionReference (attention.ts), tested against it. One
  * difference on purpose: a query row that may see no key at all (every visible key padded) outputs
  * zeros, where the reference's additive −1e9 mask spreads it uniformly over hidden keys.
@@ -26,7 +29,7 @@ import * as tf from '@tensorflow/tfjs';
 import { nativeAddon } from './native.ts';
 import { Arena } from './simd.ts';
 import { HOST_BACKENDS, registerHostKernel, float32Values as f32, type HostKernel } from './typed-kernel.ts';
-import type { AttentionOptions } from './attention.ts';
+import { checkedWindow, visibleKeys, type AttentionOptions } from './attention-mask.ts';
 
 const FORWARD = 'SeqarenaFlashAttention';
 const BACKWARD = 'SeqarenaFlashAttentionGrad';
@@ -42,12 +45,14 @@ interface Geometry {
   lk: number;
   hs: number;
   scale: number;
-  /** Query i sees keys j ≤ i + offset when causal. */
-  offset: number;
   causal: boolean;
+  /** Keys a causal query sees, its own included; Infinity for all of them. */
+  window: number;
 }
 
-function geometry(q: number[], k: number[], v: number[], mask: number[], causal: boolean): Geometry {
+function geometry(q: number[], k: number[], v: number[], mask: number[], attrs: Record<string, unknown>): Geometry {
+  const causal = attrs.causal as boolean;
+  const window = checkedWindow({ causal, window: (attrs.window as number) || undefined });
   const [b, h, lq, hs] = q;
   const lk = k[2];
   const same = (a: number[], e: number[]): boolean => a.length === e.length && a.every((s, i) => s === e[i]);
@@ -56,13 +61,14 @@ function geometry(q: number[], k: number[], v: number[], mask: number[], causal:
   }
   if (!same(mask, [b, lk])) throw new Error(`attentionFused: keyMask has shape [${mask}], expected [${b},${lk}] (b, lk)`);
   if (causal && lq > lk) throw new Error(`causal attention needs lq ≤ lk, got lq ${lq} and lk ${lk}`);
-  return { b, h, lq, lk, hs, scale: 1 / Math.sqrt(hs), offset: lk - lq, causal };
+  return { b, h, lq, lk, hs, scale: 1 / Math.sqrt(hs), causal, window };
 }
 
-/** One past the last key query i may see. */
-function keyLimit(g: Geometry, i: number): number {
-  return g.causal ? Math.min(g.lk, i + g.offset + 1) : g.lk;
-}
+/** The keys query i sees, [start, end). */
+const keysOf = (g: Geometry, i: number): { start: number; end: number } => visibleKeys(i, g.lq, g.lk, g.causal, g.window);
+
+/** 0 for no window: the native kernels' convention. */
+const nativeWindow = (g: Geometry): number => (Number.isFinite(g.window) ? g.window : 0);
 
 const arena = new Arena();
 const { gemvAcc, gemvT, ger } = arena.loops;
@@ -72,13 +78,13 @@ const { gemvAcc, gemvT, ger } = arena.loops;
 // the online-softmax update in plain JS, then acc_i += Σ_j p_j v_j (gemvAcc).
 
 const forward: HostKernel = ({ q, k, v, keyMask }, attrs) => {
-  const g = geometry(q.shape, k.shape, v.shape, keyMask.shape, attrs.causal as boolean);
+  const g = geometry(q.shape, k.shape, v.shape, keyMask.shape, attrs);
   const { b, h, lq, lk, hs, scale } = g;
   const native = nativeAddon();
-  if (native?.attentionForward) {
+  if (native?.flashAttentionForward) {
     const out = new Float32Array(b * h * lq * hs);
     const lse = new Float32Array(b * h * lq);
-    native.attentionForward(f32(q), f32(k), f32(v), f32(keyMask), out, lse, b, h, lq, lk, hs, g.causal ? 1 : 0);
+    native.flashAttentionForward(f32(q), f32(k), f32(v), f32(keyMask), out, lse, b, h, lq, lk, hs, g.causal ? 1 : 0, nativeWindow(g));
     return [
       { shape: [b, h, lq, hs], values: out },
       { shape: [b, h, lq], values: lse },
@@ -106,18 +112,21 @@ const forward: HostKernel = ({ q, k, v, keyMask }, attrs) => {
       m.fill(0, ACC, ACC + BLOCK_Q * hs);
       rowMax.fill(-Infinity);
       rowSum.fill(0);
-      const kEnd = keyLimit(g, q1 - 1);
-      for (let k0 = 0; k0 < kEnd; k0 += BLOCK_K) {
+      // the keys some row of the block sees: from the first row's first to the last row's last
+      const kStart = keysOf(g, q0).start;
+      const kEnd = keysOf(g, q1 - 1).end;
+      for (let k0 = kStart; k0 < kEnd; k0 += BLOCK_K) {
         const k1 = Math.min(kEnd, k0 + BLOCK_K);
         for (let i = q0; i < q1; i++) {
-          const jEnd = Math.min(k1, keyLimit(g, i));
-          if (jEnd <= k0) continue;
+          const seen = keysOf(g, i);
+          const j0 = Math.max(k0, seen.start);
+          const count = Math.min(k1, seen.end) - j0;
+          if (count <= 0) continue;
           const r = i - q0;
-          const count = jEnd - k0;
-          gemvT(S, qBase + i * hs, kBase + k0 * hs, count, hs);
+          gemvT(S, qBase + i * hs, kBase + j0 * hs, count, hs);
           let blockMax = -Infinity;
           for (let j = 0; j < count; j++) {
-            const sj = mask[maskBase + k0 + j] === 0 ? -Infinity : scale * m[S + j];
+            const sj = mask[maskBase + j0 + j] === 0 ? -Infinity : scale * m[S + j];
             m[S + j] = sj;
             if (sj > blockMax) blockMax = sj;
           }
@@ -133,7 +142,7 @@ const forward: HostKernel = ({ q, k, v, keyMask }, attrs) => {
             m[S + j] = p;
             sum += p;
           }
-          gemvAcc(ar, S, vBase + k0 * hs, count, hs);
+          gemvAcc(ar, S, vBase + j0 * hs, count, hs);
           rowMax[r] = rm;
           rowSum[r] = sum;
         }
@@ -162,14 +171,15 @@ const forward: HostKernel = ({ q, k, v, keyMask }, attrs) => {
 //   dV_j += P_ij dO_i;  dS_ij = P_ij (dO_i · v_j − D_i + dlse_i);  dQ_i += scale dS_ij k_j;  dK_j += scale dS_ij q_i
 
 const backward: HostKernel = ({ q, k, v, keyMask, out, lse, dOut, dLse }, attrs) => {
-  const g = geometry(q.shape, k.shape, v.shape, keyMask.shape, attrs.causal as boolean);
+  const g = geometry(q.shape, k.shape, v.shape, keyMask.shape, attrs);
   const { b, h, lq, lk, hs, scale } = g;
   const nq = q.values.length;
   const nk = k.values.length;
   const native = nativeAddon();
-  if (native?.attentionBackward) {
+  if (native?.flashAttentionBackward) {
     const [dq, dk, dv] = [nq, nk, nk].map((count) => new Float32Array(count));
-    native.attentionBackward(f32(q), f32(k), f32(v), f32(keyMask), f32(out), f32(lse), f32(dOut), f32(dLse), dq, dk, dv, b, h, lq, lk, hs, g.causal ? 1 : 0);
+    const sizes = [b, h, lq, lk, hs, g.causal ? 1 : 0, nativeWindow(g)] as const;
+    native.flashAttentionBackward(f32(q), f32(k), f32(v), f32(keyMask), f32(out), f32(lse), f32(dOut), f32(dLse), dq, dk, dv, ...sizes);
     return [
       { shape: q.shape, values: dq },
       { shape: k.shape, values: dk },
@@ -201,25 +211,28 @@ const backward: HostKernel = ({ q, k, v, keyMask, out, lse, dOut, dLse }, attrs)
     }
     for (let q0 = 0; q0 < lq; q0 += BLOCK_Q) {
       const q1 = Math.min(lq, q0 + BLOCK_Q);
-      const kEnd = keyLimit(g, q1 - 1);
-      for (let k0 = 0; k0 < kEnd; k0 += BLOCK_K) {
+      const kStart = keysOf(g, q0).start;
+      const kEnd = keysOf(g, q1 - 1).end;
+      for (let k0 = kStart; k0 < kEnd; k0 += BLOCK_K) {
         const k1 = Math.min(kEnd, k0 + BLOCK_K);
-        const kBlock = kOff + k0 * hs;
         for (let i = q0; i < q1; i++) {
           const rowLse = lse.values[bh * lq + i];
-          const count = Math.min(k1, keyLimit(g, i)) - k0;
+          const seen = keysOf(g, i);
+          const j0 = Math.max(k0, seen.start);
+          const count = Math.min(k1, seen.end) - j0;
           if (rowLse === -Infinity || count <= 0) continue;
           const qi = qOff + i * hs;
-          gemvT(P, Q + qi, K + kBlock, count, hs);
-          gemvT(DP, DO + qi, V + kBlock, count, hs);
+          const kRows = kOff + j0 * hs;
+          gemvT(P, Q + qi, K + kRows, count, hs);
+          gemvT(DP, DO + qi, V + kRows, count, hs);
           for (let j = 0; j < count; j++) {
-            const p = mask[maskBase + k0 + j] === 0 ? 0 : Math.exp(scale * m[P + j] - rowLse);
+            const p = mask[maskBase + j0 + j] === 0 ? 0 : Math.exp(scale * m[P + j] - rowLse);
             m[P + j] = p;
             m[DS + j] = p * (m[DP + j] - delta[i]) * scale;
           }
-          ger(DV + kBlock, P, DO + qi, count, hs);
-          ger(DK + kBlock, DS, Q + qi, count, hs);
-          gemvAcc(DQ + qi, DS, K + kBlock, count, hs);
+          ger(DV + kRows, P, DO + qi, count, hs);
+          ger(DK + kRows, DS, Q + qi, count, hs);
+          gemvAcc(DQ + qi, DS, K + kRows, count, hs);
         }
       }
     }
@@ -241,7 +254,7 @@ export function fusedAttentionSupported(backendName: string = tf.getBackend()): 
 
 /** Which implementation attentionFused runs: the native C kernel where the addon is built, else the WebAssembly SIMD loops. */
 export function fusedAttentionImplementation(): 'native' | 'wasm' {
-  return nativeAddon()?.attentionForward ? 'native' : 'wasm';
+  return nativeAddon()?.flashAttentionForward ? 'native' : 'wasm';
 }
 
 function ensureRegistered(): void {
@@ -273,9 +286,11 @@ tf.registerGradient({
 /** softmax(q kᵀ / √hs + masks) v in one fused kernel. q: (b, h, lq, hs); k, v: (b, h, lk, hs) → (b, h, lq, hs). */
 export function attentionFused(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, opts: AttentionOptions): tf.Tensor4D {
   ensureRegistered();
+  checkedWindow(opts);
   // the kernel always takes a mask, so the gradient's saved inputs are the same with or without one
   const keyMask = opts.keyMask ? tf.cast(opts.keyMask, 'float32') : tf.ones([q.shape[0], k.shape[2]]);
-  const [out, lse] = run(FORWARD, { q, k, v, keyMask }, { causal: opts.causal });
+  // attrs are numbers: 0 is no window
+  const [out, lse] = run(FORWARD, { q, k, v, keyMask }, { causal: opts.causal, window: opts.window ?? 0 });
   keyMask.dispose();
   lse.dispose();
   return out as tf.Tensor4D;

@@ -4,6 +4,8 @@
  *
  *   attention(Q, K, V) = softmax(Q Kᵀ / √hs + mask) V
  *
+ * The mask is causal (optionally a sliding window) or none, plus key padding: attention-mask.ts.
+ *
  * `attentionReference` is the readable definition that any faster kernel is tested against;
  * `attention` is what the models call.
  *
@@ -11,28 +13,21 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { attentionFused, fusedAttentionSupported } from './attention-fused.ts';
+import { checkedWindow, visibleKeys, type AttentionOptions } from './attention-mask.ts';
 import { attentionWgsl, wgslAttentionSupported } from './webgpu/attention.wgsl.ts';
 
-export interface AttentionOptions {
-  /**
-   * Query i may only see keys j ≤ i + (lk − lq). With lq = lk that is the usual lower triangle; with
-   * lq < lk the queries are the last lq positions of the sequence (decoding against a KV cache).
-   */
-  causal: boolean;
-  /** (b, lk): 1 = a real key, 0 = padding that no query may attend to. */
-  keyMask?: tf.Tensor2D;
-}
+export type { AttentionOptions } from './attention-mask.ts';
 
 // Added to the scores of hidden keys: exp() of it underflows to exactly 0 in fp32, and unlike -Infinity
 // it keeps a fully masked row finite (uniform weights) instead of NaN.
 const MASKED = -1e9;
 
-/** (lq, lk) additive mask: 0 where query i may see key j ≤ i + (lk − lq), MASKED elsewhere. */
-function causalBias(lq: number, lk: number): tf.Tensor2D {
-  const offset = lk - lq;
-  const bias = new Float32Array(lq * lk);
+/** (lq, lk) additive mask: 0 where query i may see key j (causally, within the window), MASKED elsewhere. */
+function causalBias(lq: number, lk: number, window: number): tf.Tensor2D {
+  const bias = new Float32Array(lq * lk).fill(MASKED);
   for (let i = 0; i < lq; i++) {
-    for (let j = i + offset + 1; j < lk; j++) bias[i * lk + j] = MASKED;
+    const { start, end } = visibleKeys(i, lq, lk, true, window);
+    bias.fill(0, i * lk + start, i * lk + end);
   }
   return tf.tensor2d(bias, [lq, lk]);
 }
@@ -43,8 +38,9 @@ export function attentionReference(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4
     const [b, , lq, hs] = q.shape;
     const lk = k.shape[2];
     if (opts.causal && lq > lk) throw new Error(`causal attention needs lq ≤ lk, got lq ${lq} and lk ${lk}`);
+    const window = checkedWindow(opts);
     let scores: tf.Tensor = tf.matMul(q, k, false, true).mul(1 / Math.sqrt(hs)); // (b, h, lq, lk)
-    if (opts.causal) scores = scores.add(causalBias(lq, lk));
+    if (opts.causal) scores = scores.add(causalBias(lq, lk, window));
     if (opts.keyMask) {
       const padBias = tf.sub(1, opts.keyMask.toFloat()).mul(MASKED).reshape([b, 1, 1, lk]);
       scores = scores.add(padBias);

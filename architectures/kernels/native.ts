@@ -47,10 +47,12 @@ export interface NativeAddon {
   // Fused kernels (native/src/attention.c, recurrence.c, selective_scan.c): outputs are written into
   // the arrays passed, sizes come last; shapes are those of the HostKernels that call them. Optional:
   // an addon built before them (an old native/build) lacks them, and callers then take their fallback.
-  attentionForward?(q: F32, k: F32, v: F32, mask: F32, out: F32, lse: F32, b: number, h: number, lq: number, lk: number, hs: number, causal: number): void;
-  attentionBackward?(
+  // Attention takes causal as 0/1 and then the sliding window (0: none); an addon built before the window
+  // argument has these as attentionForward/attentionBackward, which are left unused.
+  flashAttentionForward?(q: F32, k: F32, v: F32, mask: F32, out: F32, lse: F32, b: number, h: number, lq: number, lk: number, hs: number, causal: number, window: number): void;
+  flashAttentionBackward?(
     q: F32, k: F32, v: F32, mask: F32, out: F32, lse: F32, dOut: F32, dLse: F32, dq: F32, dk: F32, dv: F32,
-    b: number, h: number, lq: number, lk: number, hs: number, causal: number,
+    b: number, h: number, lq: number, lk: number, hs: number, causal: number, window: number,
   ): void;
   rnnForward?(xProj: F32, wh: F32, h0: F32, hs: F32, b: number, l: number, h: number): void;
   rnnBackward?(dhs: F32, dhT: F32, hs: F32, wh: F32, h0: F32, dxProj: F32, dwh: F32, dh0: F32, b: number, l: number, h: number): void;

@@ -1,9 +1,11 @@
 /*
  * Causal or masked flash attention, forward (saving each row's log-sum-exp) and backward, over every
  * core; the loops are in attention_impl.h and architectures/kernels/attention-fused.ts calls these.
- * Outputs are written in place; sizes come last, causal as 0 or 1.
- *   attentionForward(q, k, v, mask, out, lse, b, h, lq, lk, hs, causal)
- *   attentionBackward(q, k, v, mask, out, lse, dOut, dLse, dq, dk, dv, b, h, lq, lk, hs, causal)
+ * Outputs are written in place; sizes come last, causal as 0 or 1, then the sliding window (0: none).
+ *   flashAttentionForward(q, k, v, mask, out, lse, b, h, lq, lk, hs, causal, window)
+ *   flashAttentionBackward(q, k, v, mask, out, lse, dOut, dLse, dq, dk, dv, b, h, lq, lk, hs, causal, window)
+ * (Named apart from the attentionForward/attentionBackward of addons built before the window argument,
+ * so a stale build is skipped for the WebAssembly kernels rather than called with the wrong arity.)
  */
 #define ATTN_FN(name) name##_generic
 #include "attention_impl.h"
@@ -17,8 +19,13 @@ static int read_problem(napi_env env, napi_value *argv, napi_value *sizes, attn_
   p->lk = su_i32(env, sizes[3], "lk");
   p->hs = su_i32(env, sizes[4], "hs");
   p->causal = su_i32(env, sizes[5], "causal") != 0;
+  p->window = su_i32(env, sizes[6], "window");
   if (p->b < 1 || p->h < 1 || p->lq < 1 || p->lk < 1 || p->hs < 1) {
     napi_throw_range_error(env, NULL, "seqarena native: attention sizes b, h, lq, lk, hs must all be ≥ 1");
+    return 0;
+  }
+  if (p->window < 0 || (p->window > 0 && !p->causal)) {
+    napi_throw_range_error(env, NULL, "seqarena native: an attention window is a positive key count on causal attention (0: none)");
     return 0;
   }
   if (p->causal && p->lq > p->lk) {
@@ -38,9 +45,9 @@ static int read_problem(napi_env env, napi_value *argv, napi_value *sizes, attn_
 }
 
 static napi_value forward(napi_env env, napi_callback_info info) {
-  napi_value argv[12];
-  if (su_args(env, info, argv, 12) != 12) {
-    napi_throw_type_error(env, NULL, "seqarena native: attentionForward(q, k, v, mask, out, lse, b, h, lq, lk, hs, causal) takes 12 arguments");
+  napi_value argv[13];
+  if (su_args(env, info, argv, 13) != 13) {
+    napi_throw_type_error(env, NULL, "seqarena native: flashAttentionForward(q, k, v, mask, out, lse, b, h, lq, lk, hs, causal, window) takes 13 arguments");
     return NULL;
   }
   attn_problem p = {0};
@@ -50,9 +57,9 @@ static napi_value forward(napi_env env, napi_callback_info info) {
 }
 
 static napi_value backward(napi_env env, napi_callback_info info) {
-  napi_value argv[17];
-  if (su_args(env, info, argv, 17) != 17) {
-    napi_throw_type_error(env, NULL, "seqarena native: attentionBackward(q, k, v, mask, out, lse, dOut, dLse, dq, dk, dv, b, h, lq, lk, hs, causal) takes 17 arguments");
+  napi_value argv[18];
+  if (su_args(env, info, argv, 18) != 18) {
+    napi_throw_type_error(env, NULL, "seqarena native: flashAttentionBackward(q, k, v, mask, out, lse, dOut, dLse, dq, dk, dv, b, h, lq, lk, hs, causal, window) takes 18 arguments");
     return NULL;
   }
   attn_problem p = {0};
@@ -68,6 +75,6 @@ static napi_value backward(napi_env env, napi_callback_info info) {
 }
 
 void register_attention(napi_env env, napi_value exports) {
-  su_export(env, exports, "attentionForward", forward);
-  su_export(env, exports, "attentionBackward", backward);
+  su_export(env, exports, "flashAttentionForward", forward);
+  su_export(env, exports, "flashAttentionBackward", backward);
 }

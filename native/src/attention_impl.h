@@ -40,6 +40,13 @@ static inline int ATTN_FN(key_limit)(const attn_problem *p, int i) {
   return limit < p->lk ? limit : p->lk;
 }
 
+/* The first key query i may see: 0, or the start of its sliding window. */
+static inline int ATTN_FN(key_start)(const attn_problem *p, int i) {
+  if (!p->causal || p->window == 0) return 0;
+  const int start = i + (p->lk - p->lq) - p->window + 1;
+  return start > 0 ? start : 0;
+}
+
 static void ATTN_FN(forward_piece)(void *ctx, int task, int thread) {
   (void)thread;
   const attn_problem *p = ctx;
@@ -58,17 +65,20 @@ static void ATTN_FN(forward_piece)(void *ctx, int task, int thread) {
   float rowMax[ATTN_BQ], rowSum[ATTN_BQ];
   memset(acc, 0, sizeof(float) * ATTN_BQ * hs);
   for (int r = 0; r < ATTN_BQ; r++) rowMax[r] = -INFINITY, rowSum[r] = 0;
+  /* the keys some row of the block sees: from the first row's first to the last row's last */
   const int kEnd = ATTN_FN(key_limit)(p, q1 - 1);
-  for (int k0 = 0; k0 < kEnd; k0 += ATTN_BK) {
+  for (int k0 = ATTN_FN(key_start)(p, q0); k0 < kEnd; k0 += ATTN_BK) {
     const int k1 = k0 + ATTN_BK < kEnd ? k0 + ATTN_BK : kEnd;
     ATTN_FN(transpose)(kt, K + (size_t)k0 * hs, k1 - k0, hs);
     for (int i = q0; i < q1; i++) {
       const int jEnd = ATTN_FN(key_limit)(p, i) < k1 ? ATTN_FN(key_limit)(p, i) : k1;
-      if (jEnd <= k0) continue;
+      const int start = ATTN_FN(key_start)(p, i);
+      const int j0 = (start > k0 ? start : k0) - k0; /* this row's keys are s[j0 … count) */
+      if (jEnd <= k0 + j0) continue;
       const int r = i - q0, count = jEnd - k0;
       ATTN_FN(scores)(s, Q + (size_t)i * hs, kt, hs, p->scale);
       float blockMax = -INFINITY;
-      for (int j = 0; j < count; j++) {
+      for (int j = j0; j < count; j++) {
         if (mask[k0 + j] == 0) s[j] = -INFINITY;
         if (s[j] > blockMax) blockMax = s[j];
       }
@@ -77,12 +87,12 @@ static void ATTN_FN(forward_piece)(void *ctx, int task, int thread) {
       const float rescale = expf(rowMax[r] - m);
       float *restrict ar = acc + (size_t)r * hs;
       if (rescale != 1.0f) for (int d = 0; d < hs; d++) ar[d] *= rescale;
-      for (int j = 0; j < count; j++) s[j] -= m;
-      vec_exp(s, count);
+      for (int j = j0; j < count; j++) s[j] -= m;
+      vec_exp(s + j0, count - j0);
       float sum = 0;
-      for (int j = 0; j < count; j++) sum += s[j];
+      for (int j = j0; j < count; j++) sum += s[j];
       const float *vb = V + (size_t)k0 * hs;
-      for (int j = 0; j < count; j++) {
+      for (int j = j0; j < count; j++) {
         const float pj = s[j];
         const float *restrict vj = vb + (size_t)j * hs;
         for (int d = 0; d < hs; d++) ar[d] += pj * vj[d];
@@ -134,24 +144,29 @@ static void ATTN_FN(backward_piece)(void *ctx, int bh, int thread) {
     const int k1 = k0 + ATTN_BK < lk ? k0 + ATTN_BK : lk;
     ATTN_FN(transpose)(kt, K + (size_t)k0 * hs, k1 - k0, hs);
     ATTN_FN(transpose)(vt, V + (size_t)k0 * hs, k1 - k0, hs);
-    /* causal: the first query that sees key k0 is k0 − offset */
+    /* causal: the first query that sees key k0 is k0 − offset; in a window, the last that sees key
+     * k1 − 1 is k1 − 2 − offset + window */
     const int iStart = p->causal && k0 - offset > 0 ? k0 - offset : 0;
-    for (int i = iStart; i < lq; i++) {
+    const int windowEnd = k1 - 1 - offset + p->window;
+    const int iEnd = p->causal && p->window != 0 && windowEnd < lq ? windowEnd : lq;
+    for (int i = iStart; i < iEnd; i++) {
       const int limit = ATTN_FN(key_limit)(p, i);
       const int count = (limit < k1 ? limit : k1) - k0;
-      if (lse[i] == -INFINITY || count <= 0) continue;
+      const int start = ATTN_FN(key_start)(p, i);
+      const int j0 = (start > k0 ? start : k0) - k0; /* this row's keys are P[j0 … count) */
+      if (lse[i] == -INFINITY || count <= j0) continue;
       const float *restrict qi = Q + (size_t)i * hs;
       const float *restrict doi = dO + (size_t)i * hs;
       ATTN_FN(scores)(P, qi, kt, hs, p->scale);
       ATTN_FN(scores)(dP, doi, vt, hs, 1.0f);
-      for (int j = 0; j < count; j++) P[j] -= lse[i];
-      vec_exp(P, count);
-      for (int j = 0; j < count; j++) {
+      for (int j = j0; j < count; j++) P[j] -= lse[i];
+      vec_exp(P + j0, count - j0);
+      for (int j = j0; j < count; j++) {
         if (mask[k0 + j] == 0) P[j] = 0;
         dS[j] = P[j] * (dP[j] - delta[i]) * p->scale;
       }
       float *restrict dqi = dQ + (size_t)i * hs;
-      for (int j = 0; j < count; j++) {
+      for (int j = j0; j < count; j++) {
         const float pj = P[j], sj = dS[j];
         const size_t kj = (size_t)(k0 + j) * hs;
         float *restrict dvj = dV + kj;

@@ -11,6 +11,7 @@
 
 typedef struct {
   int b, h, lq, lk, hs, causal;
+  int window; /* causal only: keys a query sees, its own included; 0 for all of them */
   float scale;
   const float *q, *k, *v, *mask; /* (b, h, lq, hs), (b, h, lk, hs) twice, (b, lk) */
   float *out, *lse;              /* (b, h, lq, hs), (b, h, lq): forward writes, backward reads */

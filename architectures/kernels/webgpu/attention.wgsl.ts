@@ -19,10 +19,11 @@
  * the host kernel (attention-fused.ts), a query row that may see no key at all outputs zeros.
  *
  * Shapes: b batch, h heads, lq query length, lk key length, hs head size. Query i sees keys
- * j ≤ i + (lk − lq) when causal.
+ * j ≤ i + (lk − lq) when causal, and within a sliding window only i + (lk − lq) − window < j
+ * (attention-mask.ts): each pass then walks only the tiles its block of rows sees.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { AttentionOptions } from '../attention.ts';
+import { checkedWindow, type AttentionOptions } from '../attention-mask.ts';
 import { ints, program, registerWebgpuKernel, runKernel, runProgram, unpack, wgsl, wgslActive } from './program.ts';
 
 const FORWARD = 'SeqarenaWgslFlashAttention';
@@ -50,6 +51,7 @@ const prologue = `
   let lq = uniforms.lq;
   let lk = uniforms.lk;
   let causal = uniforms.causal == 1;
+  let windowed = causal && uniforms.windowKeys > 0;   // a sliding window of windowKeys keys
   let scale = inverseSqrt(f32(HS));`;
 
 /** A program of this file: head size and tile rows are compile-time constants, then the shared prologue. */
@@ -61,23 +63,26 @@ const keyTileMemory = (HS: number, TILE: number): Record<string, string> => ({
   kTile: `array<f32, ${TILE * HS}>`,
   vTile: `array<f32, ${TILE * HS}>`,
   maskTile: 'array<f32, TILE>',
+  firstKey: 'i32',
   tileCount: 'i32',
 });
 
 /**
- * The walk of the forward and dQ over the key tiles a block of query rows sees (causally: those its last
- * row sees), each tile loaded into workgroup memory; `visit` runs for every key jt of the tile that row i
- * sees (j < seen, not masked).
+ * The walk of the forward and dQ over the key tiles a block of query rows sees (causally: up to those its
+ * last row sees; in a window, from the first its first row sees), each tile loaded into workgroup memory;
+ * `visit` runs for every key jt of the tile that row i sees (first ≤ j < seen, not masked).
  */
 const overKeyTiles = (visit: string): string => `
   if (lid == 0) {
     let lastRow = min(lq, (block + 1) * ${ROWS}) - 1;
     let blockSeen = select(lk, min(lk, lastRow + uniforms.offset + 1), causal);
-    tileCount = (blockSeen + TILE - 1) / TILE;
+    firstKey = select(0, max(0, block * ${ROWS} + uniforms.offset - uniforms.windowKeys + 1), windowed);
+    tileCount = (blockSeen - firstKey + TILE - 1) / TILE;
   }
+  let keyStart = workgroupUniformLoad(&firstKey);
   let tiles = workgroupUniformLoad(&tileCount);
   for (var tile = 0; tile < tiles; tile++) {
-    let k0 = tile * TILE;
+    let k0 = keyStart + tile * TILE;
     for (var e = lid; e < TILE * HS; e += ${ROWS}) {
       let j = min(k0 + e / HS, lk - 1);
       kTile[e] = k[(bh * lk + j) * HS + e % HS];
@@ -88,7 +93,7 @@ const overKeyTiles = (visit: string): string => `
     }
     workgroupBarrier();
     for (var jt = 0; jt < TILE; jt++) {
-      if (k0 + jt < seen && maskTile[jt] != 0.0) {${visit}
+      if (k0 + jt >= first && k0 + jt < seen && maskTile[jt] != 0.0) {${visit}
       }
     }
     workgroupBarrier();
@@ -104,7 +109,8 @@ function forwardCode(HS: number, TILE: number): string {
   for (var x = 0; x < HS; x++) { qi[x] = q[(bh * lq + row) * HS + x]; acc[x] = 0.0; }
   var m = ${NO_KEY};
   var sum = 0.0;
-  let seen = select(lk, min(lk, row + uniforms.offset + 1), causal);   // keys j < seen are visible
+  let seen = select(lk, min(lk, row + uniforms.offset + 1), causal);   // keys first ≤ j < seen are visible
+  let first = select(0, max(0, row + uniforms.offset - uniforms.windowKeys + 1), windowed);
   ${overKeyTiles(`
         var s = 0.0;
         for (var x = 0; x < HS; x++) { s += qi[x] * kTile[jt * HS + x]; }
@@ -141,6 +147,7 @@ function gradQCode(HS: number, TILE: number): string {
   let rowLse = lse[bh * lq + row];
   let rowD = rowDot[bh * lq + row];
   let seen = select(select(lk, min(lk, row + uniforms.offset + 1), causal), 0, rowLse <= ${NO_KEY});
+  let first = select(0, max(0, row + uniforms.offset - uniforms.windowKeys + 1), windowed);
   ${overKeyTiles(`
         var s = 0.0;
         var dp = 0.0;
@@ -164,6 +171,7 @@ function gradKVCode(HS: number, TILE: number): string {
     lseTile: 'array<f32, TILE>',
     dTile: 'array<f32, TILE>',
     firstTile: 'i32',
+    queryEnd: 'i32',
   };
   return attentionProgram(HS, TILE, memory, `
   let j = block * ${ROWS} + lid;            // key row
@@ -179,12 +187,15 @@ function gradKVCode(HS: number, TILE: number): string {
     dv[x] = 0.0;
   }
   let keyLive = keyMask[batch * lk + col] != 0.0;
-  let firstQuery = select(0, max(0, col - uniforms.offset), causal);   // query rows i ≥ it see this key
+  let firstQuery = select(0, max(0, col - uniforms.offset), causal);   // query rows firstQuery ≤ i < endQuery see this key
+  let endQuery = select(lq, col - uniforms.offset + uniforms.windowKeys, windowed);
   if (lid == 0) {
     firstTile = select(0, max(0, block * ${ROWS} - uniforms.offset), causal) / TILE;
+    let lastKey = min(lk, (block + 1) * ${ROWS}) - 1;
+    queryEnd = select(lq, clamp(lastKey - uniforms.offset + uniforms.windowKeys, 0, lq), windowed);
   }
   let start = workgroupUniformLoad(&firstTile);
-  let tiles = (lq + TILE - 1) / TILE;
+  let tiles = (workgroupUniformLoad(&queryEnd) + TILE - 1) / TILE;
   for (var tile = start; tile < tiles; tile++) {
     let i0 = tile * TILE;
     for (var e = lid; e < TILE * HS; e += ${ROWS}) {
@@ -199,7 +210,7 @@ function gradKVCode(HS: number, TILE: number): string {
     }
     workgroupBarrier();
     for (var it = 0; it < TILE; it++) {
-      if (keyLive && i0 + it >= firstQuery && lseTile[it] > ${NO_KEY}) {
+      if (keyLive && i0 + it >= firstQuery && i0 + it < endQuery && lseTile[it] > ${NO_KEY}) {
         var s = 0.0;
         var dp = 0.0;
         for (var x = 0; x < HS; x++) {
@@ -229,7 +240,7 @@ function registerKernels(): void {
     const [b, h, lq, hs] = q.shape;
     const lk = k.shape[2];
     const TILE = tileRows(hs);
-    const uni = ints({ heads: h, lq, lk, offset: lk - lq, causal: attrs.causal ? 1 : 0, offLse: b * h * lq * hs });
+    const uni = ints({ heads: h, lq, lk, offset: lk - lq, causal: attrs.causal ? 1 : 0, windowKeys: attrs.window as number, offLse: b * h * lq * hs });
     const p = program({
       kernel: FORWARD,
       key: `attention_forward_${hs}_${TILE}`,
@@ -247,7 +258,7 @@ function registerKernels(): void {
     const [b, h, lq, hs] = q.shape;
     const lk = k.shape[2];
     const TILE = tileRows(hs);
-    const uni = ints({ heads: h, lq, lk, offset: lk - lq, causal: attrs.causal ? 1 : 0 });
+    const uni = ints({ heads: h, lq, lk, offset: lk - lq, causal: attrs.causal ? 1 : 0, windowKeys: attrs.window as number });
     const p = program({
       kernel: GRAD_Q,
       key: `attention_grad_q_${hs}_${TILE}`,
@@ -265,7 +276,7 @@ function registerKernels(): void {
     const [b, h, lq, hs] = q.shape;
     const lk = k.shape[2];
     const TILE = tileRows(hs);
-    const uni = ints({ heads: h, lq, lk, offset: lk - lq, causal: attrs.causal ? 1 : 0, offV: b * h * lk * hs });
+    const uni = ints({ heads: h, lq, lk, offset: lk - lq, causal: attrs.causal ? 1 : 0, windowKeys: attrs.window as number, offV: b * h * lk * hs });
     const p = program({
       kernel: GRAD_KV,
       key: `attention_grad_kv_${hs}_${TILE}`,
@@ -295,7 +306,8 @@ export function attentionWgsl(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, op
   if (opts.keyMask && !same(opts.keyMask.shape, [b, lk])) throw new Error(`attentionWgsl: keyMask has shape [${opts.keyMask.shape}], expected [${b},${lk}] (b, lk)`);
   if (tf.getBackend() !== 'webgpu') throw new Error(`attentionWgsl runs on the webgpu backend, not '${tf.getBackend()}'`);
   registerKernels();
-  const attrs = { causal: opts.causal };
+  // attrs are numbers: 0 is no window
+  const attrs = { causal: opts.causal, window: Number.isFinite(checkedWindow(opts)) ? (opts.window as number) : 0 };
   const withGrad = tf.customGrad((qq, kk, vv, mask, save) => {
     const inputs = [qq, kk, vv, mask] as tf.Tensor[];
     const [packed] = runKernel(FORWARD, FORWARD_INPUTS, inputs, attrs);
