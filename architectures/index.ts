@@ -5,7 +5,7 @@
 import type { Architecture } from './types.ts';
 import { gruLM, lstmLM, rnnLM } from './rnn.ts';
 import { lstmSeq2Seq } from './lstm-seq2seq.ts';
-import { transformer, transformerEncDec } from './transformer.ts';
+import { swa, transformer, transformerEncDec } from './transformer.ts';
 import { mamba, mambaLti } from './mamba.ts';
 import { mamba2 } from './mamba2.ts';
 import { hybrid } from './hybrid.ts';
@@ -15,6 +15,7 @@ import { gla } from './gla.ts';
 export const ARCHITECTURES = {
   transformer: transformer,
   'transformer-encdec': transformerEncDec,
+  swa: swa,
   rnn: rnnLM,
   lstm: lstmLM,
   gru: gruLM,

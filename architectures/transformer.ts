@@ -6,15 +6,20 @@
  * - `transformer`: a GPT-2-style decoder-only causal LM (Radford et al. 2019): token embedding, learned or
  *   rotary positions (Su et al. 2021), pre-norm blocks (LayerNorm → causal self-attention → residual;
  *   LayerNorm → GELU MLP → residual), final LayerNorm, tied or untied head.
+ * - `swa`: the same LM with sliding-window attention (Beltagy et al. 2020, Longformer; Jiang et al. 2023,
+ *   Mistral; zoology's "sliding window attention"): each query sees only the last `window` positions, its
+ *   own included, so a layer costs L · window rather than L², and decoding keeps at most `window` keys and
+ *   values per layer. Every transformer takes `window` (`--set window=64`); `swa` defaults it to 64.
  * - `transformer-encdec`: the encoder–decoder of Vaswani et al. 2017 ("Attention Is All You Need"), pre-norm:
  *   a bidirectional encoder over the source with its padding masked, and a decoder with causal
  *   self-attention, cross-attention to the encoder output, and an MLP.
  *
  * Both decode incrementally with a KV cache: step() computes one token's keys and values, appends them to
- * the cache and attends over it, so its logits equal the full forward's at that position.
+ * the cache and attends over it, so its logits equal the full forward's at that position. With a window
+ * the cache keeps only the last `window` positions, all that a later query can see.
  *
  * Glossary: b batch, l length, d d_model, h heads, hs = d / h head size, v vocabulary, ls / lt source /
- * target length, L context length in the cost formulas.
+ * target length, L context length in the cost formulas, W the attention window.
  */
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
@@ -43,6 +48,17 @@ export const transformerConfig = z
         "Weight initialisation. 'gpt2' (absent): GPT-2's N(0, 0.02²) everywhere, residual projections scaled by 1/√(2·n_layers). " +
           "'pytorch': PyTorch's module defaults, as an unspecialised PyTorch model has them: Linear weights and biases U(±1/√fan_in), " +
           'token and position tables N(0, 1). Small attention models leave the associative-recall plateau far sooner with it (README, Reproducing published findings)',
+      ),
+    window: z
+      .number()
+      .int()
+      .positive()
+      // Optional, not defaulted, as `init` is: absent is full causal attention, and old config hashes stay.
+      .optional()
+      .describe(
+        'Sliding-window attention: each causal self-attention query sees only the last `window` positions, its own included, ' +
+          'and decoding caches at most `window` keys and values per layer. Absent: full causal attention. ' +
+          "In the encoder–decoder it applies to the decoder's self-attention",
       ),
     tie_embeddings: z.boolean().default(true).describe('Output head is the transposed token embedding table (no head bias)'),
     dropout: z.number().min(0).lt(1).default(0).describe('Dropout on embeddings and on each residual branch while training'),
@@ -284,7 +300,7 @@ class DecoderBlock {
     rotary: RotaryTables | undefined,
     training: boolean,
   ): { x: tf.Tensor; kv: KV } {
-    const { y, kv } = this.selfAttn.selfAttend(this.ln1.apply(x), past, { causal: true }, rotary);
+    const { y, kv } = this.selfAttn.selfAttend(this.ln1.apply(x), past, { causal: true, window: this.cfg.window }, rotary);
     const h1 = x.add(dropout(y, this.cfg, training)); // (b, lt, d)
     // Source and target positions are unrelated, so cross-attention is not rotated.
     const c = this.crossAttn.attend(this.ln2.apply(h1), cross, { causal: false, keyMask: sourceMask });
@@ -315,12 +331,13 @@ class Head {
 // ---------------------------------------------------------------------------------------------------------
 // Decoding state
 
-/** Per-layer keys and values of every position decoded so far. */
+/** Per-layer keys and values of the positions decoded so far: all of them, or the last `window`. */
 class KVCache implements DecodeState {
   constructor(
     readonly batchSize: number,
-    /** One entry per layer, (b, h, length, hs) each; empty before the first step. */
+    /** One entry per layer, (b, h, min(length, W), hs) each; empty before the first step. */
     readonly layers: KV[],
+    /** Positions decoded so far: the next token's position. */
     readonly length: number,
   ) {}
 
@@ -351,6 +368,17 @@ class EncDecState implements DecodeState {
     for (const { k, v } of this.cross) tf.dispose([k, v]);
     this.sourceMask.dispose();
   }
+}
+
+/**
+ * A layer's cache after a step: with a window, only its last W positions, the keys the next query can
+ * still see (it sees its own and the W − 1 before it; the oldest cached one the window's mask hides).
+ */
+function bounded(kv: KV, window: number | undefined): KV {
+  const [b, h, l, hs] = kv.k.shape;
+  if (window === undefined || l <= window) return kv;
+  const keep = (x: tf.Tensor4D): tf.Tensor4D => tf.slice(x, [0, 0, l - window, 0], [b, h, window, hs]); // (b, h, W, hs)
+  return { k: keep(kv.k), v: keep(kv.v) };
 }
 
 function checkStep(token: tf.Tensor1D, cache: KVCache): void {
@@ -397,7 +425,7 @@ class TransformerLM implements LMModel {
     let x = dropout(embedded, this.cfg, training);
     const kv: KV[] = [];
     this.blocks.forEach((block, i) => {
-      const out = block.apply(x, past[i] ?? null, { causal: true }, rotary, training);
+      const out = block.apply(x, past[i] ?? null, { causal: true, window: this.cfg.window }, rotary, training);
       x = out.x;
       kv.push(out.kv);
     });
@@ -417,7 +445,7 @@ class TransformerLM implements LMModel {
     checkStep(token, state);
     const { logits, kv } = tf.tidy(() => {
       const out = this.run(token.reshape([-1, 1]), state.layers, state.length, false);
-      return { logits: out.logits.squeeze([1]) as tf.Tensor2D, kv: out.kv }; // (b, v)
+      return { logits: out.logits.squeeze([1]) as tf.Tensor2D, kv: out.kv.map((kv) => bounded(kv, this.cfg.window)) }; // (b, v)
     });
     return { logits, state: new KVCache(state.batchSize, kv, state.length + 1) };
   }
@@ -523,7 +551,7 @@ class TransformerEncDec implements Seq2SeqModel {
       const out = this.decode(token.reshape([-1, 1]), state.self.layers, state.self.length, state.cross, state.sourceMask, false);
       return {
         logits: out.logits.squeeze([1]) as tf.Tensor2D, // (b, v)
-        kv: out.kv,
+        kv: out.kv.map((kv) => bounded(kv, this.cfg.window)),
         // Each state owns its tensors, so the caller can dispose the old one; clones share the data.
         cross: state.cross.map(({ k, v }) => ({ k: tf.clone(k), v: tf.clone(v) })),
         mask: tf.clone(state.sourceMask),
@@ -555,8 +583,13 @@ function headParams(cfg: TransformerConfig, io: ModelIO): number {
 // Projections cost 2 FLOPs per weight per token: attention 4d² weights (q, k, v, out), MLP 8d², cross-attention 4d².
 // Attention itself costs 2·d per key for the scores Q·Kᵀ and 2·d per key for the weighted sum of V.
 // FLOPs per token are averaged over a forward of a length-L sequence: a causal query sees L/2 keys on average.
+// With a window of W keys the query at position l sees min(l, W): the mean is L/2 up to L = W, then
+// (W²/2 + (L − W)·W) / L = W − W²/(2L), which tends to W (counted continuously, as L/2 is).
 const projectionFlops = (d: number, weightsPerD2: number): number => 2 * weightsPerD2 * d * d;
 const attentionFlops = (d: number, keys: number): number => 2 * 2 * d * keys;
+const causalKeys = (seqLen: number, window = Infinity): number => (seqLen <= window ? seqLen / 2 : window - (window * window) / (2 * seqLen));
+/** Positions a causal self-attention cache holds after L tokens. */
+const cachedPositions = (seqLen: number, window = Infinity): number => Math.min(seqLen, window);
 const withTraining = (forward: number): Flops => ({ forward, training: 3 * forward });
 
 export const transformer = {
@@ -575,13 +608,29 @@ export const transformer = {
     headParams(cfg, io),
   flopsPerToken: (cfg, io, seqLen) => {
     const d = cfg.d_model;
-    const perLayer = projectionFlops(d, 4 + 8) + attentionFlops(d, seqLen / 2);
+    const perLayer = projectionFlops(d, 4 + 8) + attentionFlops(d, causalKeys(seqLen, cfg.window));
     return withTraining(cfg.n_layers * perLayer + 2 * d * io.vocabSize);
   },
-  // Keys and values of every layer at every position.
-  stateBytes: (cfg, _io, seqLen) => 2 * cfg.n_layers * seqLen * cfg.d_model * BYTES_PER_FLOAT,
+  // Keys and values of every layer at every position (the last W with a window).
+  stateBytes: (cfg, _io, seqLen) => 2 * cfg.n_layers * cachedPositions(seqLen, cfg.window) * cfg.d_model * BYTES_PER_FLOAT,
   size: (cfg) => ({ dModel: cfg.d_model, nLayers: cfg.n_layers }),
 } satisfies Architecture<typeof transformerConfig>;
+
+/** `swa`'s window where the config names none; `--set window=…` sets another. */
+const SWA_WINDOW = 64;
+
+/** `transformer` with its window defaulted: one model, two names, so suites and tables can say `swa`. */
+export const swaConfig = transformerConfig.safeExtend({
+  window: z.number().int().positive().default(SWA_WINDOW).describe(transformerConfig.shape.window.description ?? ''),
+});
+
+export const swa = {
+  ...transformer,
+  name: 'swa',
+  description: `Sliding-window attention (Longformer, Mistral): the transformer LM with each query seeing its last window keys (default ${SWA_WINDOW})`,
+  config: swaConfig,
+  build: (config, io) => new TransformerLM(swaConfig.parse(config), io),
+} satisfies Architecture<typeof swaConfig>;
 
 /**
  * Costs of the encoder–decoder are per target token with the source as long as the target (ls = lt = L):
@@ -604,12 +653,12 @@ export const transformerEncDec = {
   flopsPerToken: (cfg, io, seqLen) => {
     const d = cfg.d_model;
     const encoderLayer = projectionFlops(d, 4 + 8) + attentionFlops(d, seqLen);
-    const decoderLayer = projectionFlops(d, 4 + 4 + 8) + attentionFlops(d, seqLen / 2) + attentionFlops(d, seqLen);
+    const decoderLayer = projectionFlops(d, 4 + 4 + 8) + attentionFlops(d, causalKeys(seqLen, cfg.window)) + attentionFlops(d, seqLen);
     return withTraining(cfg.n_layers * (encoderLayer + decoderLayer) + 2 * d * io.vocabSize);
   },
-  // The decoder's self-attention cache after L target tokens, plus the fixed cross-attention keys and values
-  // and padding mask of an L-token source.
+  // The decoder's self-attention cache after L target tokens (the last W with a window), plus the fixed
+  // cross-attention keys and values and padding mask of an L-token source.
   stateBytes: (cfg, _io, seqLen) =>
-    (2 * cfg.n_layers * seqLen * cfg.d_model + 2 * cfg.n_layers * seqLen * cfg.d_model + seqLen) * BYTES_PER_FLOAT,
+    (2 * cfg.n_layers * cachedPositions(seqLen, cfg.window) * cfg.d_model + 2 * cfg.n_layers * seqLen * cfg.d_model + seqLen) * BYTES_PER_FLOAT,
   size: (cfg) => ({ dModel: cfg.d_model, nLayers: cfg.n_layers }),
 } satisfies Architecture<typeof transformerConfig>;

@@ -1,12 +1,14 @@
 /**
- * Micro-benchmarks (tinybench): each sequence mixer alone — attention, the LSTM / GRU / Elman recurrences,
- * the selective scan and its LTI ablation, Hyena's long convolution, gated linear attention — at a fixed width
- * across sequence lengths, forward and forward + backward, in both its composed reference and its fast form: the
- * fused kernel (`lstm/reference` vs `lstm/fused`; for `hyena`, the direct O(L²) convolution vs the FFT one,
- * composed tfjs ops on every backend) or, for gated linear attention, the chunked form in composed ops
- * (`gla/reference`, the sequential recurrence, vs `gla/chunked`), so the speed-ups and the scaling exponents are
- * visible: time ≈ L² for attention and the direct convolution, ≈ L for recurrences and scans, ≈ L log L for the
- * FFT; memory ≈ L² for composed attention and the direct convolution, ≈ L for the rest.
+ * Micro-benchmarks (tinybench): each sequence mixer alone — attention (full causal, and in a sliding window),
+ * the LSTM / GRU / Elman recurrences, the selective scan and its LTI ablation, Hyena's long convolution, gated
+ * linear attention — at a fixed width across sequence lengths, forward and forward + backward, in both its
+ * composed reference and its fast form: the fused kernel (`lstm/reference` vs `lstm/fused`; for `hyena`, the
+ * direct O(L²) convolution vs the FFT one, composed tfjs ops on every backend) or, for gated linear attention,
+ * the chunked form in composed ops (`gla/reference`, the sequential recurrence, vs `gla/chunked`), so the
+ * speed-ups and the scaling exponents are visible: time ≈ L² for attention and the direct convolution, ≈ L for
+ * recurrences, scans and windowed attention's fused kernel (which skips the key blocks outside the window; its
+ * composed reference masks an (L, L) matrix and stays ≈ L²), ≈ L log L for the FFT; memory ≈ L² for composed
+ * attention and the direct convolution, ≈ L for the rest.
  * Plus the latency of one decode step with cached state at several context lengths, through the
  * registered architectures' `step()`.
  *
@@ -18,6 +20,7 @@ import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { Bench, type Statistics } from 'tinybench';
 import { ARCHITECTURES } from '../architectures/index.ts';
+import { swa } from '../architectures/transformer.ts';
 import type { Architecture, LMModel } from '../architectures/types.ts';
 import { attentionReference } from '../architectures/kernels/attention.ts';
 import { attentionFused } from '../architectures/kernels/attention-fused.ts';
@@ -37,7 +40,7 @@ import type { ResultRow, RunStatus } from './results/schema.ts';
 import { shortHash } from './spec.ts';
 import { logLogSlope, summarize } from './stats.ts';
 
-export const MIXERS = ['attention', 'lstm', 'gru', 'rnn', 'scan', 'lti-scan', 'hyena', 'gla'] as const;
+export const MIXERS = ['attention', 'attention-swa', 'lstm', 'gru', 'rnn', 'scan', 'lti-scan', 'hyena', 'gla'] as const;
 export type MixerName = (typeof MIXERS)[number];
 /** What --mixers takes: the sequence mixers, and `matmul` (the GEMM at the projection shapes). */
 export const MICRO_BENCHES = [...MIXERS, 'matmul'] as const;
@@ -88,9 +91,12 @@ export const DEFAULT_MICRO_OPTIONS: MicroOptions = {
 const headsFor = (width: number): number => (width >= 4 && width % 4 === 0 ? 4 : 1);
 /** State size n per channel of the scans (Mamba's default). */
 const SCAN_STATE = 16;
+/** Keys each query of `attention-swa` sees: the `swa` architecture's default window. */
+const SWA_WINDOW = swa.config.parse({}).window;
 /** Which registered architecture decodes with each mixer. */
 const DECODE_ARCH: Record<MixerName, string> = {
   attention: 'transformer',
+  'attention-swa': 'swa',
   lstm: 'lstm',
   gru: 'gru',
   rnn: 'rnn',
@@ -123,17 +129,20 @@ const F32 = 4;
 
 const REFERENCE_AND_FUSED = ['reference', 'fused'] as const;
 
-const attention: Mixer = {
-  impls: REFERENCE_AND_FUSED,
-  inputs: (b, l, d, seed) => {
-    const h = headsFor(d);
-    return [0, 1, 2].map((i) => normal([b, h, l, d / h], 1, seed + i)); // q, k, v: (b, h, l, hs)
-  },
-  apply: (impl, [q, k, v]) => (impl === 'fused' ? attentionFused : attentionReference)(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, { causal: true }),
-  // composed: scores, mask sum, softmax and their gradients, each (b, h, l, l); fused: a few (b, l, d)
-  bytes: (impl, b, l, d) => (impl === 'fused' ? 12 * b * l * d * F32 : 6 * b * headsFor(d) * l * l * F32),
-  params: () => 0,
-};
+/** Causal attention, over every earlier key or (`window`) the last `window` of them. */
+function attentionMixer(window?: number): Mixer {
+  return {
+    impls: REFERENCE_AND_FUSED,
+    inputs: (b, l, d, seed) => {
+      const h = headsFor(d);
+      return [0, 1, 2].map((i) => normal([b, h, l, d / h], 1, seed + i)); // q, k, v: (b, h, l, hs)
+    },
+    apply: (impl, [q, k, v]) => (impl === 'fused' ? attentionFused : attentionReference)(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, { causal: true, window }),
+    // composed: scores, mask sum, softmax and their gradients, each (b, h, l, l), window or not; fused: a few (b, l, d)
+    bytes: (impl, b, l, d) => (impl === 'fused' ? 12 * b * l * d * F32 : 6 * b * headsFor(d) * l * l * F32),
+    params: () => 0,
+  };
+}
 
 /** A recurrence with `gates` blocks of h in its projection (LSTM 4, GRU 3, Elman 1). */
 function recurrence(gates: number, run: (impl: Impl, x: tf.Tensor[]) => tf.Tensor): Mixer {
@@ -234,7 +243,17 @@ const glaMixer: Mixer = {
   params: () => 0,
 };
 
-const MIXER_DEFS: Record<MixerName, Mixer> = { attention, lstm, gru, rnn, scan: scan(true), 'lti-scan': scan(false), hyena, gla: glaMixer };
+const MIXER_DEFS: Record<MixerName, Mixer> = {
+  attention: attentionMixer(),
+  'attention-swa': attentionMixer(SWA_WINDOW),
+  lstm,
+  gru,
+  rnn,
+  scan: scan(true),
+  'lti-scan': scan(false),
+  hyena,
+  gla: glaMixer,
+};
 
 /** The implementations `seqarena micro` measures for a mixer, the reference first. */
 export const implsOf = (name: MixerName): readonly Impl[] => MIXER_DEFS[name].impls;
@@ -308,7 +327,14 @@ interface Context {
 
 function columns(ctx: Context, arch: string, seqLen: number | null, extra: { params?: number | null; dModel?: number; nLayers?: number; preset?: string | null } = {}): RunColumns {
   const { options } = ctx;
-  const config = { arch, width: options.width, batch: options.batch, heads: arch.startsWith('attention') ? headsFor(options.width) : null, n: SCAN_STATE };
+  const config = {
+    arch,
+    width: options.width,
+    batch: options.batch,
+    heads: arch.startsWith('attention') ? headsFor(options.width) : null,
+    n: SCAN_STATE,
+    ...(arch.startsWith('attention-swa') ? { window: SWA_WINDOW } : {}),
+  };
   return {
     run_id: shortHash({ suite: 'micro', ...config, seq_len: seqLen, backend: ctx.backend, seed: options.seed }),
     git_sha: gitSha(),
@@ -350,7 +376,7 @@ async function benchKernel(ctx: Context, name: MixerName, impl: Impl, emit: (row
   for (const l of [...options.lengths].sort((x, y) => x - y)) {
     const cols = columns(ctx, arch, l, { params: mixer.params(d) });
     const estimatedBytes = mixer.bytes(impl, b, l, d);
-    const estimatedMs = extrapolate(measured.map((m) => ({ l: m.l, ms: m.forwardBackward })), l, name === 'attention' || (name === 'hyena' && impl === 'reference') ? 2 : 1);
+    const estimatedMs = extrapolate(measured.map((m) => ({ l: m.l, ms: m.forwardBackward })), l, name.startsWith('attention') || (name === 'hyena' && impl === 'reference') ? 2 : 1);
     let reason: string | null = null;
     if (failedAt !== null) reason = `a shorter length (L = ${failedAt}) failed`;
     else if (impl === 'fused' && !mixer.fusedOnEveryBackend && !(HOST_BACKENDS as readonly string[]).includes(ctx.backend)) reason = `fused kernels run on ${HOST_BACKENDS.join(' and ')}, not ${ctx.backend}`;

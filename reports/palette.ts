@@ -10,6 +10,7 @@
 export const ARCH_PALETTE: Readonly<Record<string, string>> = {
   transformer: '#e45756',
   'transformer-encdec': '#ff9d98',
+  swa: '#9e2a2b',
   lstm: '#4c78a8',
   'lstm-seq2seq': '#9ecae9',
   gru: '#72b7b2',
@@ -25,6 +26,7 @@ export const ARCH_PALETTE: Readonly<Record<string, string>> = {
 /** The architecture each micro-benchmark mixer stands for. */
 export const MIXER_ARCH: Readonly<Record<string, string>> = {
   attention: 'transformer',
+  'attention-swa': 'swa',
   lstm: 'lstm',
   gru: 'gru',
   rnn: 'rnn',

@@ -186,10 +186,10 @@ export const magnitude = (a: ArrayLike<number>): number => Math.max(1, ...Array.
 /**
  * A nano `arch` language model (MQAR sizes: L 16, vocabulary 16, batch 2 of `tokens`) gives the same loss
  * (mean square of its logits) and gradients for every weight on webgpu, where its WGSL kernels run, as on
- * cpu, within `tolerance` of each output's magnitude.
+ * cpu, within `tolerance` of each output's magnitude. `config` is set over the preset.
  */
-export async function assertModelOnWebgpuEqualsCpu(arch: string, tokens: number[], tolerance = 1e-4): Promise<void> {
-  const run = resolveRun({ arch, preset: 'nano', task: 'mqar', taskParams: { seq_len: 16, num_kv_pairs: 2, vocab_size: 16 } });
+export async function assertModelOnWebgpuEqualsCpu(arch: string, tokens: number[], tolerance = 1e-4, config: Record<string, unknown> = {}): Promise<void> {
+  const run = resolveRun({ arch, preset: 'nano', config, task: 'mqar', taskParams: { seq_len: 16, num_kv_pairs: 2, vocab_size: 16 } });
   const on = async (backend: 'cpu' | 'webgpu'): Promise<Float32Array[]> => {
     await useBackend(backend);
     const model = run.arch.build(run.config, run.io) as LMModel;

@@ -1,9 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { transformer, transformerConfig, transformerEncDec, type TransformerConfig } from '../architectures/transformer.ts';
+import { ARCHITECTURES } from '../architectures/index.ts';
+import { visibleKeys } from '../architectures/kernels/attention-mask.ts';
+import { swa, transformer, transformerConfig, transformerEncDec, type TransformerConfig } from '../architectures/transformer.ts';
 import { PRESET_NAMES, type DecodeState, type LMModel, type ModelIO, type Seq2SeqModel } from '../architectures/types.ts';
-import { assertClose, assertNoLeak, assertStepsMatchForward, maxAbsDiff, useBackend } from './helpers.ts';
+import { resolveRun } from '../harness/spec.ts';
+import {
+  assertClose,
+  assertModelOnWebgpuEqualsCpu,
+  assertNoLeak,
+  assertOverfitsFixedBatch,
+  assertStepsMatchForward,
+  maxAbsDiff,
+  useBackend,
+  webgpuSkipReason,
+} from './helpers.ts';
 
 const io: ModelIO = { vocabSize: 32, maxLen: 16, padId: 0 };
 
@@ -237,6 +249,124 @@ for (const positionsKind of ['learned', 'rope'] as const) {
     model.dispose();
   });
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Sliding-window attention (`window`, and `swa` where it defaults to 64)
+
+const WINDOW = 3;
+
+test('window: absent by default (full attention, config hashes unchanged); swa is the transformer with it defaulted, registered', () => {
+  assert.equal(transformerConfig.parse({}).window, undefined);
+  assert.ok(!('window' in transformerConfig.parse({})), 'absent, not undefined, so the config hash is the one it had before');
+  assert.equal(swa.config.parse({}).window, 64);
+  assert.equal(swa.config.parse({ window: 5 }).window, 5);
+  for (const bad of [0, -1, 2.5]) assert.ok(!transformerConfig.safeParse({ window: bad }).success, `window ${bad}`);
+  assert.match(swa.config.safeParse({ d_model: 30, n_heads: 4 }).error?.issues[0].message ?? '', /not divisible by n_heads 4/, "swa keeps transformer's checks");
+  assert.equal(ARCHITECTURES.swa, swa);
+  assert.deepEqual(swa.presets, transformer.presets);
+  const run = resolveRun({ arch: 'swa', preset: 'nano', task: 'mqar', taskParams: { seq_len: 16, num_kv_pairs: 2, vocab_size: 16 } });
+  assert.equal(run.config.window, 64);
+  const cfg = swa.config.parse(swa.presets.micro);
+  const model = swa.build(cfg, io);
+  assert.equal(swa.paramCount(cfg, io), model.trainableWeights.reduce((n, w) => n + w.size, 0));
+  assert.equal(swa.paramCount(cfg, io), transformer.paramCount(cfg, io), 'a window adds no parameter');
+  model.dispose();
+});
+
+test('window: a token reaches only the logits within the layers’ receptive field, n_layers · (W − 1) positions on', async () => {
+  await useBackend('cpu');
+  for (const positionsKind of ['learned', 'rope'] as const) {
+    const model = largeWeights(transformer.build(config({ positions: positionsKind, window: WINDOW }), io) as LMModel);
+    const reach = 2 * (WINDOW - 1); // two layers
+    const a = tokens(2, 12, 11);
+    const b = a.map((row) => [((row[0] + 4) % (io.vocabSize - 1)) + 1, ...row.slice(1)]);
+    const [ta, tb] = [int2d(a), int2d(b)];
+    const [la, lb] = [model.forward(ta), model.forward(tb)];
+    assert.ok(maxAbsDiff(positions(lb, reach, reach + 1), positions(la, reach, reach + 1)) > 1e-4, `${positionsKind}: token 0 reaches position ${reach}`);
+    assertClose(positions(lb, reach + 1, 12), positions(la, reach + 1, 12), 0, 0, `${positionsKind}: token 0 does not reach past position ${reach}`);
+    tf.dispose([ta, tb, la, lb]);
+    model.dispose();
+  }
+});
+
+for (const positionsKind of ['learned', 'rope'] as const) {
+  test(`window (${positionsKind}): step() past the window equals the full forward, and the cache holds at most W positions`, async () => {
+    await useBackend('cpu');
+    const cfg = config({ positions: positionsKind, window: WINDOW });
+    const model = largeWeights(transformer.build(cfg, io) as LMModel);
+    const [b, l] = [2, 11];
+    const rows = tokens(b, l, 12);
+    const full = tf.tidy(() => model.forward(int2d(rows)).arraySync());
+    // Not vacuous: past the window the full-attention model (same weights) gives other logits.
+    const fullAttention = largeWeights(transformer.build(config({ positions: positionsKind }), io) as LMModel);
+    const unwindowed = tf.tidy(() => fullAttention.forward(int2d(rows)).arraySync());
+    fullAttention.dispose();
+    assert.ok(maxAbsDiff(full[0][l - 1], unwindowed[0][l - 1]) > 1e-3, 'the window changes the last logits');
+    assertClose(full[0][WINDOW - 1], unwindowed[0][WINDOW - 1], 1e-5, 1e-5, 'within the window it changes nothing');
+    const positionBytes = 2 * cfg.n_layers * cfg.d_model * 4 * b; // keys and values of one position, every layer
+    await assertStepsMatchForward(model, () => model.initState(b), rows, (t) => full.map((row) => row[t]), `window (${positionsKind})`, {
+      afterStep: (t, state) => {
+        assert.equal(state.bytes(), b * transformer.stateBytes(cfg, io, t + 1), `state bytes after ${t + 1} tokens`);
+        assert.equal(state.bytes(), Math.min(t + 1, WINDOW) * positionBytes, `the cache after ${t + 1} tokens holds min(${t + 1}, W) positions`);
+      },
+    });
+    model.dispose();
+  });
+}
+
+test('window: the encoder–decoder windows its decoder self-attention; step() equals the teacher-forced forward', async () => {
+  await useBackend('cpu');
+  const cfg = config({ window: WINDOW });
+  const model = largeWeights(transformerEncDec.build(cfg, io) as Seq2SeqModel);
+  const [b, l] = [2, 9];
+  const source = int2d(tokens(b, l, 13));
+  const targetRows = tokens(b, l, 14);
+  const full = tf.tidy(() => model.forward(source, int2d(targetRows)).arraySync());
+  const floats = (positions: number) => 2 * cfg.n_layers * positions * cfg.d_model; // keys and values, every layer
+  await assertStepsMatchForward(model, () => model.initState(source), targetRows, (t) => full.map((row) => row[t]), 'window (encoder–decoder)', {
+    // min(t + 1, W) decoder positions, then the source's cross-attention keys and values and its mask
+    afterStep: (t, state) => {
+      assert.equal(state.bytes(), b * 4 * (floats(Math.min(t + 1, WINDOW)) + floats(l) + l), `after ${t + 1} tokens`);
+      if (t === l - 1) assert.equal(state.bytes(), b * transformerEncDec.stateBytes(cfg, io, l), 'the closed form');
+    },
+  });
+  source.dispose();
+  model.dispose();
+});
+
+test('window: FLOPs and state bytes count min(L, W) keys per position (closed forms)', () => {
+  const w = 8;
+  for (const arch of [transformer, transformerEncDec]) {
+    const full = config();
+    const windowed = config({ window: w });
+    for (const l of [1, 4, 8]) assert.deepEqual(arch.flopsPerToken(windowed, io, l), arch.flopsPerToken(full, io, l), `${arch.name} L ${l} ≤ W`);
+    for (const l of [9, 100, 10_000]) {
+      const keys = w - (w * w) / (2 * l);
+      const saved = full.n_layers * 2 * 2 * full.d_model * (l / 2 - keys);
+      assert.ok(Math.abs(arch.flopsPerToken(full, io, l).forward - arch.flopsPerToken(windowed, io, l).forward - saved) < 1e-6 * saved, `${arch.name} L ${l}`);
+      // the mean number of keys a query sees, counted from the mask, is within half a key of the closed form
+      const exact = [...Array(l).keys()].reduce((n, i) => n + (visibleKeys(i, l, l, true, w).end - visibleKeys(i, l, l, true, w).start), 0) / l;
+      assert.ok(Math.abs(exact - keys) <= 0.5, `L ${l}: mean keys ${exact} vs ${keys}`);
+    }
+  }
+  // Per token it tends to a constant: 2·d per key · W keys · 2 (scores and values) per layer.
+  const perToken = (l: number) => transformer.flopsPerToken(config({ window: w }), io, l).forward - transformer.flopsPerToken(config({ window: w }), io, 0).forward;
+  assert.ok(Math.abs(perToken(1e9) - 2 * 2 * 2 * 16 * w) < 1e-3);
+  for (const l of [1, 3, 8, 9, 50]) {
+    assert.equal(transformer.stateBytes(config({ window: w }), io, l), 2 * 2 * Math.min(l, w) * 16 * 4, `state bytes at L ${l}`);
+  }
+});
+
+test('a tiny sliding-window model overfits a fixed batch (wasm)', async () => {
+  await useBackend('wasm');
+  // PyTorch's initialisation: at nano, GPT-2's leaves the loss near 0.6 after the helper's 25 steps, window or not.
+  const cfg = swa.config.parse({ ...swa.presets.nano, window: 4, init: 'pytorch' });
+  assertOverfitsFixedBatch(swa.build(cfg, { vocabSize: 8, maxLen: 16, padId: 0 }) as LMModel, 1.8);
+});
+
+test('on webgpu a sliding-window LM gives the loss and gradients it gives on cpu', { skip: (await webgpuSkipReason()) ?? false }, async () => {
+  await assertModelOnWebgpuEqualsCpu('swa', [...Array(32)].map((_, i) => (i * 5) % 16), 1e-4, { window: 4 });
+});
 
 /** Mean cross-entropy of logits (b, l, v) against target ids (b, l). */
 function crossEntropy(logits: tf.Tensor3D, targets: tf.Tensor2D): tf.Scalar {
