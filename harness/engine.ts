@@ -91,10 +91,13 @@ export interface AdapterInfo {
 
 /** The adapter Dawn gives here (read once when the webgpu package loads); null before, or when there is none. */
 let webgpuAdapter: AdapterInfo | null = null;
+/** Dawn loaded but gave no adapter at all (no Vulkan, Metal or D3D12 driver): tfjs's webgpu cannot start. */
+let webgpuNoAdapter = false;
 
 async function readAdapterInfo(requestAdapter: () => Promise<unknown>): Promise<AdapterInfo | null> {
   try {
     const adapter = (await requestAdapter()) as { info?: AdapterInfo; isFallbackAdapter?: boolean } | null;
+    webgpuNoAdapter = adapter === null;
     const info = adapter?.info;
     if (!info) return null;
     const fallback = info.isFallbackAdapter ?? adapter.isFallbackAdapter;
@@ -231,6 +234,8 @@ async function pickFastest(): Promise<BackendName> {
 async function initialises(name: BackendName): Promise<boolean> {
   const engine = tf.engine() as unknown as { registry: Record<string, unknown>; initializeBackend(name: string): { success: boolean | Promise<boolean> } };
   if (name in engine.registry) return true;
+  // Without an adapter tfjs's webgpu backend only fails, printing its stack trace: say no without asking it.
+  if (name === 'webgpu' && webgpuNoAdapter) return false;
   try {
     return await engine.initializeBackend(name).success;
   } catch {
@@ -255,7 +260,8 @@ export async function availableBackends(): Promise<{ name: BackendName; installe
     let reason: string | null = null;
     try {
       if (!(await loadBackendPackage(name))) reason = 'not installed';
-      else if (!(await initialises(name))) reason = 'installed, but it failed to initialise';
+      else if (!(await initialises(name)))
+        reason = name === 'webgpu' && webgpuNoAdapter ? 'installed, but Dawn found no GPU adapter (no Vulkan driver: libvulkan1 and a Vulkan ICD)' : 'installed, but it failed to initialise';
     } catch (error) {
       reason = `installed, but loading it failed: ${(error as Error).message}`;
     }
