@@ -8,6 +8,7 @@ import { lstmSeq2Seq } from './lstm-seq2seq.ts';
 import { swa, transformer, transformerEncDec } from './transformer.ts';
 import { mamba, mambaLti } from './mamba.ts';
 import { mamba2 } from './mamba2.ts';
+import { mlstm } from './mlstm.ts';
 import { hybrid } from './hybrid.ts';
 import { hyena } from './hyena.ts';
 import { gla } from './gla.ts';
@@ -23,6 +24,7 @@ export const ARCHITECTURES = {
   mamba: mamba,
   'mamba-lti': mambaLti,
   mamba2: mamba2,
+  mlstm: mlstm,
   hybrid: hybrid,
   hyena: hyena,
   gla: gla,

@@ -9,7 +9,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import type { z } from 'zod';
 
-export type Family = 'transformer' | 'rnn' | 'mamba' | 'hybrid' | 'convolution' | 'linear-attention';
+export type Family = 'transformer' | 'rnn' | 'mamba' | 'xlstm' | 'hybrid' | 'convolution' | 'linear-attention';
 
 /** How a model reads a task: one sequence (`lm`, decoder-only, prefix-LM for translation) or a pair (`seq2seq`). */
 export type ModelForm = 'lm' | 'seq2seq';

@@ -18,6 +18,7 @@ export const ARCH_PALETTE: Readonly<Record<string, string>> = {
   mamba: '#54a24b',
   'mamba-lti': '#88d27a',
   mamba2: '#2e7d32',
+  mlstm: '#1d3f66',
   hybrid: '#b279a2',
   hyena: '#ff7f0e',
   gla: '#17becf',
