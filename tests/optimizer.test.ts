@@ -211,3 +211,11 @@ test('weight-decay groups: Hyena decays the projections, the short conv, the MLP
     assert.ok(g.some((p) => p.name.endsWith(name) && !p.decays), `${name} is not decayed`);
   }
 });
+
+test('weight-decay groups: mLSTM decays every tensor of 2 or more dimensions (xlstm: projections, blockwise q/k/v, gates, conv), not biases, norms or the skip', async () => {
+  await useBackend('cpu');
+  const g = groups(ARCHITECTURES.mlstm as unknown as Architecture);
+  for (const p of g) assert.equal(p.decays, p.rank >= 2, `mlstm: ${p.name} (rank ${p.rank}) decays: ${p.decays}`);
+  for (const name of ['q_proj.w', 'igate.w', 'fgate.w', 'conv.w']) assert.ok(g.some((p) => p.name.endsWith(name) && p.decays), `${name} decays`);
+  for (const name of ['learnable_skip', 'outnorm.w', 'igate.b', 'fgate.b']) assert.ok(g.some((p) => p.name.endsWith(name) && !p.decays), `${name} does not decay`);
+});

@@ -102,6 +102,11 @@ test('the memory estimate counts evaluation at its own batch, and (L, L) scores 
   assert.equal(at('auto'), at('wasm'));
   // A recurrence has no scores on any backend.
   assert.equal(at('tensorflow', 'lstm'), at('wasm', 'lstm'));
+  // mLSTM's parallel form holds (L, L) matrices per head on every backend; its recurrent form does not.
+  const mlstm = (backend: BackendChoice, cell: string) =>
+    estimateBytes(resolveRun({ arch: 'mlstm', preset: 'micro', config: { cell }, task: 'induction-heads', taskParams: { vocab_size: 32, seq_len: 256 }, training: { batchSize: 16 }, backend }));
+  assert.ok(mlstm('wasm', 'parallel') - mlstm('wasm', 'recurrent') >= 3 * 32 * 2 * 4 * 4096 ** 2 * 4, 'parallel mLSTM at evaluation');
+  assert.equal(mlstm('wasm', 'parallel'), mlstm('webgpu', 'parallel'));
 });
 
 test('Ctrl-C during a suite keeps finished runs; --resume runs only the rest', async () => {
