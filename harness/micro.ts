@@ -4,11 +4,13 @@
  * linear attention — at a fixed width across sequence lengths, forward and forward + backward, in both its
  * composed reference and its fast form: the fused kernel (`lstm/reference` vs `lstm/fused`; for `hyena`, the
  * direct O(L²) convolution vs the FFT one, composed tfjs ops on every backend) or, for gated linear attention,
- * the chunked form in composed ops (`gla/reference`, the sequential recurrence, vs `gla/chunked`), so the
- * speed-ups and the scaling exponents are visible: time ≈ L² for attention and the direct convolution, ≈ L for
+ * the chunked form in composed ops (`gla/reference`, the sequential recurrence, vs `gla/chunked`), or, for the
+ * mLSTM cell, its parallel form in composed ops (`mlstm/reference`, the stabilised recurrence, vs `mlstm/parallel`),
+ * so the speed-ups and the scaling exponents are visible: time ≈ L² for attention, the direct convolution and
+ * the parallel mLSTM, ≈ L for
  * recurrences, scans and windowed attention's fused kernel (which skips the key blocks outside the window; its
  * composed reference masks an (L, L) matrix and stays ≈ L²), ≈ L log L for the FFT; memory ≈ L² for composed
- * attention and the direct convolution, ≈ L for the rest.
+ * attention, the direct convolution and the parallel mLSTM, ≈ L for the rest.
  * Plus the latency of one decode step with cached state at several context lengths, through the
  * registered architectures' `step()`.
  *
@@ -29,6 +31,7 @@ import { gruSequenceFused, lstmSequenceFused, rnnSequenceFused } from '../archit
 import { selectiveScan } from '../architectures/kernels/selective-scan.ts';
 import { fftSize, longConvDirect, longConvFft } from '../architectures/hyena.ts';
 import { glaChunked, glaReference, logForgetGate } from '../architectures/gla.ts';
+import { mlstmParallel, mlstmRecurrent } from '../architectures/mlstm.ts';
 import { HOST_BACKENDS } from '../architectures/kernels/typed-kernel.ts';
 import { matmulInfo } from '../architectures/kernels/matmul.ts';
 import { nativeAddon } from '../architectures/kernels/native.ts';
@@ -40,14 +43,14 @@ import type { ResultRow, RunStatus } from './results/schema.ts';
 import { shortHash } from './spec.ts';
 import { logLogSlope, summarize } from './stats.ts';
 
-export const MIXERS = ['attention', 'attention-swa', 'lstm', 'gru', 'rnn', 'scan', 'lti-scan', 'hyena', 'gla'] as const;
+export const MIXERS = ['attention', 'attention-swa', 'lstm', 'gru', 'rnn', 'scan', 'lti-scan', 'hyena', 'gla', 'mlstm'] as const;
 export type MixerName = (typeof MIXERS)[number];
 /** What --mixers takes: the sequence mixers, and `matmul` (the GEMM at the projection shapes). */
 export const MICRO_BENCHES = [...MIXERS, 'matmul'] as const;
 export type MicroBench = (typeof MICRO_BENCHES)[number];
 
-/** Every mixer's composed reference and its fast form: a fused kernel, or (gated linear attention) the chunked form. */
-export const IMPLS = ['reference', 'fused', 'chunked'] as const;
+/** Every mixer's composed reference and its fast form: a fused kernel, or the chunked (gated linear attention) or parallel (mLSTM) form. */
+export const IMPLS = ['reference', 'fused', 'chunked', 'parallel'] as const;
 export type Impl = (typeof IMPLS)[number];
 
 export interface MicroOptions {
@@ -104,6 +107,7 @@ const DECODE_ARCH: Record<MixerName, string> = {
   'lti-scan': 'mamba-lti',
   hyena: 'hyena',
   gla: 'gla',
+  mlstm: 'mlstm',
 };
 /** The chunk length of gated linear attention's chunked form (the gla architecture's default). */
 const GLA_CHUNK = 16;
@@ -192,7 +196,7 @@ function scan(selective: boolean): Mixer {
       const A = tf.neg(tf.exp(logA)) as tf.Tensor2D;
       const B3 = tf.broadcastTo(B, [b, l, n]) as tf.Tensor3D;
       const C3 = tf.broadcastTo(C, [b, l, n]) as tf.Tensor3D;
-      return selectiveScan(u as tf.Tensor3D, delta, A, B3, C3, D as tf.Tensor1D, impl);
+      return selectiveScan(u as tf.Tensor3D, delta, A, B3, C3, D as tf.Tensor1D, impl === 'fused' ? 'fused' : 'reference');
     },
     // composed: Ā and B̄u and their gradients, (b, l, di, n) each; fused: a few (b, l, di)
     bytes: (impl, b, l, d) => (impl === 'fused' ? 16 * b * l * d * F32 : 8 * b * l * d * n * F32),
@@ -243,6 +247,27 @@ const glaMixer: Mixer = {
   params: () => 0,
 };
 
+/**
+ * The mLSTM cell (architectures/mlstm.ts) at headsFor(d) heads of d / h: q, k, v, the input gate's ĩ and the
+ * forget gate's f̃ (log f = log σ(f̃), f̃ around xlstm's initial biases); the recurrence against the parallel form.
+ */
+const mlstmMixer: Mixer = {
+  impls: ['reference', 'parallel'],
+  inputs: (b, l, d, seed) => {
+    const h = headsFor(d);
+    return [
+      ...[0, 1, 2].map((i) => normal([b, h, l, d / h], 1, seed + i)), // q, k, v: (b, h, l, dh)
+      normal([b, h, l], 1, seed + 3), // ĩ
+      tf.tidy(() => normal([b, h, l], 1, seed + 4).add(3)), // f̃
+    ];
+  },
+  apply: (impl, [q, k, v, iPre, fPre]) =>
+    (impl === 'parallel' ? mlstmParallel : mlstmRecurrent)(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, iPre as tf.Tensor3D, tf.logSigmoid(fPre) as tf.Tensor3D),
+  // recurrent: about 6 (b, h, dh, dh) tensors a step kept for backward; parallel: about 10 (b, h, l, l) matrices
+  bytes: (impl, b, l, d) => (impl === 'parallel' ? 10 * b * headsFor(d) * l * l : (6 * b * l * d * d) / headsFor(d)) * F32,
+  params: () => 0,
+};
+
 const MIXER_DEFS: Record<MixerName, Mixer> = {
   attention: attentionMixer(),
   'attention-swa': attentionMixer(SWA_WINDOW),
@@ -253,6 +278,7 @@ const MIXER_DEFS: Record<MixerName, Mixer> = {
   'lti-scan': scan(false),
   hyena,
   gla: glaMixer,
+  mlstm: mlstmMixer,
 };
 
 /** The implementations `seqarena micro` measures for a mixer, the reference first. */
@@ -331,7 +357,7 @@ function columns(ctx: Context, arch: string, seqLen: number | null, extra: { par
     arch,
     width: options.width,
     batch: options.batch,
-    heads: arch.startsWith('attention') ? headsFor(options.width) : null,
+    heads: arch.startsWith('attention') || arch.startsWith('mlstm') ? headsFor(options.width) : null,
     n: SCAN_STATE,
     ...(arch.startsWith('attention-swa') ? { window: SWA_WINDOW } : {}),
   };
@@ -376,7 +402,7 @@ async function benchKernel(ctx: Context, name: MixerName, impl: Impl, emit: (row
   for (const l of [...options.lengths].sort((x, y) => x - y)) {
     const cols = columns(ctx, arch, l, { params: mixer.params(d) });
     const estimatedBytes = mixer.bytes(impl, b, l, d);
-    const estimatedMs = extrapolate(measured.map((m) => ({ l: m.l, ms: m.forwardBackward })), l, name.startsWith('attention') || (name === 'hyena' && impl === 'reference') ? 2 : 1);
+    const estimatedMs = extrapolate(measured.map((m) => ({ l: m.l, ms: m.forwardBackward })), l, name.startsWith('attention') || (name === 'hyena' && impl === 'reference') || impl === 'parallel' ? 2 : 1);
     let reason: string | null = null;
     if (failedAt !== null) reason = `a shorter length (L = ${failedAt}) failed`;
     else if (impl === 'fused' && !mixer.fusedOnEveryBackend && !(HOST_BACKENDS as readonly string[]).includes(ctx.backend)) reason = `fused kernels run on ${HOST_BACKENDS.join(' and ')}, not ${ctx.backend}`;

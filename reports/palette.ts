@@ -35,6 +35,7 @@ export const MIXER_ARCH: Readonly<Record<string, string>> = {
   'lti-scan': 'mamba-lti',
   hyena: 'hyena',
   gla: 'gla',
+  mlstm: 'mlstm',
 };
 
 /** For names the palette does not know yet (a new architecture): picked by a hash of the name, so still stable. */

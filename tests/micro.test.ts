@@ -137,6 +137,39 @@ test('gated linear attention in the micro suite: the recurrence against the chun
   assert.match(table, /gla\/chunked\s+16 .* \d+\.\d×/, 'the chunked row carries its speed-up over the reference');
 });
 
+test('the mLSTM in the micro suite: the recurrence against the parallel form, rows, speed-up, decode through mlstm', async () => {
+  const tensorsBefore = tf.memory().numTensors;
+  // 100 kB at width 8 (4 heads of 2): the recurrence keeps about 400 B a token, the parallel form 10 (L, L)
+  // matrices per head, 655 kB at L = 64, so only the parallel form is skipped there
+  const rows = await runMicro({
+    backend: 'wasm',
+    mixers: ['mlstm'],
+    lengths: [8, 16, 64],
+    width: 8,
+    batch: 1,
+    timeBudgetMs: 1,
+    minSamples: 2,
+    maxMemoryBytes: 100_000,
+    maxSampleMs: Number.POSITIVE_INFINITY,
+    decodeContexts: [2, 3],
+    calibrationSize: 32,
+  });
+  assert.equal(tf.memory().numTensors, tensorsBefore, 'the suite leaked tensors');
+  for (const row of rows) ResultRow.parse(row);
+  assert.deepEqual(implsOf('mlstm'), ['reference', 'parallel']);
+  const mlstmAt = (impl: string, l: number) => rows.find((r) => r.arch === `mlstm/${impl}` && r.metric === 'forward_backward_ms' && r.seq_len === l)!;
+  for (const l of [8, 16, 64]) assert.equal(mlstmAt('reference', l).status, 'ok', `mlstm/reference L=${l}`);
+  for (const l of [8, 16]) assert.equal(mlstmAt('parallel', l).status, 'ok', `mlstm/parallel L=${l}`);
+  assert.match(mlstmAt('parallel', 64).error!, /estimated peak memory .* exceeds/);
+  for (const impl of ['reference', 'parallel']) {
+    const exponents = rows.filter((r) => r.arch === `mlstm/${impl}` && r.metric.endsWith('_exponent'));
+    assert.ok(exponents.length === 3 && exponents.every((e) => e.status === 'ok' && Number.isFinite(e.value)), `mlstm/${impl} exponents`);
+  }
+  assert.match(formatMicroTable(rows), /mlstm\/parallel\s+16 .* \d+\.\d×/, 'the parallel row carries its speed-up over the reference');
+  const decode = rows.filter((r) => r.metric === 'decode_step_ms');
+  assert.deepEqual(decode.map((r) => [r.arch, r.seq_len, r.slice, r.status]), [['mlstm', 2, 'model=mlstm', 'ok'], ['mlstm', 3, 'model=mlstm', 'ok']]);
+});
+
 test('an unknown mixer is refused with a suggestion', () => {
   assert.throws(() => parseMixers('attention,lstn'), /unknown mixer 'lstn'. Did you mean 'lstm'\?/);
 });

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { HeadwiseLinear, mlstm, MlstmLM, mlstmParallel, mlstmRecurrent, type MlstmConfig } from '../architectures/mlstm.ts';
 import { ParamStore } from '../architectures/layers.ts';
+import { ARCHITECTURES } from '../architectures/index.ts';
+import { listing } from '../harness/commands/list.ts';
 import { PRESET_NAMES, type ModelIO } from '../architectures/types.ts';
 import { assertClose, assertModelOnWebgpuEqualsCpu, assertNoLeak, assertOverfitsFixedBatch, assertStepsMatchForward, maxAbsDiff, useBackend, valuesOf, webgpuSkipReason } from './helpers.ts';
 
@@ -99,7 +101,7 @@ test('mLSTM cell: large input gates (ĩ = 30 and 100) stay finite in both forms 
       assert.ok(got.every(Number.isFinite), `${name} at ĩ ≈ ${base}: ${got}`);
       assertClose(got, want, 1e-5, 1e-4, `${name} at ĩ ≈ ${base}`);
     }
-    tf.dispose(args);
+    tf.dispose([...args]);
   }
 });
 
@@ -270,4 +272,15 @@ test('mlstm overfits a fixed small batch with adam, no tensor leaks across steps
   const io: ModelIO = { vocabSize: 8, maxLen: 16, padId: 0 };
   const model = build({ d_model: 16, n_heads: 2 }, io);
   assertOverfitsFixedBatch(model, 1.8);
+});
+
+test('seqarena list shows mlstm (family xlstm) with its presets, parameter counts and cell option', async () => {
+  assert.equal(ARCHITECTURES.mlstm, mlstm);
+  const entry = (await listing()).architectures.find((a) => a.name === 'mlstm');
+  assert.ok(entry, 'mlstm is listed');
+  assert.equal(entry.family, 'xlstm');
+  const io = { vocabSize: 32, maxLen: 256, padId: 0 };
+  for (const p of PRESET_NAMES) assert.equal(entry.presets[p].params, mlstm.paramCount(mlstm.config.parse(mlstm.presets[p]), io), p);
+  assert.deepEqual(entry.presets.micro.dModel, 64);
+  assert.ok(entry.config.some((f) => f.name === 'cell' && f.default === 'parallel'));
 });
