@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { gla, GlaLM, glaChunked, glaReference, retnetLogDecays, type GlaConfig } from '../architectures/gla.ts';
 import { ARCHITECTURES } from '../architectures/index.ts';
 import { PRESET_NAMES, type ModelIO } from '../architectures/types.ts';
-import { assertClose, assertModelOnWebgpuEqualsCpu, assertNoLeak, assertOverfitsFixedBatch, assertCausal, assertParamCountsMatch, assertStepsMatchForwardAtConstantState, useBackend, valuesOf, webgpuSkipReason } from './helpers.ts';
+import { assertClose, assertModelOnWebgpuEqualsCpu, assertNoLeak, assertOverfitsFixedBatch, assertCausal, assertParamCountsMatch, assertStepsMatchForwardAtConstantState, useBackend, valuesOf, webgpuSkipReason, logitsLossAndGrads } from './helpers.ts';
 
 // Started before any test is registered: starting webgpu switches the backend under a running test.
 const webgpuSkip = (await webgpuSkipReason()) ?? false;
@@ -137,12 +137,7 @@ for (const gate of ['data', 'fixed'] as const) {
       // std 0.02 leaves the recurrence's share of the logits tiny; larger weights make the comparison bite
       const model = build({ scan, gate });
       for (const w of model.trainableWeights) if (w.rank === 2) w.assign(tf.tidy(() => w.mul(10)));
-      const out = tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => model.forward(seq).square().mean() as tf.Scalar, model.trainableWeights);
-        return [model.forward(seq), value, ...Object.values(grads)].map((t) => t.dataSync());
-      });
-      model.dispose();
-      return out;
+      return logitsLossAndGrads(model, seq);
     });
     assert.equal(chunked.length, reference.length);
     chunked.forEach((c, i) => assertClose(c, reference[i], 1e-5, 1e-4, i === 0 ? 'logits' : i === 1 ? 'loss' : `gradient ${i - 2}`));

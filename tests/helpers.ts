@@ -86,6 +86,19 @@ export function assertParamCountsMatch(arch: Architecture, configs: Record<strin
 }
 
 /**
+ * `model`'s logits for `seq`, the loss (the mean square of the logits) and every weight's gradient, as host arrays,
+ * for comparing two forms of one model; disposes the model.
+ */
+export function logitsLossAndGrads(model: LMModel, seq: tf.Tensor2D): Float32Array[] {
+  const out = tf.tidy(() => {
+    const { value, grads } = tf.variableGrads(() => model.forward(seq).square().mean() as tf.Scalar, model.trainableWeights);
+    return [model.forward(seq), value, ...Object.values(grads)].map((t) => t.dataSync() as Float32Array);
+  });
+  model.dispose();
+  return out;
+}
+
+/**
  * Changing the tokens of two 8-token sequences from position 5 on leaves `model`'s logits at positions 0 … 4 equal
  * (within atol) and changes every later one: the model is causal and reads each new token.
  */

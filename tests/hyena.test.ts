@@ -5,7 +5,7 @@ import { fft, fftSize, hyena, HyenaLM, longConvDirect, longConvFft, longConvFlop
 import { ARCHITECTURES } from '../architectures/index.ts';
 import { listing } from '../harness/commands/list.ts';
 import type { ModelIO } from '../architectures/types.ts';
-import { assertCausal, assertClose, assertModelOnWebgpuEqualsCpu, assertNoLeak, assertOverfitsFixedBatch, assertStepsMatchForward, useBackend, valuesOf, webgpuSkipReason, assertParamCountsMatch } from './helpers.ts';
+import { assertCausal, assertClose, assertModelOnWebgpuEqualsCpu, assertNoLeak, assertOverfitsFixedBatch, assertStepsMatchForward, useBackend, valuesOf, webgpuSkipReason, assertParamCountsMatch, logitsLossAndGrads } from './helpers.ts';
 
 // Started before any test is registered: starting webgpu switches the backend under a running test.
 const webgpuSkip = (await webgpuSkipReason()) ?? false;
@@ -108,12 +108,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
     for (const order of [2, 3]) {
       const [viaFft, direct] = (['fft', 'direct'] as const).map((form) => {
         const model = visibleFilters(build({ long_conv: form, order }));
-        const out = tf.tidy(() => {
-          const { value, grads } = tf.variableGrads(() => model.forward(seq).square().mean() as tf.Scalar, model.trainableWeights);
-          return [model.forward(seq), value, ...Object.values(grads)].map((t) => t.dataSync());
-        });
-        model.dispose();
-        return out;
+        return logitsLossAndGrads(model, seq);
       });
       viaFft.forEach((c, i) => {
         const scale = Math.max(1e-12, ...Array.from(direct[i], Math.abs));

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { mamba2, Mamba2LM, segsum, ssdChunked, ssdReference, type Mamba2Config } from '../architectures/mamba2.ts';
 import type { ModelIO } from '../architectures/types.ts';
-import { assertCausal, assertClose, assertModelOnWebgpuEqualsCpu, assertNoLeak, assertStepsMatchForwardAtConstantState, useBackend, valuesOf, webgpuSkipReason, assertOverfitsFixedBatch, assertParamCountsMatch } from './helpers.ts';
+import { assertCausal, assertClose, assertModelOnWebgpuEqualsCpu, assertNoLeak, assertStepsMatchForwardAtConstantState, useBackend, valuesOf, webgpuSkipReason, assertOverfitsFixedBatch, assertParamCountsMatch, logitsLossAndGrads } from './helpers.ts';
 
 // Started before any test is registered: starting webgpu switches the backend under a running test.
 const webgpuSkip = (await webgpuSkipReason()) ?? false;
@@ -116,12 +116,7 @@ test('mamba2: the model gives the same logits and gradients with the chunked and
   const seq = tokens([[2, 7, 1, 8, 2, 8, 1], [1, 4, 1, 4, 2, 1, 3]]);
   const [chunked, reference] = (['chunked', 'reference'] as const).map((scan) => {
     const model = build({ scan });
-    const out = tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(() => model.forward(seq).square().mean() as tf.Scalar, model.trainableWeights);
-      return [model.forward(seq), value, ...Object.values(grads)].map((t) => t.dataSync());
-    });
-    model.dispose();
-    return out;
+    return logitsLossAndGrads(model, seq);
   });
   chunked.forEach((c, i) => assertClose(c, reference[i], 1e-5, 1e-4, i === 0 ? 'logits' : i === 1 ? 'loss' : `gradient ${i - 2}`));
   seq.dispose();

@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { formatMicroTable, implsOf, MIXERS, parseMixers, runMicro } from '../harness/micro.ts';
+import { formatMicroTable, implsOf, MIXERS, parseMixers, runMicro, type MixerName } from '../harness/micro.ts';
 import { appendRows, readRows } from '../harness/results/io.ts';
 import { ResultRow } from '../harness/results/schema.ts';
 import { ARCHITECTURES } from '../architectures/index.ts';
@@ -100,25 +100,31 @@ test('the micro suite at tiny sizes: valid rows, exponents, skipped lengths, dec
   assert.match(table, /GFLOP\/s/);
 });
 
-test('gated linear attention in the micro suite: the recurrence against the chunked form, rows, speed-up, decode through gla', async () => {
+/** The micro suite of one mixer at width 8, L 8, 16 and 64, under a memory limit; no tensor may leak, every row must be valid. */
+async function microOfOneMixer(mixer: MixerName, maxMemoryBytes: number): Promise<ResultRow[]> {
   const tensorsBefore = tf.memory().numTensors;
-  // 200 kB: at width 8 the chunked form's pairwise decays (16 per key channel a token) need about 8 kB a token,
-  // the sequential reference about 1 kB, so the chunked form is skipped at L = 64 and the reference is not
   const rows = await runMicro({
     backend: 'wasm',
-    mixers: ['gla'],
+    mixers: [mixer],
     lengths: [8, 16, 64],
     width: 8,
     batch: 1,
     timeBudgetMs: 1,
     minSamples: 2,
-    maxMemoryBytes: 200_000,
+    maxMemoryBytes,
     maxSampleMs: Number.POSITIVE_INFINITY,
     decodeContexts: [2, 3],
     calibrationSize: 32,
   });
   assert.equal(tf.memory().numTensors, tensorsBefore, 'the suite leaked tensors');
   for (const row of rows) ResultRow.parse(row);
+  return rows;
+}
+
+test('gated linear attention in the micro suite: the recurrence against the chunked form, rows, speed-up, decode through gla', async () => {
+  // 200 kB: at width 8 the chunked form's pairwise decays (16 per key channel a token) need about 8 kB a token,
+  // the sequential reference about 1 kB, so the chunked form is skipped at L = 64 and the reference is not
+  const rows = await microOfOneMixer('gla', 200_000);
   assert.deepEqual(implsOf('gla'), ['reference', 'chunked']);
   const status = (arch: string, l: number) => rows.find((r) => r.arch === arch && r.metric === 'forward_backward_ms' && r.seq_len === l)!;
   for (const l of [8, 16, 64]) assert.equal(status('gla/reference', l).status, 'ok', `gla/reference L=${l}`);
@@ -138,24 +144,9 @@ test('gated linear attention in the micro suite: the recurrence against the chun
 });
 
 test('the mLSTM in the micro suite: the recurrence against the parallel form, rows, speed-up, decode through mlstm', async () => {
-  const tensorsBefore = tf.memory().numTensors;
   // 100 kB at width 8 (4 heads of 2): the recurrence keeps about 400 B a token, the parallel form 10 (L, L)
   // matrices per head, 655 kB at L = 64, so only the parallel form is skipped there
-  const rows = await runMicro({
-    backend: 'wasm',
-    mixers: ['mlstm'],
-    lengths: [8, 16, 64],
-    width: 8,
-    batch: 1,
-    timeBudgetMs: 1,
-    minSamples: 2,
-    maxMemoryBytes: 100_000,
-    maxSampleMs: Number.POSITIVE_INFINITY,
-    decodeContexts: [2, 3],
-    calibrationSize: 32,
-  });
-  assert.equal(tf.memory().numTensors, tensorsBefore, 'the suite leaked tensors');
-  for (const row of rows) ResultRow.parse(row);
+  const rows = await microOfOneMixer('mlstm', 100_000);
   assert.deepEqual(implsOf('mlstm'), ['reference', 'parallel']);
   const mlstmAt = (impl: string, l: number) => rows.find((r) => r.arch === `mlstm/${impl}` && r.metric === 'forward_backward_ms' && r.seq_len === l)!;
   for (const l of [8, 16, 64]) assert.equal(mlstmAt('reference', l).status, 'ok', `mlstm/reference L=${l}`);

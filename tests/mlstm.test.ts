@@ -5,8 +5,8 @@ import { HeadwiseLinear, mlstm, MlstmLM, mlstmParallel, mlstmRecurrent, type Mls
 import { ParamStore } from '../architectures/layers.ts';
 import { ARCHITECTURES } from '../architectures/index.ts';
 import { listing } from '../harness/commands/list.ts';
-import { PRESET_NAMES, type ModelIO } from '../architectures/types.ts';
-import { assertClose, assertModelOnWebgpuEqualsCpu, assertNoLeak, assertOverfitsFixedBatch, assertStepsMatchForward, maxAbsDiff, useBackend, valuesOf, webgpuSkipReason } from './helpers.ts';
+import { PRESET_NAMES, type Architecture, type ModelIO } from '../architectures/types.ts';
+import { assertClose, assertModelOnWebgpuEqualsCpu, assertNoLeak, assertOverfitsFixedBatch, useBackend, valuesOf, webgpuSkipReason, logitsLossAndGrads, assertCausal, assertStepsMatchForwardAtConstantState, assertParamCountsMatch } from './helpers.ts';
 
 // Started before any test is registered: starting webgpu switches the backend under a running test.
 const webgpuSkip = (await webgpuSkipReason()) ?? false;
@@ -141,15 +141,7 @@ test('HeadwiseLinear: each block of the input multiplies its own matrix (block-d
 test('mlstm: changing tokens after t never changes outputs at ≤ t', async () => {
   await useBackend('wasm');
   const model = build();
-  const a = [[1, 2, 3, 4, 5, 6, 7, 8], [8, 7, 6, 5, 4, 3, 2, 1]];
-  const b = [[1, 2, 3, 4, 5, 10, 9, 2], [8, 7, 6, 5, 4, 0, 0, 0]];
-  const [la, lb] = [a, b].map((t) => tf.tidy(() => model.forward(tokens(t)).arraySync()));
-  for (let s = 0; s < 2; s++) {
-    for (let t = 0; t < 8; t++) {
-      if (t < 5) assertClose(lb[s][t], la[s][t], 1e-6, 0, `seq ${s} position ${t}`);
-      else assert.ok(maxAbsDiff(lb[s][t], la[s][t]) > 1e-6, `seq ${s} position ${t} should see the change`);
-    }
-  }
+  assertCausal(model);
   model.dispose();
 });
 
@@ -159,12 +151,7 @@ for (const forget_gate of ['sigmoid', 'exp'] as const) {
     const seq = tokens([[2, 7, 1, 8, 2, 8, 1], [1, 4, 1, 4, 2, 1, 3]]);
     const [parallel, recurrent] = (['parallel', 'recurrent'] as const).map((cell) => {
       const model = build({ cell, forget_gate });
-      const out = tf.tidy(() => {
-        const { value, grads } = tf.variableGrads(() => model.forward(seq).square().mean() as tf.Scalar, model.trainableWeights);
-        return [model.forward(seq), value, ...Object.values(grads)].map((t) => t.dataSync());
-      });
-      model.dispose();
-      return out;
+      return logitsLossAndGrads(model, seq);
     });
     parallel.forEach((p, i) => assertClose(p, recurrent[i], 1e-5, 1e-4, i === 0 ? 'logits' : i === 1 ? 'loss' : `gradient ${i - 2}`));
     seq.dispose();
@@ -175,17 +162,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
   test(`mlstm: step() decoding equals the full (parallel) forward, with constant state size (${backend})`, async () => {
     await useBackend(backend);
     const model = build();
-    const seq = [[3, 1, 4, 1, 5, 9, 2], [6, 5, 3, 5, 8, 9, 7]];
-    const full = tf.tidy(() => model.forward(tokens(seq)).arraySync());
-    const expectedBytes = 2 * mlstm.stateBytes(model.cfg);
-    const start = () => {
-      const state = model.initState(2);
-      assert.equal(state.bytes(), expectedBytes);
-      return state;
-    };
-    await assertStepsMatchForward(model, start, seq, (t) => full.map((row) => row[t]), 'mlstm', {
-      afterStep: (_, next) => assert.equal(next.bytes(), expectedBytes, 'state size must not grow'),
-    });
+    await assertStepsMatchForwardAtConstantState(model, mlstm.stateBytes(model.cfg), 'mlstm');
     model.dispose();
   });
 }
@@ -227,14 +204,7 @@ test('mlstm: initialisation as xlstm: gates independent of the input, forget bia
 
 test('mlstm: paramCount equals the built model for every preset and other shapes; configs are checked', async () => {
   await useBackend('cpu');
-  const io: ModelIO = { vocabSize: 32, maxLen: 128, padId: 0 };
-  const configs = [...PRESET_NAMES.map((p) => mlstm.presets[p]), { d_model: 24, n_heads: 3, qkv_blocksize: 8, d_conv: 3, proj_factor: 3, n_layers: 1 }];
-  for (const preset of configs) {
-    const cfg = mlstm.config.parse(preset);
-    const model = mlstm.build(cfg, io);
-    assert.equal(mlstm.paramCount(cfg, io), model.store.paramCount, JSON.stringify(preset));
-    model.dispose();
-  }
+  assertParamCountsMatch(mlstm as unknown as Architecture, [{ d_model: 24, n_heads: 3, qkv_blocksize: 8, d_conv: 3, proj_factor: 3, n_layers: 1 }]);
   const micro = mlstm.config.parse(mlstm.presets.micro);
   assert.deepEqual(mlstm.size(micro), { dModel: 64, nLayers: 2 });
   assert.equal(micro.cell, 'parallel');
