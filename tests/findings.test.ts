@@ -405,3 +405,15 @@ test('bench --dry-run prints every run of a paper suite with its budget and the 
   assert.match(stdout, /\bseed\b/);
   assert.equal(fs.existsSync(out), false, 'a dry run wrote its results directory');
 });
+
+test("a reference import keeps a paper suite's planned runs and leaves out rows of runs it no longer plans", async () => {
+  const { plannedRows } = await import('../scripts/reference.ts');
+  const planned = runsOf('mqar').map((spec) => row(spec, 'accuracy', { value: 0.5, n: 256 }));
+  const mamba = runsOf('mqar').find((r) => r.arch === 'mamba')!;
+  const dropped = row({ ...mamba, training: { ...mamba.training, learningRate: 1e-3 } }, 'accuracy', { value: 0.25, n: 256 }); // an old rate of the sweep
+  const env = { suite: 'mqar', scale: 'cpu', backend: 'wasm' };
+  const kept = plannedRows([...planned, dropped], env);
+  assert.equal(kept.dropped, 1);
+  assert.deepEqual(kept.rows, planned);
+  assert.equal(plannedRows([dropped], { suite: 'micro' }).dropped, 0, 'a directory of no paper suite keeps every row');
+});
