@@ -1,6 +1,6 @@
 /**
- * The registered Concat and SplitV (architectures/kernels/concat.ts) against tfjs's own kernels, bit for
- * bit: on cpu and wasm, for the JavaScript loops and native code on 1 and 3 threads, along every axis
+ * The registered Concat, SplitV, Unpack and Pack (architectures/kernels/concat.ts) against tfjs's own
+ * kernels, bit for bit: on cpu and wasm, for the JavaScript loops and native code on 1 and 3 threads, along every axis
  * (negative ones too) of shapes with odd sizes, with two to four inputs or pieces of unequal widths,
  * empty ones among them, copies large enough to split over the threads, and special values (−0, ±∞,
  * NaN, subnormals); their gradients (each is the other's); a Transformer's logits and weight gradients;
@@ -52,6 +52,22 @@ const SPLITS: [number[], number | number[], number][] = [
   [[16, 37, 128], 2, -1],
   [[3, 129, 257], [100, -1, 57], 2],
   [[6, 100, 70], [1, 5], 0],
+];
+
+/** (shape, axis) for unstack and stack: every axis of ranks 1–5, negative ones, one piece, the GLA chunk states' (b, c, h, kh, vh) along c, large enough to split. */
+const UNSTACKS: [number[], number][] = [
+  [[1], 0],
+  [[5], 0],
+  [[3, 1], 1],
+  [[4, 6], 0],
+  [[4, 6], 1],
+  [[4, 6], -1],
+  [[3, 5, 7], 1],
+  [[3, 5, 7], -1],
+  [[2, 3, 5, 8], 2],
+  [[2, 3, 5, 8], -4],
+  [[8, 4, 2, 16, 32], 1],
+  [[3, 129, 257], 1],
 ];
 
 const variants = hostKernelVariants(Boolean(nativeAddon()?.concatRows && nativeAddon()?.splitRows));
@@ -142,6 +158,29 @@ for (const backend of ['cpu', 'wasm'] as const) {
       }
     });
 
+    test(`Unpack and Pack on ${backend} (${variant.name}) equal tfjs's ${backend} kernels bit for bit, gradients too`, async () => {
+      await useBackend(backend);
+      for (const [i, [shape, axis]] of UNSTACKS.entries()) {
+        const x = tf.tensor(values(tf.util.sizeFromShape(shape), 17 + i), shape);
+        const both = () => snapshot(() => {
+          const pieces = tf.unstack(x, axis);
+          return [...pieces, tf.stack(pieces.reverse(), axis)];
+        });
+        assert.deepEqual(variant.run(both), withTfjs(both), `unstack and stack [${shape}] along ${axis}`);
+        x.dispose();
+      }
+      // unstack's gradient is a Pack, stack's an Unpack
+      const a = tf.tensor(values(3 * 4 * 5, 4).map((v) => (Number.isFinite(v) ? v : 0.5)), [3, 4, 5]);
+      const loss = (x: tf.Tensor) => {
+        const rows = tf.unstack(x.sin(), 1);
+        return tf.stack([rows[3], rows[0].square(), rows[2], rows[1]], 2).mul(tf.range(1, 5)).sum() as tf.Scalar;
+      };
+      const grads = () => snapshot(() => tf.grads(loss)([a]));
+      assert.deepEqual(variant.run(grads), withTfjs(grads));
+      await assertNoLeak(() => variant.run(() => tf.dispose([...tf.unstack(a, 2), tf.stack([a, a], 1)])), 'Unpack and Pack');
+      a.dispose();
+    });
+
     test(`on ${backend} (${variant.name}), the gradients through concat and split equal tfjs's bit for bit`, async () => {
       await useBackend(backend);
       const a = tf.tensor(values(3 * 37 * 19, 1), [3, 37, 19]);
@@ -202,7 +241,7 @@ test("SEQARENA_CONCAT=tfjs (setConcatChoice) hands Concat and SplitV to tfjs's k
   assert.equal(activeKernels().concat, concatInfo());
   const addon = nativeAddon();
   const built = Boolean(addon?.concatRows && addon.splitRows);
-  assert.match(concatInfo(), built ? /^native C .* Concat and SplitV/ : /^js .* Concat and SplitV/);
+  assert.match(concatInfo(), built ? /^native C .* Concat, SplitV, Unpack and Pack/ : /^js .* Concat, SplitV, Unpack and Pack/);
   const [concatRows, splitRows] = [addon?.concatRows, addon?.splitRows];
   let nativeCalls = 0;
   if (addon && concatRows && splitRows) {
