@@ -26,7 +26,8 @@
  * - `direct`: the O(l²) sum itself, l shifted copies of u weighted by the filter (readable reference);
  * - `fft` (default): zero-pad to a power of two ≥ 2l, multiply the spectra, invert, keep the first l: O(l log l) a
  *   channel. tfjs 4.22's tf.spectral.rfft has no gradient (Real, Complex, FFT have none) and no wasm kernel at all,
- *   so the FFT here is composed of tfjs ops (radix-2, log₂ n stages of butterflies) and runs on every backend; the
+ *   so the FFT here is composed of tfjs ops (its first log₂ 64 stages one product with the 64-point DFT matrix,
+ *   the rest radix-2 stages of butterflies; FFT_BASE) and runs on every backend; the
  *   convolution is one tf.customGrad whose gradients are correlations, themselves FFT products:
  *   du = h ⋆ dy (spectra dY · conj(H)), dh = Σ_b u ⋆ dy (dY · conj(U)).
  *
@@ -119,25 +120,55 @@ export function longConvDirect(u: tf.Tensor3D, h: tf.Tensor2D): tf.Tensor3D {
 type Complex = { re: tf.Tensor; im: tf.Tensor };
 
 /**
+ * The length of the DFTs the FFT computes as one product with the DFT matrix before the butterflies take over:
+ * a radix-2 stage is ten elementwise tfjs ops (two splits, four products, an add and a subtract a part, two
+ * concats), each a pass over the data, while a matmul of the rows by the (m, m) matrix is one kernel at the
+ * backend's matmul speed. At m = 64 that replaces the first six stages: a Hyena training step at MQAR's d_model
+ * 64, L 64 (n 128), batch 64, on wasm with one thread went from 883 ms (550 Multiply, 226 Concat and 226 SplitV
+ * calls) to 320 (`seqarena profile --arch hyena --set d_model=64 --task mqar …`). The product does m complex
+ * multiply-adds an element where the stages it replaces do 5 log₂ m FLOPs; longConvFlops counts the FFT's.
+ */
+export const FFT_BASE = 64;
+
+/**
  * The DFT along the last axis, X_k = Σ_n x_n e^{−2πikn/n}, of a power-of-two length n, as radix-2 decimation in
  * time composed of tfjs ops (no bit reversal: the data is kept as (…, residues, transforms)). Stage s holds, for
  * every residue r < n / 2^s, the length-2^s DFT of x_r, x_{r + n/2^s}, …; it is made from stage s − 1's two halves
- * E (residue r) and O (residue r + n/2^s) by the butterfly E_k ± w^k O_k, w = e^{−2πi/2^s}.
+ * E (residue r) and O (residue r + n/2^s) by the butterfly E_k ± w^k O_k, w = e^{−2πi/2^s}. Stage log₂ m (m =
+ * min(n, `base`)) is reached at once: the m-point DFTs of the n / m subsequences x_r, x_{r + n/m}, … are the rows of
+ * x viewed as (…, m, n / m) and transposed, times the DFT matrix W_jk = e^{−2πijk/m}. `im: null` is a real input
+ * (half the products). base = 1 is the pure radix-2 form.
  */
-export function fft(x: Complex): Complex {
+export function fft(x: { re: tf.Tensor; im: tf.Tensor | null }, base = FFT_BASE): Complex {
   return tf.tidy(() => {
     const lead = x.re.shape.slice(0, -1);
     const n = x.re.shape[x.re.rank - 1];
     if ((n & (n - 1)) !== 0) throw new Error(`fft: length ${n} is not a power of two`);
-    let re = x.re.reshape([...lead, n, 1]);
-    let im = x.im.reshape([...lead, n, 1]);
+    if (base < 1 || (base & (base - 1)) !== 0) throw new Error(`fft: base ${base} is not a power of two`);
+    const m = Math.min(n, base);
+    const residues = n / m;
+    // (…, n) → (…, m, residues) → rows (…·residues, m): row r holds x_r, x_{r + n/m}, …
+    const rows = (t: tf.Tensor) => t.reshape([...lead, m, residues]).transpose([...lead.map((_, i) => i), lead.length + 1, lead.length]).reshape([-1, m]) as tf.Tensor2D;
+    const angles = Array.from({ length: m * m }, (_, i) => (-2 * Math.PI * ((Math.floor(i / m) * (i % m)) % m)) / m); // (j, k)
+    const cos = tf.tensor2d(angles.map(Math.cos), [m, m]);
+    const sin = tf.tensor2d(angles.map(Math.sin), [m, m]);
+    const xr = rows(x.re);
+    let re: tf.Tensor = tf.matMul(xr, cos); // Re(x W) = x_re cos − x_im sin
+    let im: tf.Tensor = tf.matMul(xr, sin); // Im(x W) = x_re sin + x_im cos
+    if (x.im) {
+      const xi = rows(x.im);
+      re = re.sub(tf.matMul(xi, sin));
+      im = im.add(tf.matMul(xi, cos));
+    }
+    re = re.reshape([...lead, residues, m]);
+    im = im.reshape([...lead, residues, m]);
     const split = lead.length; // the residues' axis
-    for (let half = 1; half < n; half *= 2) {
+    for (let half = m; half < n; half *= 2) {
       const [er, or] = tf.split(re, 2, split); // (…, residues, half)
       const [ei, oi] = tf.split(im, 2, split);
-      const angles = Array.from({ length: half }, (_, k) => (-Math.PI * k) / half);
-      const c = tf.tensor1d(angles.map(Math.cos));
-      const s = tf.tensor1d(angles.map(Math.sin));
+      const twiddles = Array.from({ length: half }, (_, k) => (-Math.PI * k) / half);
+      const c = tf.tensor1d(twiddles.map(Math.cos));
+      const s = tf.tensor1d(twiddles.map(Math.sin));
       const tr = or.mul(c).sub(oi.mul(s)); // w^k O_k
       const ti = or.mul(s).add(oi.mul(c));
       re = tf.concat([er.add(tr), er.sub(tr)], split + 1); // (…, residues / 2, 2·half)
@@ -154,7 +185,7 @@ export const fftSize = (l: number): number => 2 ** Math.ceil(Math.log2(2 * l));
 function spectrum(x: tf.Tensor, n: number): Complex {
   const l = x.shape[x.rank - 1];
   const re = tf.pad(x, [...x.shape.slice(0, -1).map((): [number, number] => [0, 0]), [0, n - l]]);
-  return fft({ re, im: tf.zerosLike(re) });
+  return fft({ re, im: null });
 }
 
 /** The first l entries of the real part of the inverse DFT of X (…, n): Re(ifft X) = Re(fft(conj X)) / n. */
@@ -443,10 +474,11 @@ function paramCount(cfg: HyenaConfig, io: ModelIO): number {
 /**
  * FLOPs a channel spends on one length-l long convolution's forward, as the configured form computes it:
  * - `direct`: l(l + 1)/2 multiply-adds, 2 FLOPs each;
- * - `fft`: the composed radix-2 FFT of size n = fftSize(l), (n/2)·log₂ n butterflies of 10 FLOPs (a complex
+ * - `fft`: the radix-2 FFT of size n = fftSize(l), (n/2)·log₂ n butterflies of 10 FLOPs (a complex
  *   multiply, 6, and a complex add and subtract, 4) each, for fft(u), the inverse, and fft(h) (once a sequence,
  *   whatever the batch), plus the spectra's product (6 a bin) and the inverse's scale (1 a bin). The imaginary
- *   half of a real input is transformed as the code transforms it, not saved as an rfft would.
+ *   half of a real input is transformed as the code transforms it, not saved as an rfft would. These are the
+ *   algorithm's FLOPs: the code's first stages, as one DFT-matrix product (FFT_BASE), do more arithmetic.
  */
 export function longConvFlops(l: number, form: LongConv): number {
   if (form === 'direct') return l * (l + 1);

@@ -36,13 +36,13 @@ function tokens(values: number[][]): tf.Tensor2D {
   return tf.tensor2d(values, [values.length, values[0].length], 'int32');
 }
 
-test('fft: the composed radix-2 FFT equals the DFT summed by hand, for lengths 1 to 16', async () => {
+test('fft: the FFT (DFT-matrix base, then radix-2 stages) equals the DFT summed by hand, lengths 1 to 256, bases 1 to 64, complex and real inputs', async () => {
   await useBackend('cpu');
-  for (const n of [1, 2, 4, 8, 16]) {
+  for (const [n, base, real] of [[1, 64, false], [2, 64, false], [4, 1, false], [8, 64, false], [16, 1, false], [16, 4, false], [16, 4, true], [128, 64, false], [128, 64, true], [256, 8, false], [256, 256, true]] as const) {
     const re = Array.from({ length: 2 * n }, (_, i) => Math.sin(3.1 * i + 0.4));
-    const im = Array.from({ length: 2 * n }, (_, i) => Math.cos(1.7 * i));
+    const im = Array.from({ length: 2 * n }, (_, i) => (real ? 0 : Math.cos(1.7 * i)));
     const out = tf.tidy(() => {
-      const X = fft({ re: tf.tensor2d(re, [2, n]), im: tf.tensor2d(im, [2, n]) });
+      const X = fft({ re: tf.tensor2d(re, [2, n]), im: real ? null : tf.tensor2d(im, [2, n]) }, base);
       return [X.re.dataSync(), X.im.dataSync()];
     });
     const [wantRe, wantIm] = [new Float32Array(2 * n), new Float32Array(2 * n)];
@@ -56,10 +56,11 @@ test('fft: the composed radix-2 FFT equals the DFT summed by hand, for lengths 1
         }
       }
     }
-    assertClose(out[0], wantRe, 1e-4, 1e-4, `re, n ${n}`);
-    assertClose(out[1], wantIm, 1e-4, 1e-4, `im, n ${n}`);
+    assertClose(out[0], wantRe, 1e-4, 1e-4, `re, n ${n}, base ${base}${real ? ', real' : ''}`);
+    assertClose(out[1], wantIm, 1e-4, 1e-4, `im, n ${n}, base ${base}${real ? ', real' : ''}`);
   }
   assert.throws(() => tf.tidy(() => fft({ re: tf.zeros([6]), im: tf.zeros([6]) })), /length 6 is not a power of two/);
+  assert.throws(() => tf.tidy(() => fft({ re: tf.zeros([8]), im: null }, 3)), /base 3 is not a power of two/);
   assert.deepEqual([1, 2, 3, 5, 8, 9].map(fftSize), [2, 4, 8, 16, 16, 32]);
 });
 
