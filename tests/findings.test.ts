@@ -417,3 +417,30 @@ test("a reference import keeps a paper suite's planned runs and leaves out rows 
   assert.deepEqual(kept.rows, planned);
   assert.equal(plannedRows([dropped], { suite: 'micro' }).dropped, 0, 'a directory of no paper suite keeps every row');
 });
+
+test('efficiency: the newer mixers are measured as context at the same lengths, and neither their rows nor their absence move the verdict', () => {
+  const judged = new Set(['transformer', 'mamba', 'lstm']);
+  const quadratic = (arch: string, l: number) => (arch === 'transformer' ? (l * l) / 64 + l : l);
+  const all = efficiencyRows('cpu', quadratic, (arch, l) => (arch === 'transformer' ? 512 * l : 9000));
+  const cast = [...new Set(runsOf('efficiency').map((r) => r.arch))].filter((a) => !judged.has(a));
+  assert.deepEqual(cast.sort(), ['gla', 'hyena', 'mamba2', 'mlstm', 'swa']);
+  const withCast = judge('efficiency', 'attention-cost-grows-faster', all);
+  const context = withCast.measured.filter((m) => /context, not judged\): exponent of step time/.test(m.label));
+  assert.equal(context.length, cast.length);
+  for (const m of context) assert.ok(Math.abs(m.value! - 1) < 0.01, `${m.label}: ${m.value}`); // planted linear
+  const withoutCast = judge('efficiency', 'attention-cost-grows-faster', all.filter((r) => judged.has(r.arch)));
+  assert.equal(withoutCast.held, withCast.held);
+  assert.equal(withCast.held, true);
+  assert.ok(withoutCast.measured.filter((m) => /context, not judged/.test(m.label)).every((m) => m.value === null));
+  const state = judge('efficiency', 'kv-cache-grows', all).measured.filter((m) => /context, not judged\): exponent of decode state/.test(m.label));
+  assert.equal(state.length, cast.length);
+  // A mixer that failed at the longest length is fitted over the lengths it ran, and says so.
+  const longest = Math.max(...all.map((r) => r.seq_len ?? 0));
+  const failed = judge('efficiency', 'attention-cost-grows-faster', all.filter((r) => !(r.arch === 'mlstm' && r.seq_len === longest)));
+  const mlstm = failed.measured.find((m) => /^mLSTM .*exponent of step time/.test(m.label))!;
+  assert.match(mlstm.label, new RegExp(`no step time at L = ${longest}\\)$`));
+  assert.equal(mlstm.n, 3);
+  assert.ok(Math.abs(mlstm.value! - 1) < 0.01);
+  assert.equal(failed.measured.find((m) => /^mLSTM [^:]*: step time at L/.test(m.label))!.value, null);
+  assert.equal(failed.held, true);
+});
