@@ -129,11 +129,16 @@ export function mask(q: number, keep: (row: number, column: number) => boolean):
 }
 
 /**
- * Running sums along the last axis, computed on a 2-D view: tfjs 4.22's cumsum gradient is wrong along any
- * other axis, and its webgpu kernel takes no more than rank 4.
+ * Running sums along the last axis, x (…, q) → (…, q) with out[…, t] = Σ_{k≤t} x[…, k], as the product of the rows
+ * with the (q, q) upper triangle of ones. Not tf.cumsum: tfjs 4.22's webgpu cumsum caches its shader under a key
+ * that leaves out the length, so once a second length runs in the process its gradient (a reverse cumsum) runs
+ * with the first length's bound (tests/mamba2.test.ts runs lengths 5, 9 and 3 in turn); its gradient is also
+ * wrong along any axis but the last, and its webgpu kernel takes no more than rank 4. Here q is a chunk length
+ * (16 by default), so the q² product costs little; its gradient is a product too.
  */
 export function cumsumLast(x: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => tf.cumsum(x.reshape([-1, x.shape[x.rank - 1]]), 1).reshape(x.shape));
+  const q = x.shape[x.rank - 1];
+  return tf.tidy(() => tf.matMul(x.reshape([-1, q]), mask(q, (k, t) => k <= t)).reshape(x.shape));
 }
 
 /**

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { mamba2, Mamba2LM, segsum, ssdChunked, ssdReference, type Mamba2Config } from '../architectures/mamba2.ts';
+import { cumsumLast, mamba2, Mamba2LM, segsum, ssdChunked, ssdReference, type Mamba2Config } from '../architectures/mamba2.ts';
 import type { ModelIO } from '../architectures/types.ts';
 import { assertCausal, assertClose, assertModelOnWebgpuEqualsCpu, assertNoLeak, assertStepsMatchForwardAtConstantState, useBackend, valuesOf, webgpuSkipReason, assertOverfitsFixedBatch, assertParamCountsMatch, logitsLossAndGrads } from './helpers.ts';
 
@@ -88,6 +88,33 @@ test('SSD on webgpu (composed ops): the chunked scan across three chunks and its
   const gpu = await run('webgpu', true);
   ['y', 'dx', 'dΔ', 'dA', 'dB', 'dC', 'dD'].forEach((name, i) => assertClose(gpu[i], reference[i], 1e-4, 1e-4, name));
   await assertModelOnWebgpuEqualsCpu('mamba2', [...Array(32)].map((_, i) => (i * 7) % 16));
+});
+
+test('cumsumLast: running sums and their gradient on cpu, wasm and webgpu, lengths 5, 9 and 3 in turn in one process (tf.cumsum on webgpu keeps the first length)', async () => {
+  const backends = webgpuSkip ? (['cpu', 'wasm'] as const) : (['cpu', 'wasm', 'webgpu'] as const);
+  for (const q of [5, 9, 3]) {
+    const x = Array.from({ length: 2 * 3 * q }, (_, i) => Math.sin(1.3 * i + q));
+    const w = Array.from({ length: 2 * 3 * q }, (_, i) => Math.cos(0.7 * i));
+    // by hand: out[t] = Σ_{k≤t} x_k; d/dx_k Σ_t w_t out_t = Σ_{t≥k} w_t
+    const [sums, grads] = [new Float32Array(x.length), new Float32Array(x.length)];
+    for (let row = 0; row < 6; row++) {
+      for (let t = 0; t < q; t++) {
+        for (let k = 0; k <= t; k++) {
+          sums[row * q + t] += x[row * q + k];
+          grads[row * q + k] += w[row * q + t];
+        }
+      }
+    }
+    for (const backend of backends) {
+      await useBackend(backend);
+      const [xt, wt] = [tf.tensor3d(x, [2, 3, q]), tf.tensor3d(w, [2, 3, q])];
+      const outs = tf.tidy(() => [cumsumLast(xt), tf.grad((t: tf.Tensor) => cumsumLast(t).mul(wt).sum())(xt)]);
+      const [got, grad] = await Promise.all(outs.map(valuesOf));
+      assertClose(got, sums, 1e-5, 1e-5, `sums, length ${q}, ${backend}`);
+      assertClose(grad, grads, 1e-5, 1e-5, `gradient, length ${q}, ${backend}`);
+      tf.dispose([xt, wt, ...outs]);
+    }
+  }
 });
 
 test('SSD: a constant decay and unit B, C give the hand-computed moving sum (A = ln ½: halve, then add)', async () => {
