@@ -13,7 +13,7 @@ import { UsageError } from './errors.ts';
 import { appendRows, readRows, repairTail, replaceRunRows, RESULTS_JSONL, writeFileAtomic } from './results/io.ts';
 import { metricRow } from './results/rows.ts';
 import type { ResultRow, RunStatus } from './results/schema.ts';
-import { estimateBytes, machineMemoryBytes, resolveRun, type ResolvedRun, type RunSpecInput } from './spec.ts';
+import { estimateBytes, machineMemoryBytes, memoryRefusal, resolveRun, type ResolvedRun, type RunSpecInput } from './spec.ts';
 import { runColumns } from './run.ts';
 
 export const PROGRESS_PREFIX = '@@seqarena ';
@@ -240,9 +240,8 @@ export async function runSuite(specs: RunSpecInput[], options: SuiteOptions): Pr
       options.onEvent?.({ type: 'skip', index, total, run, reason: `already in results (resumed${status === 'ok' ? '' : `; status ${status}`})` });
       continue;
     }
-    const estimate = estimateBytes(run);
-    if (estimate > 0.8 * memory) {
-      const error = `estimated memory ${(estimate / 2 ** 30).toFixed(1)} GiB exceeds 80% of this machine's ${(memory / 2 ** 30).toFixed(1)} GiB; use a smaller batch, length or preset`;
+    const error = memoryRefusal(run, estimateBytes(run), memory);
+    if (error) {
       const rows = failureRows(run, options.shard ?? null, 'skipped', error, 0, 0);
       record(run, rows);
       options.onEvent?.({ type: 'end', index, total, run, status: 'skipped', error, seconds: 0, rows });

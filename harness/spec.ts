@@ -209,6 +209,23 @@ export function estimateBytes(run: ResolvedRun): number {
   return params * 4 * 4 + Math.max(training, evaluation);
 }
 
+/** tfjs-wasm's heap: a 32-bit WebAssembly memory, at most 4 GiB, which holds every tensor of a wasm run. */
+export const WASM_HEAP_BYTES = 4 * 2 ** 30;
+
+/**
+ * Why a run whose estimate is `estimate` bytes should not start, or null: over 80 % of the machine's memory, or,
+ * on wasm, over its 4 GiB heap (there a run past it dies mid-step with "memory access out of bounds": the mLSTM's
+ * parallel form at L = 2,048, batch 4, measured 4.0 GiB of tensors at L = 1,024 and estimated 13 GiB at 2,048).
+ */
+export function memoryRefusal(run: ResolvedRun, estimate: number, machineBytes: number): string | null {
+  const gib = (b: number) => (b / 2 ** 30).toFixed(1);
+  if (estimate > 0.8 * machineBytes) return `estimated memory ${gib(estimate)} GiB exceeds 80% of this machine's ${gib(machineBytes)} GiB; use a smaller batch, length or preset`;
+  if (run.spec.backend === 'wasm' && estimate > WASM_HEAP_BYTES) {
+    return `estimated memory ${gib(estimate)} GiB exceeds the wasm backend's 4 GiB heap (WebAssembly memory is 32-bit and holds every tensor); use a smaller batch, length or preset, or --backend cpu`;
+  }
+  return null;
+}
+
 export function machineMemoryBytes(): number {
   return os.totalmem();
 }

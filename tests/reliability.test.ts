@@ -14,7 +14,7 @@ import { readRows, ResultsFileError } from '../harness/results/io.ts';
 import { metricRow } from '../harness/results/rows.ts';
 import { SCHEMA_VERSION } from '../harness/results/schema.ts';
 import { runSuite } from '../harness/runner.ts';
-import { estimateBytes, resolveRun } from '../harness/spec.ts';
+import { estimateBytes, memoryRefusal, resolveRun } from '../harness/spec.ts';
 import { cli } from './helpers.ts';
 import { testColumns } from './fixtures/columns.ts';
 
@@ -79,6 +79,25 @@ test('a spec that needs more memory than the machine has is skipped with the rea
   const [run] = readRows(dir).filter((r) => r.phase === 'run');
   assert.equal(run.status, 'skipped');
   assert.match(run.error ?? '', /estimated memory [\d.]+ GiB exceeds 80% of this machine's [\d.]+ GiB; use a smaller batch, length or preset/);
+});
+
+test("on wasm, a run estimated past the 4 GiB WebAssembly heap is skipped with the reason, not left to die mid-step; cpu takes it", async () => {
+  // The efficiency suite's mLSTM at L = 2,048: its parallel form holds (b, heads, L, L) matrices.
+  const spec = (backend: BackendChoice) => ({ arch: 'mlstm', config: { d_model: 88, n_layers: 2 }, task: 'induction-heads', taskParams: { seq_len: 2048, eval_multipliers: [] }, training: { batchSize: 4, steps: 1 }, backend });
+  const GiB = 2 ** 30;
+  const big = resolveRun(spec('wasm'));
+  const estimate = estimateBytes(big);
+  assert.ok(estimate > 4 * GiB && estimate < 0.8 * 24 * GiB, `estimate ${(estimate / GiB).toFixed(1)} GiB`);
+  assert.match(memoryRefusal(big, estimate, 64 * GiB) ?? '', /estimated memory [\d.]+ GiB exceeds the wasm backend's 4 GiB heap .*; use a smaller batch, length or preset, or --backend cpu/);
+  assert.equal(memoryRefusal(resolveRun(spec('cpu')), estimate, 64 * GiB), null, 'cpu has no such heap');
+  assert.equal(memoryRefusal(resolveRun({ ...spec('wasm'), taskParams: { seq_len: 512, eval_multipliers: [] } }), estimate / 16, 64 * GiB), null);
+  assert.match(memoryRefusal(big, estimate, 4 * GiB) ?? '', /exceeds 80% of this machine's 4\.0 GiB/, 'the machine comes first');
+  const dir = tmp('wasm-heap');
+  const summary = await runSuite([spec('wasm')], { outDir: dir });
+  assert.deepEqual(summary, { ran: 0, skipped: 0, failed: 1, ok: 0, failedEarlier: 0 });
+  const [run] = readRows(dir).filter((r) => r.phase === 'run');
+  assert.equal(run.status, 'skipped');
+  assert.match(run.error ?? '', /wasm backend's 4 GiB heap/);
 });
 
 test('the memory estimate counts evaluation at its own batch, and (L, L) scores only where attention is not fused', () => {
