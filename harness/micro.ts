@@ -6,6 +6,8 @@
  * direct O(L²) convolution vs the FFT one, composed tfjs ops on every backend) or, for gated linear attention,
  * the chunked form in composed ops (`gla/reference`, the sequential recurrence, vs `gla/chunked`), or, for the
  * mLSTM cell, its parallel form in composed ops (`mlstm/reference`, the stabilised recurrence, vs `mlstm/parallel`),
+ * or, for Mamba-2's state-space duality, the chunked SSD in composed ops (`ssd/reference`, the sequential scan, vs
+ * `ssd/chunked`),
  * so the speed-ups and the scaling exponents are visible: time ≈ L² for attention, the direct convolution and
  * the parallel mLSTM, ≈ L for
  * recurrences, scans and windowed attention's fused kernel (which skips the key blocks outside the window; its
@@ -32,6 +34,7 @@ import { selectiveScan } from '../architectures/kernels/selective-scan.ts';
 import { fftSize, longConvDirect, longConvFft } from '../architectures/hyena.ts';
 import { glaChunked, glaReference, logForgetGate } from '../architectures/gla.ts';
 import { mlstmParallel, mlstmRecurrent } from '../architectures/mlstm.ts';
+import { ssdChunked, ssdReference } from '../architectures/mamba2.ts';
 import { HOST_BACKENDS } from '../architectures/kernels/typed-kernel.ts';
 import { matmulInfo } from '../architectures/kernels/matmul.ts';
 import { nativeAddon } from '../architectures/kernels/native.ts';
@@ -43,13 +46,13 @@ import type { ResultRow, RunStatus } from './results/schema.ts';
 import { shortHash } from './spec.ts';
 import { logLogSlope, summarize } from './stats.ts';
 
-export const MIXERS = ['attention', 'attention-swa', 'lstm', 'gru', 'rnn', 'scan', 'lti-scan', 'hyena', 'gla', 'mlstm'] as const;
+export const MIXERS = ['attention', 'attention-swa', 'lstm', 'gru', 'rnn', 'scan', 'lti-scan', 'ssd', 'hyena', 'gla', 'mlstm'] as const;
 export type MixerName = (typeof MIXERS)[number];
 /** What --mixers takes: the sequence mixers, and `matmul` (the GEMM at the projection shapes). */
 export const MICRO_BENCHES = [...MIXERS, 'matmul'] as const;
 export type MicroBench = (typeof MICRO_BENCHES)[number];
 
-/** Every mixer's composed reference and its fast form: a fused kernel, or the chunked (gated linear attention) or parallel (mLSTM) form. */
+/** Every mixer's composed reference and its fast form: a fused kernel, or the chunked (gated linear attention, Mamba-2's SSD) or parallel (mLSTM) form. */
 export const IMPLS = ['reference', 'fused', 'chunked', 'parallel'] as const;
 export type Impl = (typeof IMPLS)[number];
 
@@ -105,12 +108,17 @@ const DECODE_ARCH: Record<MixerName, string> = {
   rnn: 'rnn',
   scan: 'mamba',
   'lti-scan': 'mamba-lti',
+  ssd: 'mamba2',
   hyena: 'hyena',
   gla: 'gla',
   mlstm: 'mlstm',
 };
 /** The chunk length of gated linear attention's chunked form (the gla architecture's default). */
 const GLA_CHUNK = 16;
+/** Mamba-2's head size, state size and chunk length (the mamba2 architecture's defaults). */
+const SSD_HEAD = 16;
+const SSD_STATE = 16;
+const SSD_CHUNK = 64;
 
 // ---------------------------------------------------------------------------------------------------
 // The mixers: inputs (all differentiated), one application, and a memory estimate for forward + backward
@@ -248,6 +256,41 @@ const glaMixer: Mixer = {
 };
 
 /**
+ * Mamba-2's SSD (architectures/mamba2.ts) at the mamba2 architecture's shapes: inner width 2d in heads of 16, one
+ * B and C of state size 16 shared by the heads; Δ = softplus(·) and A = −exp(·) from their raw inputs as the model
+ * makes them. The sequential scan against the chunked form (quadratic within chunks of 64, linear across).
+ */
+const ssdMixer: Mixer = {
+  impls: ['reference', 'chunked'],
+  inputs: (b, l, d, seed) => {
+    const h = Math.max(1, (2 * d) / SSD_HEAD);
+    const p = (2 * d) / h;
+    return [
+      normal([b, l, h, p], 1, seed), // x (b, l, h, p)
+      normal([b, l, h], 1, seed + 1), // Δ before its softplus
+      normal([h], 0.5, seed + 2), // log(−A) (h)
+      normal([b, l, SSD_STATE], 1, seed + 3), // B (b, l, n)
+      normal([b, l, SSD_STATE], 1, seed + 4), // C
+      normal([h], 1, seed + 5), // D (h)
+    ];
+  },
+  apply: (impl, [x, dtPre, aLog, B, C, D]) => {
+    const dt = tf.softplus(dtPre) as tf.Tensor3D;
+    const A = tf.exp(aLog).neg() as tf.Tensor1D;
+    const args = [x as tf.Tensor4D, dt, A, B as tf.Tensor3D, C as tf.Tensor3D, D as tf.Tensor1D] as const;
+    return impl === 'chunked' ? ssdChunked(...args, SSD_CHUNK) : ssdReference(...args);
+  },
+  // reference: the state (b, h, p, n) a step, several kept for backward; chunked: the (Q, Q) decays, scores and
+  // their products per head and chunk, and the chunk states (b, c, h, p, n)
+  bytes: (impl, b, l, d) => {
+    const h = Math.max(1, (2 * d) / SSD_HEAD);
+    const q = Math.min(SSD_CHUNK, l);
+    return (impl === 'chunked' ? 12 * b * l * h * q + 8 * b * Math.ceil(l / q) * 2 * d * SSD_STATE + 32 * b * l * d : 8 * b * l * 2 * d * SSD_STATE + 32 * b * l * d) * F32;
+  },
+  params: () => 0,
+};
+
+/**
  * The mLSTM cell (architectures/mlstm.ts) at headsFor(d) heads of d / h: q, k, v, the input gate's ĩ and the
  * forget gate's f̃ (log f = log σ(f̃), f̃ around xlstm's initial biases); the recurrence against the parallel form.
  */
@@ -276,6 +319,7 @@ const MIXER_DEFS: Record<MixerName, Mixer> = {
   rnn,
   scan: scan(true),
   'lti-scan': scan(false),
+  ssd: ssdMixer,
   hyena,
   gla: glaMixer,
   mlstm: mlstmMixer,

@@ -143,6 +143,21 @@ test('gated linear attention in the micro suite: the recurrence against the chun
   assert.match(table, /gla\/chunked\s+16 .* \d+\.\d×/, 'the chunked row carries its speed-up over the reference');
 });
 
+test("Mamba-2's SSD in the micro suite: the sequential scan against the chunked form, rows, exponents, speed-up, decode through mamba2", async () => {
+  const rows = await microOfOneMixer('ssd', 10_000_000);
+  assert.deepEqual(implsOf('ssd'), ['reference', 'chunked']);
+  const at = (impl: string, l: number) => rows.find((r) => r.arch === `ssd/${impl}` && r.metric === 'forward_backward_ms' && r.seq_len === l)!;
+  for (const impl of ['reference', 'chunked']) {
+    for (const l of [8, 16, 64]) assert.equal(at(impl, l).status, 'ok', `ssd/${impl} L=${l}`);
+    const exponents = rows.filter((r) => r.arch === `ssd/${impl}` && r.metric.endsWith('_exponent'));
+    assert.ok(exponents.length === 3 && exponents.every((e) => e.status === 'ok' && Number.isFinite(e.value)), `ssd/${impl} exponents`);
+  }
+  assert.equal(rows.filter((r) => r.arch.startsWith('ssd/fused')).length, 0, 'no fused row: the SSD has no fused kernel');
+  assert.match(formatMicroTable(rows), /ssd\/chunked\s+16 .* \d+\.\d×/, 'the chunked row carries its speed-up over the reference');
+  const decode = rows.filter((r) => r.metric === 'decode_step_ms');
+  assert.deepEqual(decode.map((r) => [r.arch, r.seq_len, r.slice, r.status]), [['ssd', 2, 'model=mamba2', 'ok'], ['ssd', 3, 'model=mamba2', 'ok']]);
+});
+
 test('the mLSTM in the micro suite: the recurrence against the parallel form, rows, speed-up, decode through mlstm', async () => {
   // 100 kB at width 8 (4 heads of 2): the recurrence keeps about 400 B a token, the parallel form 10 (L, L)
   // matrices per head, 655 kB at L = 64, so only the parallel form is skipped there
