@@ -17,6 +17,13 @@ export interface GoldenCase {
   mask: number[][];
   /** (b, ls) source tokens, seq2seq only. */
   source?: number[][];
+  /**
+   * Uniform noise in ±value that the exporter adds to the weights whose names contain a key (seeded), where the
+   * model's initialisation would leave a path unexercised: the mLSTM's gate weights start at 0, so its gates would
+   * not see the input; Hyena's filter FFN starts at N(0, 0.02²), so its Sins are near-linear and the long
+   * convolution adds ~1e-5 of the output beside D's skip. Absent: the model's own initialisation.
+   */
+  jitter?: Record<string, number>;
 }
 
 /** A variable's name without the store's index and random suffix: "h0.attn.query.w_4_ab12cd" → "h0.attn.query.w". */
@@ -34,6 +41,28 @@ const mask = [
 ];
 const io = { vocabSize: V, maxLen: 8, padId: 0 };
 const lm = (name: string, arch: string, config: Record<string, unknown>): GoldenCase => ({ name, arch, config, io, tokens, target: shiftedTarget, mask });
+
+/**
+ * A longer batch for the newer mixers, whose fast forms part from their readable references only past a few
+ * steps: 36 tokens are 4½ chunks of 8 (the chunked scans' cross-chunk recurrence and padded last chunk), 7 windows
+ * of 5, and a 128-point FFT (Hyena's butterfly stages past its 64-point DFT-matrix product); maxLen 40 > 36, so
+ * Hyena's filter features are laid out for l_max, not for the batch.
+ */
+const LONG = 36;
+const longTokens = [0, 1].map((row) => Array.from({ length: LONG }, (_, t) => 1 + ((7 * t * t + (3 + 2 * row) * t + 5 * row) % (V - 1))));
+const longTarget = longTokens.map((row, i) => [...row.slice(1), (i * 3 + 2) % V]);
+const longMask = [0, 1].map((row) => Array.from({ length: LONG }, (_, t) => (t % 5 === 3 - row ? 0 : 1)));
+const longIo = { vocabSize: V, maxLen: 40, padId: 0 };
+const longLm = (name: string, arch: string, config: Record<string, unknown>, jitter?: Record<string, number>): GoldenCase => ({
+  name,
+  arch,
+  config,
+  io: longIo,
+  tokens: longTokens,
+  target: longTarget,
+  mask: longMask,
+  ...(jitter ? { jitter } : {}),
+});
 
 export const GOLDEN_CASES: GoldenCase[] = [
   lm('transformer', 'transformer', { d_model: 8, n_layers: 2, n_heads: 2, positions: 'learned', tie_embeddings: true }),
@@ -56,6 +85,11 @@ export const GOLDEN_CASES: GoldenCase[] = [
     target: shiftedTarget.map((row) => row.slice(0, 6)),
     mask: mask.map((row) => row.slice(0, 6)),
   },
+  longLm('swa', 'swa', { d_model: 16, n_layers: 2, n_heads: 2, positions: 'learned', tie_embeddings: true, window: 5 }),
+  longLm('gla', 'gla', { d_model: 16, n_layers: 2, n_heads: 2, chunk_size: 8 }),
+  longLm('mamba2', 'mamba2', { d_model: 16, n_layers: 2, d_state: 8, headdim: 8, chunk_size: 8 }),
+  longLm('mlstm', 'mlstm', { d_model: 16, n_layers: 2, n_heads: 2 }, { 'igate.w': 0.5, 'fgate.w': 0.5 }),
+  longLm('hyena', 'hyena', { d_model: 16, n_layers: 2, order: 3, filter_order: 8, emb_dim: 5 }, { implicit_filter: 0.5 }),
 ];
 
 /** Settings of the optimizer case: three AdamW steps on the transformer case's batch. */

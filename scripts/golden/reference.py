@@ -14,6 +14,15 @@ The references are written the way their sources write them, not translated from
   - mamba: mamba_simple's Mamba layer with the sequential reference scan (selective_scan_ref), RMSNorm
     pre-norm residuals as in MixerModel, tied head;
   - lstm-seq2seq: nn.LSTM encoder and decoder, Luong's "general" attention and tanh(W_c [c; h]);
+  - swa: the GPT-2 block above with each query's keys cut to the last `window` positions (Longformer's causal band);
+  - gla: fla's GLA layer with its recurrence as the plain loop S_t = diag(alpha_t) S_{t-1} + k_t^T v_t, o_t = q_t S_t
+    (the paper's eq. 3, no chunks), per-head RMSNorm, swish output gate, LLaMA-style SwiGLU blocks;
+  - mamba2: mamba2_simple's block with the SSD recurrence as the plain loop h_t = exp(dt_t A) h_{t-1} + dt_t x_t B_t^T,
+    y_t = h_t C_t + D x_t (ssd_minimal's reference reading, no chunks), gated RMSNorm;
+  - mlstm: xlstm's mLSTM layer with the stabilised recurrent cell step by step (recurrent_step_stabilized_simple,
+    m_0 = -inf), not the parallel form seqarena trains with; headwise q/k/v, per-head LayerNorm, learnable skip;
+  - hyena: safari's HyenaOperator with its implicit Sin filter, exponential window and the long convolution as the
+    direct causal sum y_t = sum_{s<=t} h_{t-s} u_s (a Toeplitz product), not an FFT; zoology's block (RMSNorm) with a GELU MLP;
   - optimizer: torch.optim.AdamW + clip_grad_norm_ + LambdaLR (linear warm-up, cosine to 10%).
 Needs Debian's python3-torch (use /usr/bin/python3); never run in CI.
 """
@@ -86,7 +95,7 @@ def rotate(x, pos0=0):
 
 def gpt(case, W):
     cfg = case['config']
-    n_head, rope = cfg['n_heads'], cfg['positions'] == 'rope'
+    n_head, rope, window = cfg['n_heads'], cfg['positions'] == 'rope', cfg.get('window')
     idx = torch.tensor(case['tokens'])
     B, T = idx.shape
     wte = W.get('wte.table')
@@ -107,6 +116,8 @@ def gpt(case, W):
             q, k = rotate(q), rotate(k)
         att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
         att = att.masked_fill(torch.tril(torch.ones(T, T)) == 0, float('-inf'))
+        if window is not None:  # query t sees keys t - window < s <= t
+            att = att.masked_fill(torch.triu(torch.ones(T, T), diagonal=-window + 1) == 0, float('-inf'))
         y = F.softmax(att, dim=-1) @ v
         y = y.transpose(1, 2).contiguous().view(B, T, C)
         x = x + F.linear(y, W.get(p + 'attn.proj.w', True), W.get(p + 'attn.proj.b'))
@@ -216,7 +227,211 @@ def lstm_seq2seq(case, W):
     return F.linear(attentional, tgt_embed)
 
 
-BUILDERS = {'transformer': gpt, 'lstm': recurrent_lm, 'gru': recurrent_lm, 'rnn': recurrent_lm, 'mamba': mamba_lm, 'lstm-seq2seq': lstm_seq2seq}
+# ----------------------------------------------------------------------------------------------------
+# The residual LM the newer mixers share: embedding -> blocks -> RMSNorm -> tied head (mamba_simple's MixerModel)
+
+def residual_lm(case, W, block):
+    idx = torch.tensor(case['tokens'])
+    emb = W.get('embedding.table')
+    x = F.embedding(idx, emb)
+    for i in range(case['config']['n_layers']):
+        x = block(x, W, f'layers.{i}.', case)
+    return F.linear(rms_norm(x, W.get('norm_f.gamma')), emb)
+
+
+def causal_depthwise_conv(x, w, b):
+    """x (b, l, c), w (c, k), b (c): Conv1d(groups=c, padding=k-1) cut to the first l outputs."""
+    L = x.shape[1]
+    return F.conv1d(x.transpose(1, 2), w.unsqueeze(1), b, padding=w.shape[1] - 1, groups=w.shape[0])[..., :L].transpose(1, 2)
+
+
+# ----------------------------------------------------------------------------------------------------
+# fla's GLA layer (fla/layers/gla.py) and GLABlock, the recurrence as the plain loop
+
+def gla_recurrence(q, k, v, g):
+    """q, k, g = log(alpha) (b, l, h, kh), v (b, l, h, vh): S_t = diag(alpha_t) S_{t-1} + k_t^T v_t, o_t = q_t S_t."""
+    b, l, h, kh = q.shape
+    S = q.new_zeros((b, h, kh, v.shape[-1]))
+    outs = []
+    for t in range(l):
+        S = torch.exp(g[:, t])[..., None] * S + k[:, t][..., None] * v[:, t][..., None, :]
+        outs.append(torch.einsum('bhk,bhkv->bhv', q[:, t], S))
+    return torch.stack(outs, dim=1)  # (b, l, h, vh)
+
+
+def gla_layer(x, W, p, cfg):
+    B, T, d = x.shape
+    h = cfg['n_heads']
+    dk, dv = int(cfg.get('expand_k', 0.5) * d), int(cfg.get('expand_v', 1) * d)
+    kh, vh = dk // h, dv // h
+    q = F.linear(x, W.get(p + 'q_proj.w', True)).view(B, T, h, kh) * kh ** -0.5
+    k = F.linear(x, W.get(p + 'k_proj.w', True)).view(B, T, h, kh)
+    v = F.linear(x, W.get(p + 'v_proj.w', True)).view(B, T, h, vh)
+    gate_logits = F.linear(F.linear(x, W.get(p + 'gk_proj.0.w', True)), W.get(p + 'gk_proj.1.w', True), W.get(p + 'gk_proj.1.b'))
+    g = (F.logsigmoid(gate_logits) / cfg.get('gate_logit_normalizer', 16)).view(B, T, h, kh)  # log alpha
+    o = rms_norm(gla_recurrence(q, k, v, g), W.get(p + 'g_norm.gamma')).reshape(B, T, dv)
+    return F.linear(o * F.silu(F.linear(x, W.get(p + 'g_proj.w', True))), W.get(p + 'o_proj.w', True))
+
+
+def swiglu(x, W, p):
+    return F.linear(F.silu(F.linear(x, W.get(p + 'gate_proj.w', True))) * F.linear(x, W.get(p + 'up_proj.w', True)), W.get(p + 'down_proj.w', True))
+
+
+def gla_block(x, W, p, case):
+    x = x + gla_layer(rms_norm(x, W.get(p + 'norm.gamma')), W, p + 'mixer.', case['config'])
+    return x + swiglu(rms_norm(x, W.get(p + 'mlp_norm.gamma')), W, p + 'mlp.')
+
+
+# ----------------------------------------------------------------------------------------------------
+# mamba2_simple's Mamba-2 block, the SSD recurrence as the plain loop
+
+def ssd_recurrence(x, dt, A, B, C, D):
+    """x (b, l, h, p), dt (b, l, h), A (h), B and C (b, l, n), D (h): h_t = exp(dt_t A) h_{t-1} + dt_t x_t B_t^T, y_t = h_t C_t + D x_t."""
+    b, l, h, p = x.shape
+    state = x.new_zeros((b, h, p, B.shape[-1]))
+    ys = []
+    for t in range(l):
+        state = torch.exp(dt[:, t] * A)[:, :, None, None] * state + torch.einsum('bhp,bn->bhpn', dt[:, t, :, None] * x[:, t], B[:, t])
+        ys.append(torch.einsum('bhpn,bn->bhp', state, C[:, t]))
+    return torch.stack(ys, dim=1) + x * D[:, None]
+
+
+def mamba2_block(hidden, W, p, case):
+    cfg = case['config']
+    B_, L, d = hidden.shape
+    n, headdim = cfg['d_state'], cfg['headdim']
+    di = cfg.get('expand', 2) * d
+    h = di // headdim
+    m = p + 'mixer.'
+    u = rms_norm(hidden, W.get(p + 'norm.gamma'))
+    z, xBC, dt = torch.split(F.linear(u, W.get(m + 'in_proj.w', True)), [di, di + 2 * n, h], dim=-1)
+    xBC = F.silu(causal_depthwise_conv(xBC, W.get(m + 'conv.w'), W.get(m + 'conv.b')))
+    x, Bm, Cm = torch.split(xBC, [di, n, n], dim=-1)
+    dt = F.softplus(dt + W.get(m + 'dt_bias'))  # (b, l, h)
+    A = -torch.exp(W.get(m + 'A_log'))
+    y = ssd_recurrence(x.reshape(B_, L, h, headdim), dt, A, Bm, Cm, W.get(m + 'D')).reshape(B_, L, di)
+    y = rms_norm(y * F.silu(z), W.get(m + 'norm.gamma'))  # RMSNormGated, norm_before_gate=False
+    return hidden + F.linear(y, W.get(m + 'out_proj.w', True))
+
+
+# ----------------------------------------------------------------------------------------------------
+# xlstm's mLSTM layer, the stabilised cell run step by step
+
+def mlstm_recurrent(q, k, v, i_pre, log_f, eps=1e-6):
+    """q, k, v (b, h, l, dh), i_pre and log_f (b, h, l) -> h~ (b, h, l, dh); states C (b, h, dh, dh) as k v^T, n, m from m_0 = -inf."""
+    b, h, l, dh = q.shape
+    C, n = q.new_zeros((b, h, dh, dh)), q.new_zeros((b, h, dh))
+    m = q.new_full((b, h), float('-inf'))
+    k = k / math.sqrt(dh)
+    hs = []
+    for t in range(l):
+        m_next = torch.maximum(log_f[..., t] + m, i_pre[..., t])
+        f = torch.exp(log_f[..., t] + m - m_next)  # stabilised forget gate f'_t
+        i = torch.exp(i_pre[..., t] - m_next)  # stabilised input gate i'_t
+        C = f[..., None, None] * C + i[..., None, None] * k[:, :, t, :, None] * v[:, :, t, None, :]
+        n = f[..., None] * n + i[..., None] * k[:, :, t]
+        m = m_next
+        num = torch.einsum('bhd,bhde->bhe', q[:, :, t], C)
+        den = torch.maximum((q[:, :, t] * n).sum(-1).abs(), torch.exp(-m)) + eps
+        hs.append(num / den[..., None])
+    return torch.stack(hs, dim=2)
+
+
+def headwise(x, w):
+    """LinearHeadwiseExpand: x (..., di) in blocks of bs, each times its own (bs, bs) matrix w[j] (in, out)."""
+    blocks, bs, _ = w.shape
+    return torch.einsum('...ji,jio->...jo', x.reshape(*x.shape[:-1], blocks, bs), w).reshape(x.shape)
+
+
+def mlstm_block(hidden, W, p, case):
+    cfg = case['config']
+    B_, L, d = hidden.shape
+    nh = cfg['n_heads']
+    m = p + 'mixer.'
+    x, z = F.linear(rms_norm(hidden, W.get(p + 'norm.gamma')), W.get(m + 'proj_up.w', True)).chunk(2, dim=-1)  # (b, l, di) each
+    di = x.shape[-1]
+    dh = di // nh
+    xc = F.silu(causal_depthwise_conv(x, W.get(m + 'conv.w'), W.get(m + 'conv.b')))
+    q, k, v = headwise(xc, W.get(m + 'q_proj.w')), headwise(xc, W.get(m + 'k_proj.w')), headwise(x, W.get(m + 'v_proj.w'))
+    gate_in = torch.cat([q, k, v], dim=-1)
+    i_pre = gate_in @ W.get(m + 'igate.w') + W.get(m + 'igate.b')  # (b, l, h)
+    f_pre = gate_in @ W.get(m + 'fgate.w') + W.get(m + 'fgate.b')
+    log_f = f_pre if cfg.get('forget_gate', 'sigmoid') == 'exp' else F.logsigmoid(f_pre)
+    heads = lambda t: t.view(B_, L, nh, dh).transpose(1, 2)  # (b, h, l, dh)
+    h_tilde = mlstm_recurrent(heads(q), heads(k), heads(v), i_pre.transpose(1, 2), log_f.transpose(1, 2)).transpose(1, 2)  # (b, l, h, dh)
+    normed = F.layer_norm(h_tilde, (dh,), eps=1e-5).reshape(B_, L, di) * W.get(m + 'outnorm.w')  # MultiHeadLayerNorm
+    out = (normed + xc * W.get(m + 'learnable_skip')) * F.silu(z)
+    return hidden + F.linear(out, W.get(m + 'proj_down.w', True))
+
+
+# ----------------------------------------------------------------------------------------------------
+# safari's HyenaOperator with its HyenaFilter, the long convolution as the direct causal sum
+
+def hyena_positions(l_max, emb_dim):
+    """safari's PositionalEmbedding: z (l_max, emb_dim) = [t, Re, Im of exp(-i f 2 pi j / l_max)], and t = linspace(0, 1, l_max)."""
+    bands = (emb_dim - 1) // 2
+    t = torch.linspace(0, 1, l_max)[:, None]
+    f = torch.linspace(1e-4, bands - 1, bands)[None, :]
+    w = 2 * math.pi * torch.arange(l_max, dtype=torch.float64)[:, None] / l_max
+    return torch.cat([t, torch.cos(f * w), -torch.sin(f * w)], dim=-1), t
+
+
+def long_conv_direct(u, h):
+    """u (b, l, c), h (l, c): y_t = sum_{s<=t} h_{t-s} u_s, as a product with the (l, l) Toeplitz matrix of each channel."""
+    l = u.shape[1]
+    lag = torch.arange(l)[:, None] - torch.arange(l)[None, :]  # t - s
+    toeplitz = h[lag.clamp(min=0)] * (lag >= 0)[..., None]  # (l_t, l_s, c)
+    return torch.einsum('tsc,bsc->btc', toeplitz, u)
+
+
+def hyena_operator(x, W, p, case):
+    cfg = case['config']
+    B_, L, d = x.shape
+    N = cfg.get('order', 2)
+    e = cfg.get('emb_dim', 3)
+    # the implicit filters (l, (N-1) d): Sin FFN of the positions, times the decay window exp(-t |delta|)
+    z, t = hyena_positions(case['io']['maxLen'], e)
+    hf = z[:L]
+    inner = 1 + cfg.get('num_inner_mlps', 2)
+    freq = W.get(p + 'filter_fn.freq')
+    for j in range(inner):
+        hf = torch.sin(freq * F.linear(hf, W.get(p + f'filter_fn.implicit_filter.{j}.w', True), W.get(p + f'filter_fn.implicit_filter.{j}.b')))
+    hf = F.linear(hf, W.get(p + 'filter_fn.implicit_filter.out.w', True))
+    channels = (N - 1) * d
+    target = cfg.get('target', 1e-2)
+    slow, fast = math.log(target) / cfg.get('slow_decay_pct', 1.5), math.log(target) / cfg.get('fast_decay_pct', 0.3)
+    deltas = torch.linspace(slow, fast, channels).abs()
+    hf = hf * torch.exp(-t[:L] * deltas)
+    filters = hf.view(L, d, N - 1)  # channel c (N-1) + o belongs to convolution o
+    bias = W.get(p + 'filter_fn.bias').view(d, N - 1)
+    # the operator
+    uc = causal_depthwise_conv(F.linear(x, W.get(p + 'in_proj.w', True), W.get(p + 'in_proj.b')), W.get(p + 'short_filter.w'), W.get(p + 'short_filter.b'))
+    *xs, v = uc.split(d, dim=-1)  # x^0 ... x^{N-1}, v
+    for o, x_i in enumerate(reversed(xs[1:])):
+        v = v * x_i
+        v = long_conv_direct(v, filters[..., o]) + v * bias[:, o]
+    return F.linear(v * xs[0], W.get(p + 'out_proj.w', True), W.get(p + 'out_proj.b'))
+
+
+def hyena_block(x, W, p, case):
+    x = x + hyena_operator(rms_norm(x, W.get(p + 'norm.gamma')), W, p + 'mixer.', case)
+    hid = new_gelu(F.linear(rms_norm(x, W.get(p + 'norm2.gamma')), W.get(p + 'mlp.fc.w', True), W.get(p + 'mlp.fc.b')))
+    return x + F.linear(hid, W.get(p + 'mlp.proj.w', True), W.get(p + 'mlp.proj.b'))
+
+
+BUILDERS = {
+    'transformer': gpt,
+    'swa': gpt,
+    'lstm': recurrent_lm,
+    'gru': recurrent_lm,
+    'rnn': recurrent_lm,
+    'mamba': mamba_lm,
+    'lstm-seq2seq': lstm_seq2seq,
+    'gla': lambda case, W: residual_lm(case, W, gla_block),
+    'mamba2': lambda case, W: residual_lm(case, W, mamba2_block),
+    'mlstm': lambda case, W: residual_lm(case, W, mlstm_block),
+    'hyena': lambda case, W: residual_lm(case, W, hyena_block),
+}
 
 
 def masked_loss(logits, case):
