@@ -11,6 +11,7 @@ import { registerMatmulKernels, setMatmulThreads } from '../architectures/kernel
 import { registerSumKernel } from '../architectures/kernels/sum.ts';
 import { registerConcatKernels } from '../architectures/kernels/concat.ts';
 import { registerIdentityKernel } from '../architectures/kernels/identity.ts';
+import { registerSinKernel } from '../architectures/kernels/sin.ts';
 import { summarize } from './stats.ts';
 
 export const BACKEND_NAMES = ['wasm', 'cpu', 'tensorflow', 'webgpu'] as const;
@@ -141,12 +142,13 @@ export function setEngineThreads(n: number): void {
   process.env.SEQARENA_THREADS = String(n);
 }
 
-/** Kernels training needs that some backends lack, and the faster matmul, Sum, Concat, SplitV and (wasm) Identity; registered once per process. */
+/** Kernels training needs that some backends lack, the faster matmul, Sum, Concat, SplitV and (wasm) Identity, and (wasm) an accurate Sin; registered once per process. */
 function registerMissingKernels(): void {
   registerMatmulKernels();
   registerSumKernel();
   registerConcatKernels();
   registerIdentityKernel();
+  registerSinKernel();
   setMatmulThreads(engineThreads());
   setJsPoolThreads(engineThreads());
   // The gradient of tf.gather (embeddings) is UnsortedSegmentSum, which the wasm backend does not have.

@@ -9,6 +9,7 @@ import { concatInfo } from './concat.ts';
 import { fusedCrossEntropyImplementation } from './cross-entropy.ts';
 import { fusedEmbeddingImplementation } from './embedding.ts';
 import { identityInfo } from './identity.ts';
+import { sinInfo } from './sin.ts';
 import { jsPoolThreads } from './js-pool.ts';
 import { matmulInfo, wasmGemm } from './matmul.ts';
 import { nativeAddon } from './native.ts';
@@ -28,6 +29,7 @@ const ACTIVE_KERNELS: Record<string, () => string> = {
   sum: sumInfo,
   concat: concatInfo,
   identity: identityInfo,
+  sin: sinInfo,
   attention: () => fused(fusedAttentionImplementation(), '(batch·head, query block)', 'wasm (SIMD loops, one thread; the native addon is not active)'),
   recurrence: () =>
     fused(
