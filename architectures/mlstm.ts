@@ -2,7 +2,7 @@
  * xLSTM's mLSTM, read top to bottom in the order data flows (after NX-AI/xlstm's blocks/mlstm: backends.py,
  * cell.py, layer.py): Beck et al. 2024, "xLSTM: Extended Long Short-Term Memory", arXiv:2405.04517.
  *
- *   config → the mLSTM cell (recurrent step, recurrent reference, parallel form) → headwise projection
+ *   config → the mLSTM cell (recurrent step, recurrent reference, parallel form, chunkwise form) → headwise projection
  *   → mixer (the mLSTM block) → residual block → LM
  *
  * Glossary (the paper's symbols):
@@ -39,8 +39,9 @@
  * - m_0 is −∞ in effect (M_START, a large finite stand-in: WGSL may assume no infinities), so the recurrent
  *   m_t equals the parallel form's row maximum and the two forms do the same arithmetic, ε included. xlstm's
  *   step starts from m_0 = 0, which only moves the ε = 1e-6 added to the normaliser.
- * - Only the parallel (quadratic) and recurrent forms: no chunkwise form and no fused kernel; the parallel
- *   form holds (b, h, l, l) matrices, as composed attention does.
+ * - The parallel (quadratic; the default, as xlstm trains its small models), chunkwise (one level: parallel
+ *   within chunks of 64, recurrent across, memory linear in l) and recurrent forms, all composed tfjs ops; no
+ *   fused kernel. The parallel form holds (b, h, l, l) matrices, as composed attention does.
  * - No dropout (xlstm's default is 0).
  *
  * step() decodes one token in O(1): the state is the last d_conv − 1 conv inputs and (C, n, m) per head.
@@ -55,8 +56,8 @@ import type { Architecture, Flops, ModelIO } from './types.ts';
 // ---------------------------------------------------------------------------------------------------------
 // Config
 
-/** Which form of the cell the full forward runs; the two are tested equal, forward and gradient. */
-export const MLSTM_CELLS = ['parallel', 'recurrent'] as const;
+/** Which form of the cell the full forward runs; the three are tested equal, forward and gradient. */
+export const MLSTM_CELLS = ['parallel', 'chunkwise', 'recurrent'] as const;
 export const FORGET_GATES = ['sigmoid', 'exp'] as const;
 
 export const mlstmConfig = z
@@ -68,7 +69,11 @@ export const mlstmConfig = z
     qkv_blocksize: z.number().int().positive().default(4).describe('Block size of the block-diagonal q, k, v projections (xlstm: 4)'),
     d_conv: z.number().int().min(2).default(4).describe('Width of the causal depthwise convolution on the q/k path'),
     forget_gate: z.enum(FORGET_GATES).default('sigmoid').describe('f = σ(f̃) (xlstm) or exp(f̃) (the paper allows both)'),
-    cell: z.enum(MLSTM_CELLS).default('parallel').describe('The full forward: the `parallel` form (training, (l, l) per head) or the sequential `recurrent` reference'),
+    cell: z
+      .enum(MLSTM_CELLS)
+      .default('parallel')
+      .describe('The full forward: the `parallel` form (training, (l, l) per head), the `chunkwise` form (parallel within chunks, recurrent across: memory linear in l) or the sequential `recurrent` reference'),
+    chunk_size: z.number().int().positive().default(64).describe('Chunk length Q of the chunkwise form'),
     layer_kernels: layerKernelsOption,
     seed: z.number().int().nonnegative().default(0).describe('Seed of the weight initialisation'),
   })
@@ -187,6 +192,87 @@ export function mlstmParallel(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, iP
     const normaliser = tf.maximum(C.sum(-1, true).abs(), tf.exp(m.neg())).add(EPS); // (b, h, l, 1)
     return tf.matMul(C.div(normaliser), v) as tf.Tensor4D; // (b, h, l, dh)
   });
+}
+
+/**
+ * The chunkwise form (xlstm's chunkwise kernels at one level), equal to mlstmParallel and mlstmRecurrent: the
+ * parallel form within chunks of Q steps and the recurrence on (C, n, m) across chunk boundaries, so memory and
+ * time grow as l · Q, not l². Time is cut into c chunks (the last padded with log f = 0, ĩ = M_START, q = k =
+ * v = 0: no input, nothing before it changes). Within chunk j, with G_t = Σ_{start≤k≤t} log f_k (the chunk's own
+ * running sum) and the state (C_j, n_j, m_j) entering it, scaled by exp(−m_j) as the recurrence keeps it:
+ *   1. the intra-chunk log-gates D_ts = G_t − G_s + ĩ_s (s ≤ t), and the entering state's G_t + m_j;
+ *   2. m_t = max(G_t + m_j, max_s D_ts): the parallel form's row maximum over all s ≤ t, because
+ *      G_t + m_j = max_{s<start}(F_t − F_s + ĩ_s) when m_0 = −∞;
+ *   3. h̃_t = (Σ_s (q_t · k_s) e^{D_ts − m_t} v_s + e^{G_t + m_j − m_t} q_tᵀ C_j) / (max(|same with n|, e^{−m_t}) + ε);
+ *   4. across chunks: with a_s = G_Q − G_s + ĩ_s, its maximum a* and S_j = Σ_s e^{a_s − a*} k_s v_sᵀ (all chunks at
+ *      once), m_{j+1} = max(G_Q + m_j, a*), C_{j+1} = e^{G_Q + m_j − m_{j+1}} C_j + e^{a* − m_{j+1}} S_j (n the same
+ *      with k_s): c sequential steps of (b, h, dh, dh) elementwise ops.
+ * Every exponent is ≤ 0. Shapes as mlstmRecurrent's; memory (b, h, l, Q).
+ */
+export function mlstmChunkwise(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, iPre: tf.Tensor3D, logF: tf.Tensor3D, chunkSize: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    const [b, h, l, dh] = q.shape;
+    const Q = Math.min(chunkSize, l);
+    const c = Math.ceil(l / Q);
+    const pad = c * Q - l;
+    const chunks = (t: tf.Tensor, fill = 0): tf.Tensor => {
+      const padded = pad === 0 ? t : tf.pad(t, t.shape.map((_, axis): [number, number] => [0, axis === 2 ? pad : 0]), fill);
+      return padded.reshape([b, h, c, Q, ...t.shape.slice(3)]);
+    };
+    const [qc, kc, vc] = [q, k.div(Math.sqrt(dh)), v].map((t) => chunks(t)); // (b, h, c, Q, dh)
+    const ic = chunks(iPre, M_START); // (b, h, c, Q)
+    const G = cumsumRows(chunks(logF)); // (b, h, c, Q): G_t within the chunk
+
+    // 1. intra-chunk log-gates, −∞ (M_START) above the diagonal
+    const future = hostMatrix(Q, (t, s) => (s > t ? M_START : 0));
+    const D = G.expandDims(-1).sub(G.expandDims(-2)).add(ic.expandDims(-2)).add(future); // (b, h, c, Q_t, Q_s)
+
+    // 4. the states entering each chunk, by the recurrence across chunks
+    const GQ = G.slice([0, 0, 0, Q - 1], [-1, -1, -1, 1]); // (b, h, c, 1): G at the chunk's end
+    const a = GQ.sub(G).add(ic); // (b, h, c, Q)
+    const aMax = rowMax(a) as tf.Tensor; // (b, h, c, 1)
+    const w = tf.exp(a.sub(aMax)).expandDims(-1); // (b, h, c, Q, 1)
+    const S = tf.matMul(kc.mul(w), vc, true, false); // (b, h, c, dh, dh): Σ_s w_s k_s v_sᵀ
+    const N = kc.mul(w).sum(3); // (b, h, c, dh)
+    const [GQs, aMaxs] = [GQ, aMax].map((t) => unstackTime(t.reshape([b, h, c]), 2)); // c × (b, h)
+    const [Ss, Ns] = [unstackTime(S, 2), unstackTime(N, 2)]; // c × (b, h, dh, dh), c × (b, h, dh)
+    let state: CellState = initialCellState(b, h, dh);
+    const entering: CellState[] = [];
+    for (let j = 0; j < c; j++) {
+      entering.push(state);
+      const carried = GQs[j].add(state.m); // (b, h)
+      const m = tf.maximum(carried, aMaxs[j]) as tf.Tensor2D;
+      const keep = tf.exp(carried.sub(m)).reshape([b, h, 1]);
+      const add = tf.exp(aMaxs[j].sub(m)).reshape([b, h, 1]);
+      state = {
+        C: keep.expandDims(-1).mul(state.C).add(add.expandDims(-1).mul(Ss[j])) as tf.Tensor4D,
+        n: keep.mul(state.n).add(add.mul(Ns[j])) as tf.Tensor3D,
+        m,
+      };
+    }
+    const Cin = tf.stack(entering.map((e) => e.C), 2); // (b, h, c, dh, dh)
+    const nin = tf.stack(entering.map((e) => e.n), 2); // (b, h, c, dh)
+    const min = tf.stack(entering.map((e) => e.m), 2).expandDims(-1); // (b, h, c, 1)
+
+    // 2. the row maxima, over the chunk and the entering state
+    const inter = G.add(min); // (b, h, c, Q): G_t + m_j
+    const m = tf.maximum(inter, rowMax(D).squeeze([4])); // (b, h, c, Q)
+
+    // 3. read out
+    const Cmat = tf.matMul(qc, kc, false, true).mul(tf.exp(D.sub(m.expandDims(-1)))); // (b, h, c, Q, Q)
+    const interW = tf.exp(inter.sub(m)).expandDims(-1); // (b, h, c, Q, 1)
+    const num = tf.matMul(Cmat, vc).add(interW.mul(tf.matMul(qc, Cin))); // (b, h, c, Q, dh)
+    const sum = Cmat.sum(-1).add(interW.squeeze([4]).mul(qc.mul(nin.expandDims(3)).sum(-1))); // (b, h, c, Q)
+    const den = tf.maximum(sum.abs(), tf.exp(m.neg())).add(EPS); // (b, h, c, Q)
+    const out = num.div(den.expandDims(-1)).reshape([b, h, c * Q, dh]); // (b, h, c·Q, dh)
+    return out.slice([0, 0, 0, 0], [b, h, l, dh]) as tf.Tensor4D;
+  });
+}
+
+/** Running sums along the last axis (…, Q), as a product with the triangle of ones (mamba2.ts cumsumLast's reasons). */
+function cumsumRows(x: tf.Tensor): tf.Tensor {
+  const q = x.shape[x.rank - 1];
+  return tf.matMul(x.reshape([-1, q]), hostMatrix(q, (k, t) => (k <= t ? 1 : 0))).reshape(x.shape);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -309,8 +395,10 @@ export class MlstmMixer {
       const { q, k, v, iPre, logF } = this.cellInputs(x, xc); // (b, l, di) × 3, (b, l, h) × 2
       const heads = (t: tf.Tensor) => t.reshape([b, l, h, dh]).transpose([0, 2, 1, 3]) as tf.Tensor4D; // (b, h, l, dh)
       const gates = (t: tf.Tensor) => t.transpose([0, 2, 1]) as tf.Tensor3D; // (b, h, l)
-      const cell = this.cfg.cell === 'recurrent' ? mlstmRecurrent : mlstmParallel;
-      const hTilde = cell(heads(q), heads(k), heads(v), gates(iPre), gates(logF)).transpose([0, 2, 1, 3]); // (b, l, h, dh)
+      const args = [heads(q), heads(k), heads(v), gates(iPre), gates(logF)] as const;
+      const form = this.cfg.cell;
+      const cellOut = form === 'recurrent' ? mlstmRecurrent(...args) : form === 'chunkwise' ? mlstmChunkwise(...args, this.cfg.chunk_size) : mlstmParallel(...args);
+      const hTilde = cellOut.transpose([0, 2, 1, 3]); // (b, l, h, dh)
       return this.output(hTilde, xc, z) as tf.Tensor3D; // (b, l, d)
     });
   }
@@ -373,11 +461,20 @@ function paramCount(cfg: MlstmConfig, io: ModelIO): number {
  * 2 dh² for qᵀ C, 7 dh for n (k / √dh, two scalings, the add), q · n and the division, and 12 scalar operations
  * for the stabiliser and the normaliser. Parallel form, at the causal average of L / 2 earlier positions (as
  * the Transformer counts attention): 2 dh for q · k and 2 dh for the weighted sum of v per position, and 8
- * for F's running sum, the log-gate, exp, product, row sum and division.
+ * for F's running sum, the log-gate, exp, product, row sum and division. Chunkwise form: that per-position cost
+ * over the (Q + 1) / 2 positions of the chunk a query sees on average, plus 4 dh² + 4 dh + 4 a token for the
+ * entering state's read-out and mix (qᵀ C, q · n) and the chunk's state (k vᵀ and the sum of k).
  */
 export function mlstmCellFlops(cfg: MlstmConfig, seqLen: number): number {
   const { dh } = dims(cfg);
-  return cfg.cell === 'recurrent' ? 6 * dh * dh + 7 * dh + 12 : (seqLen / 2) * (4 * dh + 8);
+  if (cfg.cell === 'recurrent') return 6 * dh * dh + 7 * dh + 12;
+  if (cfg.cell === 'chunkwise') {
+    // within the chunk, as the parallel form over (Q + 1) / 2 positions on average; the entering state read out
+    // (qᵀ C, q · n: 2 dh² + 2 dh) and mixed in (4); the chunk's state k vᵀ and k sums (2 dh² + 2 dh) once a token
+    const Q = Math.min(cfg.chunk_size, Math.max(1, seqLen));
+    return ((Q + 1) / 2) * (4 * dh + 8) + 4 * dh * dh + 4 * dh + 4;
+  }
+  return (seqLen / 2) * (4 * dh + 8);
 }
 
 /**

@@ -5,7 +5,8 @@
  * composed reference and its fast form: the fused kernel (`lstm/reference` vs `lstm/fused`; for `hyena`, the
  * direct O(L²) convolution vs the FFT one, composed tfjs ops on every backend) or, for gated linear attention,
  * the chunked form in composed ops (`gla/reference`, the sequential recurrence, vs `gla/chunked`), or, for the
- * mLSTM cell, its parallel form in composed ops (`mlstm/reference`, the stabilised recurrence, vs `mlstm/parallel`),
+ * mLSTM cell, its parallel and chunkwise forms in composed ops (`mlstm/reference`, the stabilised recurrence, vs
+ * `mlstm/parallel` and `mlstm/chunkwise`),
  * or, for Mamba-2's state-space duality, the chunked SSD in composed ops (`ssd/reference`, the sequential scan, vs
  * `ssd/chunked`),
  * so the speed-ups and the scaling exponents are visible: time ≈ L² for attention, the direct convolution and
@@ -33,7 +34,7 @@ import { gruSequenceFused, lstmSequenceFused, rnnSequenceFused } from '../archit
 import { selectiveScan } from '../architectures/kernels/selective-scan.ts';
 import { fftSize, longConvDirect, longConvFft } from '../architectures/hyena.ts';
 import { glaChunked, glaReference, logForgetGate } from '../architectures/gla.ts';
-import { mlstmParallel, mlstmRecurrent } from '../architectures/mlstm.ts';
+import { mlstmChunkwise, mlstmParallel, mlstmRecurrent } from '../architectures/mlstm.ts';
 import { ssdChunked, ssdReference } from '../architectures/mamba2.ts';
 import { HOST_BACKENDS } from '../architectures/kernels/typed-kernel.ts';
 import { matmulInfo } from '../architectures/kernels/matmul.ts';
@@ -52,8 +53,8 @@ export type MixerName = (typeof MIXERS)[number];
 export const MICRO_BENCHES = [...MIXERS, 'matmul'] as const;
 export type MicroBench = (typeof MICRO_BENCHES)[number];
 
-/** Every mixer's composed reference and its fast form: a fused kernel, or the chunked (gated linear attention, Mamba-2's SSD) or parallel (mLSTM) form. */
-export const IMPLS = ['reference', 'fused', 'chunked', 'parallel'] as const;
+/** Every mixer's composed reference and its fast forms: a fused kernel, or the chunked (gated linear attention, Mamba-2's SSD) or parallel and chunkwise (mLSTM) forms. */
+export const IMPLS = ['reference', 'fused', 'chunked', 'parallel', 'chunkwise'] as const;
 export type Impl = (typeof IMPLS)[number];
 
 export interface MicroOptions {
@@ -119,6 +120,8 @@ const GLA_CHUNK = 16;
 const SSD_HEAD = 16;
 const SSD_STATE = 16;
 const SSD_CHUNK = 64;
+/** The chunk length of the mLSTM's chunkwise form (the mlstm architecture's default). */
+const MLSTM_CHUNK = 64;
 
 // ---------------------------------------------------------------------------------------------------
 // The mixers: inputs (all differentiated), one application, and a memory estimate for forward + backward
@@ -295,7 +298,7 @@ const ssdMixer: Mixer = {
  * forget gate's f̃ (log f = log σ(f̃), f̃ around xlstm's initial biases); the recurrence against the parallel form.
  */
 const mlstmMixer: Mixer = {
-  impls: ['reference', 'parallel'],
+  impls: ['reference', 'parallel', 'chunkwise'],
   inputs: (b, l, d, seed) => {
     const h = headsFor(d);
     return [
@@ -304,10 +307,18 @@ const mlstmMixer: Mixer = {
       tf.tidy(() => normal([b, h, l], 1, seed + 4).add(3)), // f̃
     ];
   },
-  apply: (impl, [q, k, v, iPre, fPre]) =>
-    (impl === 'parallel' ? mlstmParallel : mlstmRecurrent)(q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, iPre as tf.Tensor3D, tf.logSigmoid(fPre) as tf.Tensor3D),
-  // recurrent: about 6 (b, h, dh, dh) tensors a step kept for backward; parallel: about 10 (b, h, l, l) matrices
-  bytes: (impl, b, l, d) => (impl === 'parallel' ? 10 * b * headsFor(d) * l * l : (6 * b * l * d * d) / headsFor(d)) * F32,
+  apply: (impl, [q, k, v, iPre, fPre]) => {
+    const args = [q as tf.Tensor4D, k as tf.Tensor4D, v as tf.Tensor4D, iPre as tf.Tensor3D, tf.logSigmoid(fPre) as tf.Tensor3D] as const;
+    return impl === 'parallel' ? mlstmParallel(...args) : impl === 'chunkwise' ? mlstmChunkwise(...args, MLSTM_CHUNK) : mlstmRecurrent(...args);
+  },
+  // recurrent: about 6 (b, h, dh, dh) tensors a step kept for backward; parallel: about 10 (b, h, l, l) matrices;
+  // chunkwise: about 10 (b, h, l, Q) and 6 (b, h, dh, dh) a chunk
+  bytes: (impl, b, l, d) => {
+    const h = headsFor(d);
+    if (impl === 'parallel') return 10 * b * h * l * l * F32;
+    if (impl === 'chunkwise') return (10 * b * h * l * Math.min(MLSTM_CHUNK, l) + (6 * b * Math.ceil(l / MLSTM_CHUNK) * d * d) / h) * F32;
+    return ((6 * b * l * d * d) / h) * F32;
+  },
   params: () => 0,
 };
 

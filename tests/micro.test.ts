@@ -158,16 +158,19 @@ test("Mamba-2's SSD in the micro suite: the sequential scan against the chunked 
   assert.deepEqual(decode.map((r) => [r.arch, r.seq_len, r.slice, r.status]), [['ssd', 2, 'model=mamba2', 'ok'], ['ssd', 3, 'model=mamba2', 'ok']]);
 });
 
-test('the mLSTM in the micro suite: the recurrence against the parallel form, rows, speed-up, decode through mlstm', async () => {
+test('the mLSTM in the micro suite: the recurrence against the parallel and chunkwise forms, rows, speed-up, decode through mlstm', async () => {
   // 100 kB at width 8 (4 heads of 2): the recurrence keeps about 400 B a token, the parallel form 10 (L, L)
   // matrices per head, 655 kB at L = 64, so only the parallel form is skipped there
   const rows = await microOfOneMixer('mlstm', 100_000);
-  assert.deepEqual(implsOf('mlstm'), ['reference', 'parallel']);
+  assert.deepEqual(implsOf('mlstm'), ['reference', 'parallel', 'chunkwise']);
   const mlstmAt = (impl: string, l: number) => rows.find((r) => r.arch === `mlstm/${impl}` && r.metric === 'forward_backward_ms' && r.seq_len === l)!;
   for (const l of [8, 16, 64]) assert.equal(mlstmAt('reference', l).status, 'ok', `mlstm/reference L=${l}`);
   for (const l of [8, 16]) assert.equal(mlstmAt('parallel', l).status, 'ok', `mlstm/parallel L=${l}`);
   assert.match(mlstmAt('parallel', 64).error!, /estimated peak memory .* exceeds/);
-  for (const impl of ['reference', 'parallel']) {
+  // chunks of 64: up to L = 64 the chunkwise form is the parallel one in a single chunk, and skipped with it
+  for (const l of [8, 16]) assert.equal(mlstmAt('chunkwise', l).status, 'ok', `mlstm/chunkwise L=${l}`);
+  assert.match(mlstmAt('chunkwise', 64).error!, /estimated peak memory .* exceeds/);
+  for (const impl of ['reference', 'parallel', 'chunkwise']) {
     const exponents = rows.filter((r) => r.arch === `mlstm/${impl}` && r.metric.endsWith('_exponent'));
     assert.ok(exponents.length === 3 && exponents.every((e) => e.status === 'ok' && Number.isFinite(e.value)), `mlstm/${impl} exponents`);
   }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { HeadwiseLinear, mlstm, MlstmLM, mlstmParallel, mlstmRecurrent, type MlstmConfig } from '../architectures/mlstm.ts';
+import { HeadwiseLinear, mlstm, MlstmLM, mlstmChunkwise, mlstmParallel, mlstmRecurrent, type MlstmConfig } from '../architectures/mlstm.ts';
 import { ParamStore } from '../architectures/layers.ts';
 import { ARCHITECTURES } from '../architectures/index.ts';
 import { listing } from '../harness/commands/list.ts';
@@ -61,6 +61,16 @@ for (const backend of ['cpu', 'wasm'] as const) {
         assert.ok(reference[i].every(Number.isFinite) && parallel[i].every(Number.isFinite), `${name} ${what} is finite`);
         assertClose(parallel[i], reference[i], 1e-5, 1e-4, `${name} ${what}`);
       });
+      // chunks of 4 (several, the last padded) and 2, and one chunk longer than the sequence
+      for (const chunk of [4, 2, 64]) {
+        const cell = (...t: Parameters<typeof mlstmParallel>) => mlstmChunkwise(...t, chunk);
+        await assertNoLeak(() => outputsAndGrads(cell, inputs, w), `chunkwise ${chunk} ${what}`);
+        const chunkwise = outputsAndGrads(cell, inputs, w);
+        NAMES.forEach((name, i) => {
+          assert.ok(chunkwise[i].every(Number.isFinite), `chunkwise ${chunk}: ${name} ${what} is finite`);
+          assertClose(chunkwise[i], reference[i], 1e-5, 1e-4, `chunkwise ${chunk}: ${name} ${what}`);
+        });
+      }
       tf.dispose([...inputs, w]);
     }
   });
@@ -96,7 +106,8 @@ test('mLSTM cell: large input gates (ĩ = 30 and 100) stay finite in both forms 
     const want = unstabilised(q, k, v, iPre, logF).flat();
     const t4 = (x: number[][]) => tf.tensor4d(x.flat(), [1, 1, l, dh]);
     const args = [t4(q), t4(k), t4(v), tf.tensor3d(iPre, [1, 1, l]), tf.tensor3d(logF, [1, 1, l])] as const;
-    for (const [name, cell] of [['recurrent', mlstmRecurrent], ['parallel', mlstmParallel]] as const) {
+    const chunkwise = (...t: Parameters<typeof mlstmParallel>) => mlstmChunkwise(...t, 4);
+    for (const [name, cell] of [['recurrent', mlstmRecurrent], ['parallel', mlstmParallel], ['chunkwise', chunkwise]] as const) {
       const got = tf.tidy(() => cell(...args).dataSync());
       assert.ok(got.every(Number.isFinite), `${name} at ĩ ≈ ${base}: ${got}`);
       assertClose(got, want, 1e-5, 1e-4, `${name} at ĩ ≈ ${base}`);
@@ -113,9 +124,10 @@ test('mLSTM cell: one head, dh 1, by hand: h̃ = C q / max(|n q|, 1) with f = ½
   const v = tf.tensor4d([1, 2, 3], [1, 1, 3, 1]);
   const iPre = tf.tensor3d([0, Math.log(2), Math.log(4)], [1, 1, 3]);
   const logF = tf.fill([1, 1, 3], Math.log(0.5)) as tf.Tensor3D;
-  for (const cell of [mlstmRecurrent, mlstmParallel]) {
-    assertClose(cell(ones, ones, ones, iPre, logF).dataSync(), [1, 1, 1], 1e-5, 1e-5, cell.name);
-    assertClose(cell(ones, ones, v, iPre, logF).dataSync(), [1, 4.5 / 2.5, 14.25 / 5.25], 1e-5, 1e-5, cell.name);
+  const chunkwise = (...t: Parameters<typeof mlstmParallel>) => mlstmChunkwise(...t, 2);
+  for (const [name, cell] of [['recurrent', mlstmRecurrent], ['parallel', mlstmParallel], ['chunkwise', chunkwise]] as const) {
+    assertClose(cell(ones, ones, ones, iPre, logF).dataSync(), [1, 1, 1], 1e-5, 1e-5, name);
+    assertClose(cell(ones, ones, v, iPre, logF).dataSync(), [1, 4.5 / 2.5, 14.25 / 5.25], 1e-5, 1e-5, name);
   }
   tf.dispose([ones, v, iPre, logF]);
 });
@@ -146,14 +158,16 @@ test('mlstm: changing tokens after t never changes outputs at ≤ t', async () =
 });
 
 for (const forget_gate of ['sigmoid', 'exp'] as const) {
-  test(`mlstm: the model gives the same logits and gradients with the parallel and recurrent cells (wasm, ${forget_gate} forget gate)`, async () => {
+  test(`mlstm: the model gives the same logits and gradients with the parallel, chunkwise and recurrent cells (wasm, ${forget_gate} forget gate)`, async () => {
     await useBackend('wasm');
     const seq = tokens([[2, 7, 1, 8, 2, 8, 1], [1, 4, 1, 4, 2, 1, 3]]);
-    const [parallel, recurrent] = (['parallel', 'recurrent'] as const).map((cell) => {
-      const model = build({ cell, forget_gate });
+    const [parallel, chunkwise, recurrent] = (['parallel', 'chunkwise', 'recurrent'] as const).map((cell) => {
+      const model = build({ cell, forget_gate, chunk_size: 3 });
       return logitsLossAndGrads(model, seq);
     });
-    parallel.forEach((p, i) => assertClose(p, recurrent[i], 1e-5, 1e-4, i === 0 ? 'logits' : i === 1 ? 'loss' : `gradient ${i - 2}`));
+    const label = (i: number) => (i === 0 ? 'logits' : i === 1 ? 'loss' : `gradient ${i - 2}`);
+    parallel.forEach((p, i) => assertClose(p, recurrent[i], 1e-5, 1e-4, label(i)));
+    chunkwise.forEach((p, i) => assertClose(p, recurrent[i], 1e-5, 1e-4, `chunkwise: ${label(i)}`));
     seq.dispose();
   });
 }
@@ -216,7 +230,7 @@ test('mlstm: FLOPs per token from the built model (matmul weights, conv taps, th
   await useBackend('cpu');
   const io: ModelIO = { vocabSize: 32, maxLen: 4096, padId: 0 };
   const [h, dh] = [4, 32]; // micro: di 128 in 4 heads
-  for (const cell of ['recurrent', 'parallel'] as const) {
+  for (const cell of ['recurrent', 'parallel', 'chunkwise'] as const) {
     const cfg = mlstm.config.parse({ ...mlstm.presets.micro, cell });
     const model = mlstm.build(cfg, io);
     const weights = model.blocks.map(({ mixer }) =>
@@ -224,7 +238,9 @@ test('mlstm: FLOPs per token from the built model (matmul weights, conv taps, th
     );
     const head = 2 * model.embedding.table.size;
     model.dispose();
-    const cellFlops = (l: number) => h * (cell === 'recurrent' ? 6 * dh * dh + 7 * dh + 12 : (l / 2) * (4 * dh + 8));
+    const chunk = (l: number) => Math.min(64, l); // chunk_size 64
+    const cellFlops = (l: number) =>
+      h * (cell === 'recurrent' ? 6 * dh * dh + 7 * dh + 12 : cell === 'chunkwise' ? ((chunk(l) + 1) / 2) * (4 * dh + 8) + 4 * dh * dh + 4 * dh + 4 : (l / 2) * (4 * dh + 8));
     for (const l of [64, 4096]) {
       const f = mlstm.flopsPerToken(cfg, io, l);
       assert.equal(f.forward, weights.reduce((s, w) => s + 2 * w + cellFlops(l), 0) + head, `${cell} at L ${l}`);
@@ -235,6 +251,8 @@ test('mlstm: FLOPs per token from the built model (matmul weights, conv taps, th
   }
   const recurrentCfg = mlstm.config.parse({ ...mlstm.presets.micro, cell: 'recurrent' });
   assert.deepEqual(mlstm.flopsPerToken(recurrentCfg, io, 64), mlstm.flopsPerToken(recurrentCfg, io, 4096), 'the recurrence is constant in L');
+  const chunkwiseCfg = mlstm.config.parse({ ...mlstm.presets.micro, cell: 'chunkwise' });
+  assert.deepEqual(mlstm.flopsPerToken(chunkwiseCfg, io, 64), mlstm.flopsPerToken(chunkwiseCfg, io, 4096), 'the chunkwise form is constant in L past one chunk');
 });
 
 test('mlstm overfits a fixed small batch with adam, no tensor leaks across steps (cpu)', async () => {
