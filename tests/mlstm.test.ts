@@ -181,7 +181,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
   });
 }
 
-test('mlstm on webgpu (composed ops): the parallel cell and its gradients equal the recurrent one on cpu; the nano model too', { skip: webgpuSkip }, async () => {
+test('mlstm on webgpu (composed ops): the parallel and chunkwise cells and their gradients equal the recurrent one on cpu; the nano model too', { skip: webgpuSkip }, async () => {
   const [b, h, l, dh] = [2, 2, 7, 3];
   const run = async (backend: 'cpu' | 'webgpu', cell: Cell): Promise<Float32Array[]> => {
     await useBackend(backend);
@@ -196,6 +196,8 @@ test('mlstm on webgpu (composed ops): the parallel cell and its gradients equal 
   const reference = await run('cpu', mlstmRecurrent);
   const gpu = await run('webgpu', mlstmParallel);
   NAMES.forEach((name, i) => assertClose(gpu[i], reference[i], 1e-4, 1e-4, name));
+  const chunkwise = await run('webgpu', (...t) => mlstmChunkwise(...t, 3));
+  NAMES.forEach((name, i) => assertClose(chunkwise[i], reference[i], 1e-4, 1e-4, `chunkwise: ${name}`));
   await assertModelOnWebgpuEqualsCpu('mlstm', [...Array(32)].map((_, i) => (i * 7) % 16));
 });
 
