@@ -9,6 +9,7 @@ import { swa, transformer, transformerEncDec } from './transformer.ts';
 import { mamba, mambaLti } from './mamba.ts';
 import { mamba2 } from './mamba2.ts';
 import { mlstm } from './mlstm.ts';
+import { slstm } from './slstm.ts';
 import { hybrid } from './hybrid.ts';
 import { hyena } from './hyena.ts';
 import { gla } from './gla.ts';
@@ -25,6 +26,7 @@ export const ARCHITECTURES = {
   'mamba-lti': mambaLti,
   mamba2: mamba2,
   mlstm: mlstm,
+  slstm: slstm,
   hybrid: hybrid,
   hyena: hyena,
   gla: gla,

@@ -212,6 +212,14 @@ test('weight-decay groups: Hyena decays the projections, the short conv, the MLP
   }
 });
 
+test('weight-decay groups: sLSTM decays the gates\' weights, the recurrent kernel, the conv, the feed-forward and the embedding; not the gates\' biases, the conv\'s bias or norms', async () => {
+  await useBackend('cpu');
+  const g = groups(ARCHITECTURES.slstm as unknown as Architecture);
+  for (const p of g) assert.equal(p.decays, p.rank >= 2 && !p.name.endsWith('mixer.bias'), `slstm: ${p.name} (rank ${p.rank}) decays: ${p.decays}`);
+  for (const name of ['igate.w', 'recurrent_kernel', 'conv.w', 'proj_up.w', 'proj_down.w']) assert.ok(g.some((p) => p.name.endsWith(name) && p.decays), `${name} decays`);
+  for (const name of ['mixer.bias', 'group_norm.w', 'conv.b']) assert.ok(g.some((p) => p.name.endsWith(name) && !p.decays), `${name} does not decay`);
+});
+
 test('weight-decay groups: mLSTM decays every tensor of 2 or more dimensions (xlstm: projections, blockwise q/k/v, gates, conv), not biases, norms or the skip', async () => {
   await useBackend('cpu');
   const g = groups(ARCHITECTURES.mlstm as unknown as Architecture);
