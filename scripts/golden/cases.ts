@@ -89,6 +89,9 @@ export const GOLDEN_CASES: GoldenCase[] = [
   longLm('gla', 'gla', { d_model: 16, n_layers: 2, n_heads: 2, chunk_size: 8 }),
   longLm('mamba2', 'mamba2', { d_model: 16, n_layers: 2, d_state: 8, headdim: 8, chunk_size: 8 }),
   longLm('mlstm', 'mlstm', { d_model: 16, n_layers: 2, n_heads: 2 }, { 'igate.w': 0.5, 'fgate.w': 0.5 }),
+  longLm('mlstm-chunkwise', 'mlstm', { d_model: 16, n_layers: 2, n_heads: 2, cell: 'chunkwise', chunk_size: 8 }, { 'igate.w': 0.5, 'fgate.w': 0.5 }),
+  // R starts at zero: jittered, so the gates read y_{t−1} and the heads' memory mixing is exercised
+  longLm('slstm', 'slstm', { d_model: 16, n_layers: 2, n_heads: 2 }, { recurrent_kernel: 0.5 }),
   longLm('hyena', 'hyena', { d_model: 16, n_layers: 2, order: 3, filter_order: 8, emb_dim: 5 }, { implicit_filter: 0.5 }),
 ];
 

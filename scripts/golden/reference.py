@@ -365,6 +365,42 @@ def mlstm_block(hidden, W, p, case):
 
 
 # ----------------------------------------------------------------------------------------------------
+# xlstm's sLSTMLayer and GatedFeedForward, the stabilised cell step by step (src/vanilla/slstm.py)
+
+def slstm_block(hidden, W, p, case):
+    cfg = case['config']
+    B_, L, d = hidden.shape
+    nh = cfg.get('n_heads', 4)
+    dh = d // nh
+    m = p + 'mixer.'
+    x = rms_norm(hidden, W.get(p + 'norm.gamma'))
+    xc = F.silu(causal_depthwise_conv(x, W.get(m + 'conv.w'), W.get(m + 'conv.b')))
+    wx = [headwise(xc, W.get(m + 'igate.w')), headwise(xc, W.get(m + 'fgate.w')), headwise(x, W.get(m + 'zgate.w')), headwise(x, W.get(m + 'ogate.w'))]
+    R = W.get(m + 'recurrent_kernel')  # (h, dh, 4 dh): per head, y_{t-1} (dh) -> the gates i, f, z, o (dh each)
+    bias = W.get(m + 'bias')  # (4, d)
+    y, c, n = hidden.new_zeros((B_, d)), hidden.new_zeros((B_, d)), hidden.new_zeros((B_, d))
+    mstate = hidden.new_full((B_, d), float('-inf'))
+    ys = []
+    for t in range(L):
+        ry = torch.einsum('bhk,hkg->bhg', y.view(B_, nh, dh), R).view(B_, nh, 4, dh)  # (b, h, gate, dh)
+        pre = [wx[g][:, t] + ry[:, :, g].reshape(B_, d) + bias[g] for g in range(4)]
+        log_f = F.logsigmoid(pre[1])
+        m_next = torch.maximum(log_f + mstate, pre[0])
+        i = torch.exp(pre[0] - m_next)
+        f = torch.exp(log_f + mstate - m_next)
+        c = f * c + i * torch.tanh(pre[2])
+        n = f * n + i
+        y = torch.sigmoid(pre[3]) * c / n
+        mstate = m_next
+        ys.append(y)
+    y = torch.stack(ys, dim=1)  # (b, l, d)
+    normed = F.layer_norm(y.view(B_, L, nh, dh), (dh,), eps=1e-5).reshape(B_, L, d) * W.get(m + 'group_norm.w')  # MultiHeadLayerNorm
+    hidden = hidden + normed
+    gate, up = F.linear(rms_norm(hidden, W.get(p + 'ffn_norm.gamma')), W.get(p + 'ffn.proj_up.w', True)).chunk(2, dim=-1)
+    return hidden + F.linear(new_gelu(gate) * up, W.get(p + 'ffn.proj_down.w', True))
+
+
+# ----------------------------------------------------------------------------------------------------
 # safari's HyenaOperator with its HyenaFilter, the long convolution as the direct causal sum
 
 def hyena_positions(l_max, emb_dim):
@@ -431,6 +467,7 @@ BUILDERS = {
     'mamba2': lambda case, W: residual_lm(case, W, mamba2_block),
     'mlstm': lambda case, W: residual_lm(case, W, mlstm_block),
     'hyena': lambda case, W: residual_lm(case, W, hyena_block),
+    'slstm': lambda case, W: residual_lm(case, W, slstm_block),
 }
 
 
