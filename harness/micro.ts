@@ -8,7 +8,7 @@
  * mLSTM cell, its parallel and chunkwise forms in composed ops (`mlstm/reference`, the stabilised recurrence, vs
  * `mlstm/parallel` and `mlstm/chunkwise`),
  * or, for Mamba-2's state-space duality, the chunked SSD in composed ops (`ssd/reference`, the sequential scan, vs
- * `ssd/chunked`),
+ * `ssd/chunked`), and the sLSTM's recurrence alone (`slstm/reference`: it has no parallel form),
  * so the speed-ups and the scaling exponents are visible: time ≈ L² for attention, the direct convolution and
  * the parallel mLSTM, ≈ L for
  * recurrences, scans and windowed attention's fused kernel (which skips the key blocks outside the window; its
@@ -36,6 +36,7 @@ import { fftSize, longConvDirect, longConvFft } from '../architectures/hyena.ts'
 import { glaChunked, glaReference, logForgetGate } from '../architectures/gla.ts';
 import { mlstmChunkwise, mlstmParallel, mlstmRecurrent } from '../architectures/mlstm.ts';
 import { ssdChunked, ssdReference } from '../architectures/mamba2.ts';
+import { initialSlstmState, slstmSequence } from '../architectures/slstm.ts';
 import { HOST_BACKENDS } from '../architectures/kernels/typed-kernel.ts';
 import { matmulInfo } from '../architectures/kernels/matmul.ts';
 import { nativeAddon } from '../architectures/kernels/native.ts';
@@ -47,7 +48,7 @@ import type { ResultRow, RunStatus } from './results/schema.ts';
 import { shortHash } from './spec.ts';
 import { logLogSlope, summarize } from './stats.ts';
 
-export const MIXERS = ['attention', 'attention-swa', 'lstm', 'gru', 'rnn', 'scan', 'lti-scan', 'ssd', 'hyena', 'gla', 'mlstm'] as const;
+export const MIXERS = ['attention', 'attention-swa', 'lstm', 'gru', 'rnn', 'scan', 'lti-scan', 'ssd', 'hyena', 'gla', 'mlstm', 'slstm'] as const;
 export type MixerName = (typeof MIXERS)[number];
 /** What --mixers takes: the sequence mixers, and `matmul` (the GEMM at the projection shapes). */
 export const MICRO_BENCHES = [...MIXERS, 'matmul'] as const;
@@ -113,6 +114,7 @@ const DECODE_ARCH: Record<MixerName, string> = {
   hyena: 'hyena',
   gla: 'gla',
   mlstm: 'mlstm',
+  slstm: 'slstm',
 };
 /** The chunk length of gated linear attention's chunked form (the gla architecture's default). */
 const GLA_CHUNK = 16;
@@ -322,6 +324,26 @@ const mlstmMixer: Mixer = {
   params: () => 0,
 };
 
+/**
+ * xLSTM's sLSTM cell (architectures/slstm.ts) at headsFor(d) heads: the four gates' input parts, a recurrent kernel
+ * and biases as inputs. Its recurrence alone: the gates read y_{t−1}, so no parallel form exists to set beside it.
+ */
+const slstmMixer: Mixer = {
+  impls: ['reference'],
+  inputs: (b, l, d, seed) => {
+    const h = headsFor(d);
+    return [
+      ...[0, 1, 2, 3].map((g) => normal([b, l, d], 1, seed + g)), // W x for i, f, z, o: (b, l, d)
+      normal([h, d / h, (4 * d) / h], 0.3, seed + 4), // R (h, dh, 4 dh)
+      normal([4, d], 0.5, seed + 5), // biases (4, d)
+    ];
+  },
+  apply: (_, [i, f, z, o, R, bias]) => slstmSequence({ i, f, z, o }, R as tf.Tensor3D, bias as tf.Tensor2D, initialSlstmState(i.shape[0], i.shape[2] as number)).y,
+  // about 30 (b, d) step tensors kept for backward a step (tf.profile at width 8)
+  bytes: (_, b, l, d) => 30 * b * l * d * F32,
+  params: () => 0,
+};
+
 const MIXER_DEFS: Record<MixerName, Mixer> = {
   attention: attentionMixer(),
   'attention-swa': attentionMixer(SWA_WINDOW),
@@ -334,6 +356,7 @@ const MIXER_DEFS: Record<MixerName, Mixer> = {
   hyena,
   gla: glaMixer,
   mlstm: mlstmMixer,
+  slstm: slstmMixer,
 };
 
 /** The implementations `seqarena micro` measures for a mixer, the reference first. */
@@ -412,7 +435,7 @@ function columns(ctx: Context, arch: string, seqLen: number | null, extra: { par
     arch,
     width: options.width,
     batch: options.batch,
-    heads: arch.startsWith('attention') || arch.startsWith('mlstm') ? headsFor(options.width) : null,
+    heads: arch.startsWith('attention') || arch.startsWith('mlstm') || arch.startsWith('slstm') ? headsFor(options.width) : null,
     n: SCAN_STATE,
     ...(arch.startsWith('attention-swa') ? { window: SWA_WINDOW } : {}),
   };

@@ -38,6 +38,7 @@ export const MIXER_ARCH: Readonly<Record<string, string>> = {
   hyena: 'hyena',
   gla: 'gla',
   mlstm: 'mlstm',
+  slstm: 'slstm',
 };
 
 /** For names the palette does not know yet (a new architecture): picked by a hash of the name, so still stable. */

@@ -179,6 +179,21 @@ test('the mLSTM in the micro suite: the recurrence against the parallel and chun
   assert.deepEqual(decode.map((r) => [r.arch, r.seq_len, r.slice, r.status]), [['mlstm', 2, 'model=mlstm', 'ok'], ['mlstm', 3, 'model=mlstm', 'ok']]);
 });
 
+test("the sLSTM in the micro suite: its recurrence alone (no parallel form), rows, exponents, decode through slstm", async () => {
+  const rows = await microOfOneMixer('slstm', 10_000_000);
+  assert.deepEqual(implsOf('slstm'), ['reference']);
+  for (const l of [8, 16, 64]) {
+    const row = rows.find((r) => r.arch === 'slstm/reference' && r.metric === 'forward_backward_ms' && r.seq_len === l)!;
+    assert.equal(row.status, 'ok', `slstm/reference L=${l}`);
+  }
+  assert.equal(rows.filter((r) => r.arch.startsWith('slstm/') && r.arch !== 'slstm/reference').length, 0, 'no fast form');
+  const exponents = rows.filter((r) => r.arch === 'slstm/reference' && r.metric.endsWith('_exponent'));
+  assert.ok(exponents.length === 3 && exponents.every((e) => e.status === 'ok' && Number.isFinite(e.value)), 'slstm exponents');
+  const decode = rows.filter((r) => r.metric === 'decode_step_ms');
+  assert.deepEqual(decode.map((r) => [r.arch, r.seq_len, r.slice, r.status]), [['slstm', 2, 'model=slstm', 'ok'], ['slstm', 3, 'model=slstm', 'ok']]);
+  assert.match(formatMicroTable(rows), /slstm\/reference\s+64 /);
+});
+
 test('an unknown mixer is refused with a suggestion', () => {
   assert.throws(() => parseMixers('attention,lstn'), /unknown mixer 'lstn'. Did you mean 'lstm'\?/);
 });
