@@ -73,7 +73,8 @@ export const mlstmConfig = z
       .enum(MLSTM_CELLS)
       .default('parallel')
       .describe('The full forward: the `parallel` form (training, (l, l) per head), the `chunkwise` form (parallel within chunks, recurrent across: memory linear in l) or the sequential `recurrent` reference'),
-    chunk_size: z.number().int().positive().default(64).describe('Chunk length Q of the chunkwise form'),
+    // optional, not defaulted: a default would enter every mLSTM run's resolved config, and so its run id
+    chunk_size: z.number().int().positive().optional().describe('Chunk length Q of the chunkwise form (64 when omitted)'),
     layer_kernels: layerKernelsOption,
     seed: z.number().int().nonnegative().default(0).describe('Seed of the weight initialisation'),
   })
@@ -106,6 +107,8 @@ function dims(cfg: MlstmConfig): { d: number; di: number; h: number; dh: number;
 
 /** Added to the normaliser (xlstm's eps), so an all-zero row cannot divide by zero. */
 const EPS = 1e-6;
+/** The chunkwise form's chunk length when the config leaves it out. */
+const MLSTM_CHUNK = 64;
 /** m_0, and the log-gates above the diagonal: −∞ in effect (exp gives 0), finite so no kernel meets an infinity. */
 const M_START = -1e30;
 
@@ -397,7 +400,7 @@ export class MlstmMixer {
       const gates = (t: tf.Tensor) => t.transpose([0, 2, 1]) as tf.Tensor3D; // (b, h, l)
       const args = [heads(q), heads(k), heads(v), gates(iPre), gates(logF)] as const;
       const form = this.cfg.cell;
-      const cellOut = form === 'recurrent' ? mlstmRecurrent(...args) : form === 'chunkwise' ? mlstmChunkwise(...args, this.cfg.chunk_size) : mlstmParallel(...args);
+      const cellOut = form === 'recurrent' ? mlstmRecurrent(...args) : form === 'chunkwise' ? mlstmChunkwise(...args, this.cfg.chunk_size ?? MLSTM_CHUNK) : mlstmParallel(...args);
       const hTilde = cellOut.transpose([0, 2, 1, 3]); // (b, l, h, dh)
       return this.output(hTilde, xc, z) as tf.Tensor3D; // (b, l, d)
     });
@@ -471,7 +474,7 @@ export function mlstmCellFlops(cfg: MlstmConfig, seqLen: number): number {
   if (cfg.cell === 'chunkwise') {
     // within the chunk, as the parallel form over (Q + 1) / 2 positions on average; the entering state read out
     // (qᵀ C, q · n: 2 dh² + 2 dh) and mixed in (4); the chunk's state k vᵀ and k sums (2 dh² + 2 dh) once a token
-    const Q = Math.min(cfg.chunk_size, Math.max(1, seqLen));
+    const Q = Math.min(cfg.chunk_size ?? MLSTM_CHUNK, Math.max(1, seqLen));
     return ((Q + 1) / 2) * (4 * dh + 8) + 4 * dh * dh + 4 * dh + 4;
   }
   return (seqLen / 2) * (4 * dh + 8);

@@ -257,6 +257,15 @@ test('mlstm: FLOPs per token from the built model (matmul weights, conv taps, th
   assert.deepEqual(mlstm.flopsPerToken(chunkwiseCfg, io, 64), mlstm.flopsPerToken(chunkwiseCfg, io, 4096), 'the chunkwise form is constant in L past one chunk');
 });
 
+test("mlstm: a config that leaves out chunk_size resolves without it (the chunkwise form's option keeps earlier runs' ids), and runs 64-step chunks", async () => {
+  await useBackend('cpu');
+  assert.equal('chunk_size' in mlstm.config.parse({ d_model: 32 }), false);
+  const seq = tokens([[2, 7, 1, 8, 2, 8, 1], [1, 4, 1, 4, 2, 1, 3]]);
+  const [omitted, explicit] = [{}, { chunk_size: 64 }].map((extra) => logitsLossAndGrads(build({ cell: 'chunkwise', ...extra }), seq));
+  omitted.forEach((v, i) => assert.deepEqual(v, explicit[i], `output ${i}`));
+  seq.dispose();
+});
+
 test('mlstm overfits a fixed small batch with adam, no tensor leaks across steps (cpu)', async () => {
   await useBackend('cpu');
   const io: ModelIO = { vocabSize: 8, maxLen: 16, padId: 0 };
