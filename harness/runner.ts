@@ -114,7 +114,7 @@ function peakRss(pid: number | undefined): number {
 const OOM_PATTERNS = /heap out of memory|Out of memory|could not allocate memory|Aborted\(OOM\)|Cannot enlarge memory|Array buffer allocation failed/i;
 
 /** Rows for a run that produced none of its own: one `run` row with its status, plus peak RSS. */
-function failureRows(run: ResolvedRun, shard: string | null, status: RunStatus, error: string, seconds: number, rss: number): ResultRow[] {
+export function failureRows(run: ResolvedRun, shard: string | null, status: RunStatus, error: string, seconds: number, rss: number): ResultRow[] {
   // The same device name a finished run records, so one machine is spelt one way in the results.
   const columns = runColumns(run, run.spec.backend, deviceName(run.spec.backend === 'auto' ? 'wasm' : run.spec.backend), null, shard);
   return [
@@ -234,13 +234,16 @@ export async function runSuite(specs: RunSpecInput[], options: SuiteOptions): Pr
   for (const [index, run] of runs.entries()) {
     if (options.signal?.aborted) break;
     const status = onDisk.get(run.runId);
-    if (status !== undefined && status !== null && !(options.retryFailed && RETRYABLE.includes(status))) {
+    const error = memoryRefusal(run, estimateBytes(run), memory);
+    // A run skipped for its memory estimate is skipped again while the estimate still refuses it, and run once it
+    // does not (a larger machine, a corrected estimate): its reason no longer holds.
+    const refusalLifted = status === 'skipped' && error === null;
+    if (status !== undefined && status !== null && !refusalLifted && !(options.retryFailed && RETRYABLE.includes(status))) {
       summary.skipped++;
       if (RETRYABLE.includes(status)) summary.failedEarlier++;
       options.onEvent?.({ type: 'skip', index, total, run, reason: `already in results (resumed${status === 'ok' ? '' : `; status ${status}`})` });
       continue;
     }
-    const error = memoryRefusal(run, estimateBytes(run), memory);
     if (error) {
       const rows = failureRows(run, options.shard ?? null, 'skipped', error, 0, 0);
       record(run, rows);

@@ -189,15 +189,16 @@ function attentionIsFused(backend: string): boolean {
  * gradients (4 copies), plus the larger of training (activations kept for the backward pass, batch ×
  * training length) and evaluation (an evaluation batch at the longest evaluated length, no backward).
  * Attention's (b, heads, L, L) scores count only where the backend runs the composed reference; the
- * fused kernel's memory is linear in L. mLSTM's parallel form holds (b, heads, L, L) matrices everywhere.
+ * fused kernel's memory is linear in L. mLSTM's parallel form holds (b, heads, L, L) matrices everywhere
+ * (its chunkwise and recurrent forms, and the sLSTM of the same family, hold none).
  */
 export function estimateBytes(run: ResolvedRun): number {
   const params = run.arch.paramCount(run.config, run.io);
   const { dModel, nLayers } = run.arch.size(run.config);
   const attention = (run.arch.family === 'transformer' || run.arch.family === 'hybrid') && !attentionIsFused(run.spec.backend);
-  // mLSTM's parallel form holds about three times attention's (L, L) matrices per head (log-gates, their
-  // exponentials, the weighted scores), on every backend.
-  const mlstmParallel = run.arch.family === 'xlstm' && run.config.cell !== 'recurrent';
+  // mLSTM's parallel form (its default cell) holds about three times attention's (L, L) matrices per head
+  // (log-gates, their exponentials, the weighted scores), on every backend; its chunkwise and recurrent forms do not.
+  const mlstmParallel = run.arch.name === 'mlstm' && (run.config.cell ?? 'parallel') === 'parallel';
   const scoreCopies = mlstmParallel ? 3 : attention ? 1 : 0;
   const heads = typeof run.config.n_heads === 'number' ? run.config.n_heads : 4;
   // Bytes of one pass over `batch` sequences of length `len`; `kept`: copies of the scores the pass holds.

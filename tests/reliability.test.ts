@@ -90,6 +90,11 @@ test("on wasm, a run estimated past the 4 GiB WebAssembly heap is skipped with t
   assert.ok(estimate > 4 * GiB && estimate < 0.8 * 24 * GiB, `estimate ${(estimate / GiB).toFixed(1)} GiB`);
   assert.match(memoryRefusal(big, estimate, 64 * GiB) ?? '', /estimated memory [\d.]+ GiB exceeds the wasm backend's 4 GiB heap .*; use a smaller batch, length or preset, or --backend cpu/);
   assert.equal(memoryRefusal(resolveRun(spec('cpu')), estimate, 64 * GiB), null, 'cpu has no such heap');
+  // the chunkwise and recurrent forms and the sLSTM hold no (L, L) matrices: well inside the heap
+  for (const other of [{ arch: 'mlstm', config: { d_model: 88, n_layers: 2, cell: 'chunkwise' } }, { arch: 'mlstm', config: { d_model: 88, n_layers: 2, cell: 'recurrent' } }, { arch: 'slstm', config: { d_model: 88, n_layers: 2 } }]) {
+    const run = resolveRun({ ...spec('wasm'), ...other });
+    assert.ok(estimateBytes(run) < 2 * GiB, `${other.arch} ${JSON.stringify(other.config)}: ${(estimateBytes(run) / GiB).toFixed(2)} GiB`);
+  }
   assert.equal(memoryRefusal(resolveRun({ ...spec('wasm'), taskParams: { seq_len: 512, eval_multipliers: [] } }), estimate / 16, 64 * GiB), null);
   assert.match(memoryRefusal(big, estimate, 4 * GiB) ?? '', /exceeds 80% of this machine's 4\.0 GiB/, 'the machine comes first');
   const dir = tmp('wasm-heap');

@@ -14,7 +14,7 @@ import { readRows } from '../harness/results/io.ts';
 import { LOCK_FILE, lockResultsDir } from '../harness/results/lock.ts';
 import { metricRow } from '../harness/results/rows.ts';
 import type { ResultRow } from '../harness/results/schema.ts';
-import { runSuite } from '../harness/runner.ts';
+import { failureRows, runSuite } from '../harness/runner.ts';
 import { resolveRun, type RunSpecInput } from '../harness/spec.ts';
 import { SUITES } from '../harness/suites/index.ts';
 import { cli } from './helpers.ts';
@@ -37,6 +37,20 @@ function tiny(seed: number): RunSpecInput {
 }
 
 const jsonl = (rows: ResultRow[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+
+test('a run skipped for its memory estimate runs on resume once the estimate no longer refuses it; one still refused stays skipped', async () => {
+  const dir = tmp('skipped-memory');
+  const fits = tiny(1);
+  const tooBig: RunSpecInput = { arch: 'mlstm', config: { d_model: 88, n_layers: 2 }, task: 'induction-heads', taskParams: { seq_len: 2048, eval_multipliers: [] }, training: { batchSize: 4, steps: 1 }, backend: 'wasm' };
+  // an earlier attempt skipped both (a smaller machine, or an estimate since corrected)
+  const earlier = [fits, tooBig].flatMap((spec) => failureRows(resolveRun(spec), null, 'skipped', 'estimated memory 30.0 GiB exceeds 80% of this machine', 0, 0));
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'results.jsonl'), jsonl(earlier));
+  const summary = await runSuite([fits, tooBig], { outDir: dir, notice: () => {} });
+  assert.deepEqual(summary, { ran: 1, skipped: 1, failed: 0, ok: 1, failedEarlier: 0 }, 'the one that fits ran; the other is kept as it was');
+  const outcomes = readRows(dir).filter((r) => r.phase === 'run');
+  assert.deepEqual(outcomes.map((r) => [r.run_id, r.status]).sort(), [[resolveRun(fits).runId, 'ok'], [resolveRun(tooBig).runId, 'skipped']].sort());
+});
 
 test('--retry-failed reruns a failed run and replaces its rows; without it the failure is kept and the retry named', async () => {
   const dir = tmp('retry');
