@@ -131,7 +131,7 @@ test('seeds: the learning-rate sweep compares each rate over all seeds, never th
   const planted = runs.map((spec) => row(spec, 'accuracy', { value: spec.training!.learningRate === rates[0] ? (spec.seed === 0 ? 1 : 0) : 0.8, n: 256 }));
   const result = judge('mqar', 'attention-solves-at-every-width', planted);
   assert.equal(result.held, false);
-  for (const m of result.measured) {
+  for (const m of result.measured.filter((m) => !/context, not judged/.test(m.label))) {
     assert.equal(m.value, 0.8, `${m.label}: the best mean is the high rate's 0.8`);
     assert.deepEqual(m.seeds, [0.8, 0.8]);
   }
@@ -443,4 +443,29 @@ test('efficiency: the newer mixers are measured as context at the same lengths, 
   assert.ok(Math.abs(mlstm.value! - 1) < 0.01);
   assert.equal(failed.measured.find((m) => /^mLSTM [^:]*: step time at L/.test(m.label))!.value, null);
   assert.equal(failed.held, true);
+});
+
+test("mqar: zoology's wider cast runs at every width, rate pair and seed, is shown as context, and neither its rows nor their absence move a verdict", () => {
+  const judged = new Set(['transformer', 'mamba', 'lstm']);
+  const runs = runsOf('mqar');
+  const cast = [...new Set(runs.map((r) => r.arch))].filter((a) => !judged.has(a));
+  assert.deepEqual([...cast].sort(), ['gla', 'hyena', 'mamba2', 'mlstm', 'swa']);
+  for (const arch of cast) assert.equal(runs.filter((r) => r.arch === arch).length, 8, `${arch}: 2 widths × 2 rates × 2 seeds`);
+  const swa = runs.filter((r) => r.arch === 'swa');
+  assert.ok(swa.every((r) => (r.config as { window: number }).window === 16 && r.training!.learningRate! <= 3e-3), 'the sliding window is 16 at attention\'s rates');
+  const widths = [32, 64];
+  const zoology = (arch: string, d: number, lr: number) =>
+    arch === 'transformer' ? (lr === 3e-3 ? 1 : 0.2) : arch === 'swa' ? 0.4 : judged.has(arch) ? (d === widths[0] ? 0.3 : 0.95) : d === widths[0] ? 0.5 + lr : 0.9;
+  const all = mqarRows('cpu', zoology);
+  for (const id of ['attention-solves-at-every-width', 'mamba-needs-width', 'lstm-needs-width']) {
+    const withCast = judge('mqar', id, all);
+    const withoutCast = judge('mqar', id, all.filter((r) => judged.has(r.arch)));
+    assert.equal(withCast.held, true, id);
+    assert.equal(withoutCast.held, true, `${id} without the cast's rows`);
+  }
+  const context = judge('mqar', 'attention-solves-at-every-width', all).measured.filter((m) => /context, not judged/.test(m.label));
+  assert.equal(context.length, cast.length * widths.length);
+  const gla32 = context.find((m) => /^GLA .*d_model 32$/.test(m.label))!;
+  assert.ok(Math.abs(gla32.value! - 0.51) < 1e-9, `best of the sweep (1e-2): ${gla32.value}`);
+  assert.ok(context.filter((m) => /^Sliding-window/.test(m.label)).every((m) => m.value === 0.4));
 });
