@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { resolveSuite } from '../harness/commands/bench.ts';
 import { evaluateFindings } from '../harness/findings.ts';
 import { FINDINGS_JSON, readFindings, writeFindings } from '../harness/results/findings.ts';
 import { ResultsFileError } from '../harness/results/io.ts';
@@ -468,4 +469,16 @@ test("mqar: zoology's wider cast runs at every width, rate pair and seed, is sho
   const gla32 = context.find((m) => /^GLA .*d_model 32$/.test(m.label))!;
   assert.ok(Math.abs(gla32.value! - 0.51) < 1e-9, `best of the sweep (1e-2): ${gla32.value}`);
   assert.ok(context.filter((m) => /^Sliding-window/.test(m.label)).every((m) => m.value === 0.4));
+});
+
+test('the committed reference results hold every run each paper suite plans at CPU scale: a new config default or spec field, which changes run ids, would orphan them', () => {
+  for (const suite of PAPER_SUITES) {
+    const file = path.join('results', 'reference', suite, 'results.jsonl');
+    const ran = new Set(
+      fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as ResultRow).filter((r) => r.phase === 'run').map((r) => r.run_id),
+    );
+    const { resolved } = resolveSuite({ suite, backend: 'wasm', scale: 'cpu' });
+    const missing = resolved.filter((r) => !ran.has(r.runId)).map((r) => `${r.runId} (${r.arch.name})`);
+    assert.deepEqual(missing, [], `${suite}: planned runs without rows in ${file}`);
+  }
 });
