@@ -54,7 +54,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { Linear, ParamStore, RMSNorm, silu, unstackTime, layerKernelsOption } from './layers.ts';
-import { ResidualBlock, ResidualLM } from './mamba.ts';
+import { MlpResidualBlock, ResidualLM } from './mamba.ts';
 import { cumsumLast, mask, segsum } from './mamba2.ts';
 import type { Architecture, Flops, ModelIO } from './types.ts';
 
@@ -332,34 +332,16 @@ export class SwiGLU {
   }
 }
 
-/** fla's GLABlock: x + GLA(RMSNorm(x)) (mamba.ts ResidualBlock), then x + SwiGLU(RMSNorm(x)). */
-export class GlaBlock extends ResidualBlock<GlaMixer, GlaState> {
-  readonly mlpNorm: RMSNorm;
-  readonly mlp: SwiGLU;
+/** fla's GLABlock: x + GLA(RMSNorm(x)), then x + SwiGLU(RMSNorm(x)) (mamba.ts MlpResidualBlock). */
+export class GlaBlock extends MlpResidualBlock<GlaMixer, GlaState, SwiGLU> {
   constructor(store: ParamStore, name: string, cfg: GlaConfig) {
-    super(store, name, cfg.d_model, cfg.layer_kernels, (s, n) => new GlaMixer(s, n, cfg));
-    this.mlpNorm = new RMSNorm(store, `${name}.mlp_norm`, cfg.d_model, cfg.layer_kernels);
-    this.mlp = new SwiGLU(store, `${name}.mlp`, cfg.d_model, dims(cfg).ff, cfg.layer_kernels);
+    const mixer = (s: ParamStore, n: string) => new GlaMixer(s, n, cfg);
+    super(store, name, cfg.d_model, cfg.layer_kernels, mixer, 'mlp_norm', (s, n) => new SwiGLU(s, `${n}.mlp`, cfg.d_model, dims(cfg).ff, cfg.layer_kernels));
   }
 
   static paramCount(cfg: GlaConfig): number {
     const { d, ff } = dims(cfg);
     return 2 * RMSNorm.paramCount(d) + GlaMixer.paramCount(cfg) + SwiGLU.paramCount(d, ff);
-  }
-
-  private feedForward(x: tf.Tensor): tf.Tensor {
-    return x.add(this.mlp.apply(this.mlpNorm.apply(x)));
-  }
-
-  override apply(x: tf.Tensor3D): tf.Tensor3D {
-    return tf.tidy(() => this.feedForward(super.apply(x)) as tf.Tensor3D);
-  }
-
-  override step(x: tf.Tensor2D, state: GlaState): { y: tf.Tensor2D; state: GlaState } {
-    return tf.tidy(() => {
-      const out = super.step(x, state);
-      return { y: this.feedForward(out.y) as tf.Tensor2D, state: out.state };
-    });
   }
 }
 

@@ -34,7 +34,7 @@
  * The block and LM: pre-norm residual blocks with an MLP, as zoology's TransformerBlock runs Hyena,
  * x + Hyena(norm(x)), then x + MLP(norm(x)) (d → 4d → GELU → d, transformer.ts's MLP), a final norm and the head
  * tied to the embedding. The norms are RMSNorm where zoology has LayerNorm: the block and LM are mamba.ts's
- * ResidualBlock and ResidualLM, so Hyena differs from Mamba and Mamba-2 in its mixer and its MLP. Initialisation is
+ * MlpResidualBlock and ResidualLM, so Hyena differs from Mamba and Mamba-2 in its mixer and its MLP. Initialisation is
  * zoology's `_init_weights`: every Linear (the filter FFN's too) N(0, 0.02²) with zero bias, out_proj and the MLP's
  * second matrix scaled by 1/√(2·n_layers); the short conv PyTorch's Conv1d default; D ~ N(0, 1); Sin frequency w.
  *
@@ -46,7 +46,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { z } from 'zod';
 import { Linear, ParamStore, RMSNorm, layerKernelsOption } from './layers.ts';
-import { causalConv1d, ResidualBlock, ResidualLM } from './mamba.ts';
+import { causalConv1d, MlpResidualBlock, ResidualLM } from './mamba.ts';
 import { MLP } from './transformer.ts';
 import type { Architecture, Flops, ModelIO } from './types.ts';
 
@@ -423,33 +423,15 @@ export class HyenaOperator {
 // ---------------------------------------------------------------------------------------------------------
 // Residual block and LM
 
-/** zoology's TransformerBlock with Hyena as its sequence mixer: x + Hyena(RMSNorm(x)), then x + MLP(RMSNorm(x)). */
-export class HyenaBlock extends ResidualBlock<HyenaOperator, HyenaState> {
-  readonly norm2: RMSNorm;
-  readonly mlp: MLP;
-
+/** zoology's TransformerBlock with Hyena as its sequence mixer: x + Hyena(RMSNorm(x)), then x + MLP(RMSNorm(x)) (mamba.ts MlpResidualBlock). */
+export class HyenaBlock extends MlpResidualBlock<HyenaOperator, HyenaState, MLP> {
   constructor(store: ParamStore, name: string, cfg: HyenaConfig, lMax: number) {
-    super(store, name, cfg.d_model, cfg.layer_kernels, (s, n) => new HyenaOperator(s, n, cfg, lMax));
-    this.norm2 = new RMSNorm(store, `${name}.norm2`, cfg.d_model, cfg.layer_kernels);
-    this.mlp = new MLP(store, `${name}.mlp`, cfg);
+    const mixer = (s: ParamStore, n: string) => new HyenaOperator(s, n, cfg, lMax);
+    super(store, name, cfg.d_model, cfg.layer_kernels, mixer, 'norm2', (s, n) => new MLP(s, `${n}.mlp`, cfg));
   }
 
   static paramCount(cfg: HyenaConfig): number {
     return 2 * RMSNorm.paramCount(cfg.d_model) + HyenaOperator.paramCount(cfg) + MLP.paramCount(cfg.d_model);
-  }
-
-  override apply(x: tf.Tensor3D): tf.Tensor3D {
-    return tf.tidy(() => {
-      const h = super.apply(x); // (b, l, d)
-      return h.add(this.mlp.apply(this.norm2.apply(h))) as tf.Tensor3D;
-    });
-  }
-
-  override step(x: tf.Tensor2D, state: HyenaState): { y: tf.Tensor2D; state: HyenaState } {
-    return tf.tidy(() => {
-      const out = super.step(x, state);
-      return { y: out.y.add(this.mlp.apply(this.norm2.apply(out.y))) as tf.Tensor2D, state: out.state };
-    });
   }
 }
 

@@ -261,6 +261,50 @@ export class ResidualBlock<M extends StatefulMixer<S>, S extends Record<string, 
   }
 }
 
+/** What a block's feed-forward offers: (…, d) → (…, d). */
+export interface FeedForward {
+  apply(x: tf.Tensor): tf.Tensor;
+}
+
+/**
+ * A pre-norm residual mixer, then a pre-norm residual feed-forward: x + mixer(RMSNorm(x)), then x + mlp(RMSNorm(x)).
+ * The layout of fla's GLABlock, zoology's TransformerBlock around Hyena and xlstm's xLSTMBlock around the sLSTM; the
+ * second norm is `${name}.${normName}` as each reference names it, and `mlp` makes the feed-forward under the block's
+ * name. Parameters are made in the order data flows: the norm, the mixer, the second norm, the feed-forward.
+ */
+export class MlpResidualBlock<M extends StatefulMixer<S>, S extends Record<string, tf.Tensor>, F extends FeedForward> extends ResidualBlock<M, S> {
+  readonly mlpNorm: RMSNorm;
+  readonly mlp: F;
+  constructor(
+    store: ParamStore,
+    name: string,
+    d: number,
+    layerKernels: MambaConfig['layer_kernels'],
+    mixer: (store: ParamStore, name: string) => M,
+    normName: string,
+    mlp: (store: ParamStore, blockName: string) => F,
+  ) {
+    super(store, name, d, layerKernels, mixer);
+    this.mlpNorm = new RMSNorm(store, `${name}.${normName}`, d, layerKernels);
+    this.mlp = mlp(store, name);
+  }
+
+  private feedForward(x: tf.Tensor): tf.Tensor {
+    return x.add(this.mlp.apply(this.mlpNorm.apply(x)));
+  }
+
+  override apply(x: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => this.feedForward(super.apply(x)) as tf.Tensor3D);
+  }
+
+  override step(x: tf.Tensor2D, state: S): { y: tf.Tensor2D; state: S } {
+    return tf.tidy(() => {
+      const out = super.step(x, state);
+      return { y: this.feedForward(out.y) as tf.Tensor2D, state: out.state };
+    });
+  }
+}
+
 export class MambaBlock extends ResidualBlock<MambaMixer, MixerState> {
   constructor(store: ParamStore, name: string, cfg: MambaConfig) {
     super(store, name, cfg.d_model, cfg.layer_kernels, (s, n) => new MambaMixer(s, n, cfg));

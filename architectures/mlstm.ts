@@ -51,6 +51,7 @@ import { z } from 'zod';
 import { layerNorm } from './kernels/norms.ts';
 import { Linear, ParamStore, RMSNorm, silu, unstackTime, layerKernelsOption } from './layers.ts';
 import { causalConv1d, ResidualBlock, ResidualLM } from './mamba.ts';
+import { cumsumLast } from './mamba2.ts';
 import type { Architecture, Flops, ModelIO } from './types.ts';
 
 // ---------------------------------------------------------------------------------------------------------
@@ -178,15 +179,14 @@ const rowMax = tf.customGrad((x, save) => {
  * The parallel form (xlstm's parallel_stabilized_simple), equal to mlstmRecurrent:
  *   log D[t, s] = F_t − F_s + ĩ_s for s ≤ t, −∞ above;  m_t = max_s log D[t, s] (row-wise);
  *   C̃ = (q kᵀ / √dh) ⊙ exp(log D − m);  h̃ = C̃ V / (max(|Σ_s C̃[t, s]|, exp(−m_t)) + ε).
- * F is the running sum of log f as a product with a triangle of ones (O(l²), as the rest of the form), not
- * tf.cumsum: tfjs 4.22's webgpu cumsum caches its shader under a key without the length, so after one
- * length its gradient (a reverse cumsum) runs with the other length's bound. Shapes as mlstmRecurrent's;
- * memory (b, h, l, l).
+ * F is the running sum of log f as mamba2.ts's cumsumLast computes it, a product with a triangle of ones
+ * (O(l²), as the rest of the form; not tf.cumsum, whose webgpu shader ignores the length). Shapes as
+ * mlstmRecurrent's; memory (b, h, l, l).
  */
 export function mlstmParallel(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, iPre: tf.Tensor3D, logF: tf.Tensor3D): tf.Tensor4D {
   return tf.tidy(() => {
     const [b, h, l, dh] = q.shape;
-    const F = tf.matMul(logF.reshape([b * h, l]), hostMatrix(l, (s, t) => (s <= t ? 1 : 0))).reshape([b, h, l]); // F_t = Σ_{k≤t} log f_k
+    const F = cumsumLast(logF); // (b, h, l): F_t = Σ_{k≤t} log f_k
     const future = hostMatrix(l, (t, s) => (s > t ? M_START : 0));
     const logD = F.expandDims(-1).sub(F.expandDims(-2)).add(iPre.expandDims(-2)).add(future); // (b, h, l, l)
     const m = rowMax(logD) as tf.Tensor4D; // (b, h, l, 1)
@@ -224,7 +224,7 @@ export function mlstmChunkwise(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, i
     };
     const [qc, kc, vc] = [q, k.div(Math.sqrt(dh)), v].map((t) => chunks(t)); // (b, h, c, Q, dh)
     const ic = chunks(iPre, M_START); // (b, h, c, Q)
-    const G = cumsumRows(chunks(logF)); // (b, h, c, Q): G_t within the chunk
+    const G = cumsumLast(chunks(logF)); // (b, h, c, Q): G_t within the chunk
 
     // 1. intra-chunk log-gates, −∞ (M_START) above the diagonal
     const future = hostMatrix(Q, (t, s) => (s > t ? M_START : 0));
@@ -270,12 +270,6 @@ export function mlstmChunkwise(q: tf.Tensor4D, k: tf.Tensor4D, v: tf.Tensor4D, i
     const out = num.div(den.expandDims(-1)).reshape([b, h, c * Q, dh]); // (b, h, c·Q, dh)
     return out.slice([0, 0, 0, 0], [b, h, l, dh]) as tf.Tensor4D;
   });
-}
-
-/** Running sums along the last axis (…, Q), as a product with the triangle of ones (mamba2.ts cumsumLast's reasons). */
-function cumsumRows(x: tf.Tensor): tf.Tensor {
-  const q = x.shape[x.rank - 1];
-  return tf.matMul(x.reshape([-1, q]), hostMatrix(q, (k, t) => (k <= t ? 1 : 0))).reshape(x.shape);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -35,7 +35,7 @@
  *
  * Where this file departs from xlstm (and why):
  * - The residual and final norms are RMSNorm and the head is tied to the embedding, so the block, LM and decode
- *   state are Mamba's and the mLSTM's here (mamba.ts ResidualBlock, ResidualLM): xlstm uses bias-free LayerNorm.
+ *   state are Mamba's and the mLSTM's here (mamba.ts MlpResidualBlock, ResidualLM): xlstm uses bias-free LayerNorm.
  * - The feed-forward's width 1.3 · d is rounded up to a multiple of 8 (xlstm: of 64, set for d ≥ 1024, which would
  *   give nano 2 · d); its GELU is the suite's tanh form (transformer.ts), xlstm's the erf form.
  * - Composed tfjs ops, one step at a time (as the RNN family's references): no fused kernel, so long sequences are
@@ -49,7 +49,7 @@ import { z } from 'zod';
 import { logForgetGate } from './gla.ts';
 import { layerNorm } from './kernels/norms.ts';
 import { gelu, Linear, ParamStore, RMSNorm, silu, unstackTime, layerKernelsOption } from './layers.ts';
-import { causalConv1d, ResidualBlock, ResidualLM } from './mamba.ts';
+import { causalConv1d, MlpResidualBlock, ResidualLM } from './mamba.ts';
 import { HeadwiseLinear } from './mlstm.ts';
 import type { Architecture, Flops, ModelIO } from './types.ts';
 
@@ -262,34 +262,16 @@ export class GatedFeedForward {
   }
 }
 
-/** xlstm's xLSTMBlock with an sLSTM layer: x + sLSTM(RMSNorm(x)) (mamba.ts ResidualBlock), then x + FFN(RMSNorm(x)). */
-export class SlstmBlock extends ResidualBlock<SlstmMixer, SlstmMixerState> {
-  readonly ffNorm: RMSNorm;
-  readonly ff: GatedFeedForward;
+/** xlstm's xLSTMBlock with an sLSTM layer: x + sLSTM(RMSNorm(x)), then x + FFN(RMSNorm(x)) (mamba.ts MlpResidualBlock). */
+export class SlstmBlock extends MlpResidualBlock<SlstmMixer, SlstmMixerState, GatedFeedForward> {
   constructor(store: ParamStore, name: string, cfg: SlstmConfig, index: number) {
-    super(store, name, cfg.d_model, cfg.layer_kernels, (s, n) => new SlstmMixer(s, n, cfg, index));
-    this.ffNorm = new RMSNorm(store, `${name}.ffn_norm`, cfg.d_model, cfg.layer_kernels);
-    this.ff = new GatedFeedForward(store, `${name}.ffn`, cfg);
+    const mixer = (s: ParamStore, n: string) => new SlstmMixer(s, n, cfg, index);
+    super(store, name, cfg.d_model, cfg.layer_kernels, mixer, 'ffn_norm', (s, n) => new GatedFeedForward(s, `${n}.ffn`, cfg));
   }
 
   static paramCount(cfg: SlstmConfig): number {
     const { d, ff } = dims(cfg);
     return 2 * RMSNorm.paramCount(d) + SlstmMixer.paramCount(cfg) + GatedFeedForward.paramCount(d, ff);
-  }
-
-  private feedForward(x: tf.Tensor): tf.Tensor {
-    return x.add(this.ff.apply(this.ffNorm.apply(x)));
-  }
-
-  override apply(x: tf.Tensor3D): tf.Tensor3D {
-    return tf.tidy(() => this.feedForward(super.apply(x)) as tf.Tensor3D);
-  }
-
-  override step(x: tf.Tensor2D, state: SlstmMixerState): { y: tf.Tensor2D; state: SlstmMixerState } {
-    return tf.tidy(() => {
-      const out = super.step(x, state);
-      return { y: this.feedForward(out.y) as tf.Tensor2D, state: out.state };
-    });
   }
 }
 

@@ -124,8 +124,8 @@ test('sLSTM: FLOPs per token from the built model (matmul weights, conv taps, th
   const io: ModelIO = { vocabSize: 32, maxLen: 4096, padId: 0 };
   const cfg = slstm.config.parse(slstm.presets.micro);
   const model = slstm.build(cfg, io);
-  const perLayer = model.blocks.map(({ mixer, ff }) => {
-    const matrices = [mixer.iGate.w, mixer.fGate.w, mixer.zGate.w, mixer.oGate.w, mixer.recurrent, ff.up.w, ff.down.w].reduce((s, w) => s + w.size, 0);
+  const perLayer = model.blocks.map(({ mixer, mlp }) => {
+    const matrices = [mixer.iGate.w, mixer.fGate.w, mixer.zGate.w, mixer.oGate.w, mixer.recurrent, mlp.up.w, mlp.down.w].reduce((s, w) => s + w.size, 0);
     return 2 * matrices + 2 * mixer.convWeight.size + 18 * 64;
   });
   const head = 2 * model.embedding.table.size;

@@ -101,6 +101,22 @@ type KernelArgs = { inputs: tf.NamedTensorInfoMap; attrs?: tf.NamedAttrMap; back
 
 const size = (shape: number[]): number => tf.util.sizeFromShape(shape);
 
+/** out (rows, Σ w_i) = [parts_0 | parts_1 | …] in the backend's memory, natively or by the JavaScript loops. */
+function copyConcat(kind: 'native' | 'js', host: tf.KernelBackend, parts: tf.TensorInfo[], out: tf.TensorInfo, rows: number): void {
+  const views = parts.map((t) => hostArray(host, t));
+  const whole = hostArray(host, out);
+  if (kind === 'native') nativeAddon()!.concatRows!(views, whole, rows);
+  else concatRowsJs(views, whole, rows);
+}
+
+/** The inverse of copyConcat: each piece gets its block of columns of x (rows, Σ w_i); empty pieces are left alone. */
+function copySplit(kind: 'native' | 'js', host: tf.KernelBackend, x: tf.TensorInfo, pieces: tf.TensorInfo[], rows: number): void {
+  const views = pieces.filter((o) => size(o.shape) > 0).map((o) => hostArray(host, o)); // an empty piece has nothing to copy
+  const whole = hostArray(host, x);
+  if (kind === 'native') nativeAddon()!.splitRows!(whole, views, rows);
+  else splitRowsJs(whole, views, rows);
+}
+
 function concatKernel(original: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const { inputs, attrs, backend } = args as KernelArgs;
@@ -114,11 +130,7 @@ function concatKernel(original: tf.KernelFunc): tf.KernelFunc {
     tf.backend_util.assertParamsConsistent(shapes, axis);
     const outShape = tf.backend_util.computeOutShape(shapes, axis);
     const out = allocateFloat32(host, outShape);
-    const views = parts.map((t) => hostArray(host, t));
-    const whole = hostArray(host, out);
-    const rows = size(outShape.slice(0, axis));
-    if (kind === 'native') nativeAddon()!.concatRows!(views, whole, rows);
-    else concatRowsJs(views, whole, rows);
+    copyConcat(kind, host, parts, out, size(outShape.slice(0, axis)));
     return out;
   };
 }
@@ -135,11 +147,7 @@ function splitKernel(original: tf.KernelFunc): tf.KernelFunc {
     // prepareSplitSize writes the size of a -1 piece into the array it is given
     const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, Array.isArray(requested) ? [...requested] : requested, axis);
     const outs = sizes.map((s) => allocateFloat32(host, x.shape.map((d, a) => (a === axis ? s : d))));
-    const views = outs.filter((o) => size(o.shape) > 0).map((o) => hostArray(host, o)); // an empty piece has nothing to copy
-    const whole = hostArray(host, x);
-    const rows = size(x.shape.slice(0, axis));
-    if (kind === 'native') nativeAddon()!.splitRows!(whole, views, rows);
-    else splitRowsJs(whole, views, rows);
+    copySplit(kind, host, x, outs, size(x.shape.slice(0, axis)));
     return outs;
   };
 }
@@ -155,11 +163,7 @@ function unpackKernel(original: tf.KernelFunc): tf.KernelFunc {
     const axis = tf.util.parseAxisParam(attrs?.axis as number, x.shape)[0];
     const n = x.shape[axis];
     const outs = Array.from({ length: n }, () => allocateFloat32(host, x.shape.filter((_, a) => a !== axis)));
-    const whole = hostArray(host, x);
-    const rows = size(x.shape.slice(0, axis));
-    const views = outs.map((o) => hostArray(host, o));
-    if (kind === 'native') nativeAddon()!.splitRows!(whole, views, rows);
-    else splitRowsJs(whole, views, rows);
+    copySplit(kind, host, x, outs, size(x.shape.slice(0, axis)));
     return outs;
   };
 }
@@ -177,11 +181,7 @@ function packKernel(original: tf.KernelFunc): tf.KernelFunc {
     const axis = tf.util.parseAxisParam(attrs?.axis as number, [...shape, all.length])[0];
     const outShape = [...shape.slice(0, axis), all.length, ...shape.slice(axis)];
     const out = allocateFloat32(host, outShape);
-    const whole = hostArray(host, out);
-    const rows = size(shape.slice(0, axis));
-    const views = all.map((t) => hostArray(host, t));
-    if (kind === 'native') nativeAddon()!.concatRows!(views, whole, rows);
-    else concatRowsJs(views, whole, rows);
+    copyConcat(kind, host, all, out, size(shape.slice(0, axis)));
     return out;
   };
 }
